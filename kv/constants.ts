@@ -1,0 +1,68 @@
+/**
+ * Defaults and limits of the memory pool, each with the reason for its value.
+ *
+ * @module
+ */
+
+/** Copies of each key (`--replicas`): three survive one lost peer with a majority (2) left. */
+export const DEFAULT_REPLICAS = 3;
+
+/** Largest key in UTF-8 bytes: the contract's limit; keeps LevelDB keys and list pages small. */
+export const DEFAULT_MAX_KEY_BYTES = 1024;
+
+/** Largest value (1 MiB): one value must fit in one p2p frame with room for the header. */
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+/**
+ * Largest pool message. Give the mesh handler this as `maxBytes`: a 1 MiB value
+ * plus head, or a 1000-key list page of 1 KiB keys with versions, fit with room.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Default `list` page size, from the contract's `GET /v1/kv?limit=`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
+/** Largest `list` page: bounds the reply of every peer asked (1000 × 1 KiB keys). */
+export const MAX_LIST_LIMIT = 1000;
+
+/** Per-request timeout: a dead peer must not hold a quorum call longer than this. */
+export const REQUEST_TIMEOUT_MS = 2000;
+
+/** How long tombstones are kept before GC: long enough for hints and rebalance to spread them. */
+export const TOMBSTONE_GC_MS = 24 * 60 * 60 * 1000;
+
+/** Hints older than this are dropped: rebalance owns catch-up for peers gone that long. */
+export const HINT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** Interval of the sweep that drops expired entries and old tombstones (lazy reads cover the rest). */
+export const SWEEP_INTERVAL_MS = 60_000;
+
+/** Interval of hint delivery retries, besides the push on every membership event. */
+export const HANDOFF_INTERVAL_MS = 5_000;
+
+/** Records per rebalance batch: one frame, well under `MAX_MESSAGE_BYTES` for small values. */
+export const REBALANCE_BATCH = 256;
+
+/** Byte budget per rebalance/handoff batch, so a batch of large values still fits a frame. */
+export const BATCH_BYTES = 1024 * 1024;
+
+/** Pause between rebalance batches: moves keys in the background without starving calls. */
+export const REBALANCE_DELAY_MS = 20;
+
+/** Wait after a membership event before rebalancing, so a burst of joins costs one pass. */
+export const REBALANCE_DEBOUNCE_MS = 200;
+
+/** Retries of a write whose version lost to a newer one on a replica (clock skew after failover). */
+export const WRITE_RETRIES = 3;
+
+/** Retries of `memSet`'s read-modify-write under concurrent setters of one block. */
+export const MEM_SET_RETRIES = 16;
+
+/** The `ifMatch` token meaning "the key must not exist" (sorts below every real version). */
+export const MUST_NOT_EXIST = "0";
+
+/** Prefix of internal pool keys; user keys cannot start with a control character. */
+export const INTERNAL_PREFIX = "\u0000";
+
+/** Prefix of memory-block keys (`virgo_malloc` blocks) inside the pool. */
+export const MEM_PREFIX = `${INTERNAL_PREFIX}mem/`;

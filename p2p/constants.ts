@@ -1,0 +1,83 @@
+/**
+ * Tunables of the mesh, each with the reason for its value.
+ *
+ * @module
+ */
+
+/** Gossip topic of load records; the `/1` is the record version so a new format gets a new topic. */
+export const LOAD_TOPIC = "virgo/load/1";
+
+/** Direct "hello" protocol: on connect each side pushes its record (and known peers) so views converge without waiting for gossipsub mesh formation (~1 heartbeat). */
+export const HELLO_PROTOCOL = "/virgo/load/1.0.0";
+
+/** Remote invoke protocol (HTTP request/response over frames). */
+export const INVOKE_PROTOCOL = "/virgo/invoke/1.0.0";
+
+/** How often a peer publishes its load record: 1 s keeps routing fresh at ~0.3 KB/s per peer per receiver. */
+export const GOSSIP_INTERVAL_MS = 1_000;
+
+/** A peer whose last record is older than this leaves the view: 2.5 missed heartbeats, so a SIGKILLed peer (no FIN) is gone within 3 s including the sweep period. */
+export const PEER_EXPIRY_MS = 2_500;
+
+/** How often the view is swept for expired peers; bounds the extra delay after expiry. */
+export const SWEEP_INTERVAL_MS = 250;
+
+/** First redial delay after a lost connection: short, because most drops on a LAN are transient. */
+export const REDIAL_MIN_MS = 250;
+
+/** Redial delay cap: a dead peer costs at most one dial every 10 s. */
+export const REDIAL_MAX_MS = 10_000;
+
+/** Jitter fraction applied to each redial delay (±), so a restarted mesh does not redial in lockstep. */
+export const REDIAL_JITTER = 0.2;
+
+/** Stop redialing a non-bootstrap peer after this long without success; it can rejoin through discovery or gossip. */
+export const REDIAL_FORGET_MS = 10 * 60_000;
+
+/** Default bound of one request/response frame: large enough for kv values, small enough that a hostile length prefix cannot make us allocate much. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** Largest invoke head frame (method, URL, headers as JSON): generous versus HTTP servers' usual 8–16 KiB header limits. */
+export const MAX_INVOKE_HEAD_BYTES = 256 * 1024;
+
+/** Body chunk size on the invoke protocol: matches yamux's 64 KiB max message so one frame is about one muxer message. */
+export const INVOKE_CHUNK_BYTES = 64 * 1024;
+
+/** Largest accepted invoke body frame: a little over the chunk size; senders never exceed INVOKE_CHUNK_BYTES. */
+export const MAX_INVOKE_BODY_FRAME_BYTES = 1024 * 1024;
+
+/** A frame reader pauses its stream (yamux stops granting window) once this much is buffered and nobody is reading: the backpressure bound per stream. */
+export const READ_HIGH_WATER_BYTES = 512 * 1024;
+
+/** Yamux per-stream window cap. Kept below the stream's 4 MiB read-buffer limit so a paused stream can never overflow it. */
+export const YAMUX_MAX_STREAM_WINDOW = 1024 * 1024;
+
+/** Max pooled streams per (peer, protocol) for request/response: measured 32 concurrent streams reach ~15k calls/s; more only adds memory. */
+export const RPC_MAX_STREAMS_PER_PEER = 32;
+
+/** Max pooled streams per peer for invoke: invokes are long (function run time), so allow more in flight before queueing. */
+export const INVOKE_MAX_STREAMS_PER_PEER = 128;
+
+/** An idle pooled stream is closed after this long; below yamux's 120 s inactivity timeout so we close before it resets. */
+export const POOL_IDLE_MS = 30_000;
+
+/** How often the stream pools look for idle streams to close. */
+export const POOL_SWEEP_MS = 5_000;
+
+/** Inbound/outbound stream limit per protocol per connection given to the registrar (its default 32 is below our pool caps). */
+export const MAX_PROTOCOL_STREAMS = 1_024;
+
+/** Timeout to open a stream (dial + protocol negotiation) before a call fails with PEER_FAILED. */
+export const OPEN_STREAM_TIMEOUT_MS = 5_000;
+
+/** Bound on a hello frame (own record plus known peers' addresses). */
+export const MAX_HELLO_BYTES = 256 * 1024;
+
+/** Bound on a gossip load record: a record is ~300 bytes plus the function list. */
+export const MAX_RECORD_BYTES = 64 * 1024;
+
+/** Max addresses accepted per peer in a record: a peer rarely has more than a few interfaces. */
+export const MAX_RECORD_ADDRS = 16;
+
+/** Max function ids in a record (each "<name>@<sha256>"): bounds record size. */
+export const MAX_RECORD_FUNCTIONS = 512;

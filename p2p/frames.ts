@@ -1,0 +1,195 @@
+/**
+ * Length-prefixed frames over a libp2p stream, with bounded sizes and
+ * backpressure.
+ *
+ * A frame is an unsigned LEB128 varint length followed by that many bytes
+ * (the same framing as `lpStream` from `@libp2p/utils`). Unlike `lpStream`,
+ * {@link FrameReader} pauses the stream when its buffer passes a high-water
+ * mark and nobody is reading, so yamux stops granting window and a fast
+ * sender cannot grow our memory: that is what lets a 100 MB body stream
+ * through in bounded memory.
+ *
+ * @module
+ */
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from "@libp2p/interface";
+import { Uint8ArrayList } from "uint8arraylist";
+import { READ_HIGH_WATER_BYTES } from "./constants.ts";
+import { MeshError } from "./errors.ts";
+
+/** Longest accepted varint length prefix: 7 bytes encode up to 2^49, far beyond any frame bound. */
+const MAX_VARINT_BYTES = 7;
+
+/**
+ * Encode `n` as an unsigned LEB128 varint.
+ *
+ * @example
+ * ```ts
+ * encodeVarint(300); // Uint8Array [0xac, 0x02]
+ * ```
+ */
+export function encodeVarint(n: number): Uint8Array {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Uint8Array.from(out);
+}
+
+/** Decode a varint at the start of `buf`: `undefined` when more bytes are needed; throws BAD_FRAME when too long. */
+function decodeVarint(buf: Uint8ArrayList): { value: number; bytes: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  const n = Math.min(buf.byteLength, MAX_VARINT_BYTES);
+  for (let i = 0; i < n; i++) {
+    const byte = buf.get(i);
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return { value, bytes: i + 1 };
+    scale *= 128;
+  }
+  if (buf.byteLength >= MAX_VARINT_BYTES) throw new MeshError("BAD_FRAME", "Bad frame: length prefix too long");
+  return undefined;
+}
+
+/**
+ * Write one frame (length prefix + the concatenation of `parts`) and wait
+ * for the stream to drain if its send buffer is full.
+ *
+ * @example
+ * ```ts
+ * await writeFrame(stream, [new Uint8Array([0]), payload], signal);
+ * ```
+ */
+export async function writeFrame(stream: Stream, parts: Uint8Array[], signal?: AbortSignal): Promise<void> {
+  let len = 0;
+  for (const p of parts) len += p.byteLength;
+  const list = new Uint8ArrayList(encodeVarint(len), ...parts);
+  if (!stream.send(list)) {
+    await stream.onDrain(signal === undefined ? {} : { signal });
+  }
+}
+
+/**
+ * Reads frames from one stream. Create it as soon as the stream exists and
+ * keep it for the stream's life (it owns the stream's `message` events).
+ *
+ * @example
+ * ```ts
+ * const reader = new FrameReader(stream);
+ * const frame = await reader.next(4 << 20); // null at a clean end of stream
+ * ```
+ */
+export class FrameReader {
+  readonly #stream: Stream;
+  readonly #buf = new Uint8ArrayList();
+  readonly #highWater: number;
+  #reading = false;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(stream: Stream, opts?: { highWater?: number }) {
+    this.#stream = stream;
+    this.#highWater = opts?.highWater ?? READ_HIGH_WATER_BYTES;
+    stream.addEventListener("message", this.#onMessage);
+    stream.addEventListener("remoteCloseWrite", this.#onEnd);
+    stream.addEventListener("close", this.#onClose);
+    if (stream.remoteWriteStatus !== "writable") this.#ended = true;
+    if (stream.status === "reset" || stream.status === "aborted") {
+      this.#error = new MeshError("PEER_FAILED", "Stream was reset");
+    }
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get buffered(): number {
+    return this.#buf.byteLength;
+  }
+
+  #onMessage = (evt: StreamMessageEvent): void => {
+    this.#buf.append(evt.data);
+    if (!this.#reading && this.#buf.byteLength >= this.#highWater && this.#stream.readStatus === "readable") {
+      this.#stream.pause();
+    }
+    this.#notify();
+  };
+
+  #onEnd = (): void => {
+    this.#ended = true;
+    this.#notify();
+  };
+
+  #onClose = (evt: StreamCloseEvent): void => {
+    this.#ended = true;
+    if (evt.error !== undefined && this.#error === undefined) {
+      this.#error = new MeshError("PEER_FAILED", `Stream closed: ${evt.error.message}`, { cause: evt.error });
+    }
+    this.#notify();
+  };
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #resume(): void {
+    if (this.#stream.readStatus === "paused") this.#stream.resume();
+  }
+
+  /**
+   * The next frame's payload, or `null` when the remote closed its write side
+   * at a frame boundary. Throws `MeshError` `FRAME_TOO_LARGE` (prefix over
+   * `maxBytes`), `BAD_FRAME` (bad prefix, truncated frame) or `PEER_FAILED`
+   * (stream reset). After a throw the stream must be aborted, not reused.
+   */
+  async next(maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | null> {
+    this.#reading = true;
+    try {
+      while (true) {
+        const head = decodeVarint(this.#buf);
+        if (head !== undefined) {
+          if (head.value > maxBytes) {
+            throw new MeshError("FRAME_TOO_LARGE", `Frame too large: ${head.value} > ${maxBytes} bytes`);
+          }
+          const total = head.bytes + head.value;
+          if (this.#buf.byteLength >= total) {
+            const frame = this.#buf.subarray(head.bytes, total);
+            this.#buf.consume(total);
+            if (this.#buf.byteLength < this.#highWater) this.#resume();
+            return frame;
+          }
+        }
+        if (this.#error !== undefined) throw this.#error;
+        if (this.#ended) {
+          if (this.#buf.byteLength === 0) return null;
+          throw new MeshError("BAD_FRAME", "Bad frame: stream ended inside a frame");
+        }
+        signal?.throwIfAborted();
+        this.#resume();
+        await this.#waitForData(signal);
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  #waitForData(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal === undefined) {
+        this.#wake = resolve;
+        return;
+      }
+      const onAbort = () => {
+        this.#wake = undefined;
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Assembly of the libp2p node: every libp2p module Virgo uses, in one place.
+ *
+ * @module
+ */
+import { noise } from "@chainsafe/libp2p-noise";
+import { bootstrap } from "@libp2p/bootstrap";
+import { gossipsub } from "@libp2p/gossipsub";
+import type { GossipSub } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { Identify } from "@libp2p/identify";
+import type { Libp2p, PeerDiscovery, PrivateKey } from "@libp2p/interface";
+import { mdns } from "@libp2p/mdns";
+import { ping } from "@libp2p/ping";
+import type { Ping } from "@libp2p/ping";
+import { preSharedKey } from "@libp2p/pnet";
+import { tcp } from "@libp2p/tcp";
+import { yamux } from "@libp2p/yamux";
+import { createLibp2p } from "libp2p";
+import { YAMUX_MAX_STREAM_WINDOW } from "./constants.ts";
+import { parseSwarmKey } from "./swarm_key.ts";
+
+/** The libp2p node with the services Virgo configures. */
+export type VirgoNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
+
+/** What {@link createNode} needs. */
+export interface NodeInit {
+  privateKey: PrivateKey;
+  listen: string[];
+  join: string[];
+  mdns: boolean;
+  /** Contents of a swarm.key file; validated here, so a bad key fails the start with a clear error. */
+  swarmKey?: Uint8Array;
+}
+
+/** Bootstrap emits its list this soon after start (its default waits a full second). */
+const BOOTSTRAP_DELAY_MS = 10;
+
+/**
+ * Build (not start) the libp2p node: TCP, noise, yamux, identify, ping,
+ * gossipsub; bootstrap for `join`, mDNS if enabled, pnet if a swarm key is
+ * given. Not started, so protocol handlers can be registered first.
+ *
+ * @example
+ * ```ts
+ * const node = await createNode({ privateKey, listen: ["/ip4/127.0.0.1/tcp/0"], join: [], mdns: false });
+ * await node.start();
+ * ```
+ */
+export async function createNode(init: NodeInit): Promise<VirgoNode> {
+  const peerDiscovery: Array<(components: never) => PeerDiscovery> = [];
+  if (init.join.length > 0) peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }) as never);
+  if (init.mdns) peerDiscovery.push(mdns() as never);
+  const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey);
+  return await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [
+      yamux({
+        // A paused stream may receive up to one window more; keep that below
+        // the stream's 4 MiB read-buffer limit (see FrameReader backpressure).
+        streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW },
+      }),
+    ],
+    ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
+    peerDiscovery,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+      }),
+    },
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The mesh's public types (see docs/architecture.md, section `p2p/`).
+ *
+ * @module
+ */
+
+/** Pino-compatible logging subset every component takes. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * What a peer gossips about itself, sampled every gossip interval.
+ *
+ * @example
+ * ```ts
+ * const load: LocalLoad = { inflight: 0, queued: 0, cores: 2, loopDelayMs: 0,
+ *   poolTotalBytes: 1 << 30, poolFreeBytes: 1 << 30, functions: [] };
+ * ```
+ */
+export interface LocalLoad {
+  inflight: number;
+  queued: number;
+  cores: number;
+  loopDelayMs: number;
+  poolTotalBytes: number;
+  poolFreeBytes: number;
+  /** "<name>@<sha256>" of every function version this peer holds. */
+  functions: string[];
+  /** The peer's HTTP base URL, for humans. */
+  http?: string;
+}
+
+/** One member of the live view: its last load record plus bookkeeping. */
+export interface PeerInfo extends LocalLoad {
+  peerId: string;
+  /** True for this peer's own entry (always first in `peers()`). */
+  self: boolean;
+  /** Sequence number of the record (monotonic across restarts). */
+  seq: number;
+  /** Milliseconds since the record was received (0 for self). */
+  ageMs: number;
+  /** The peer's multiaddrs with `/p2p/<id>`. */
+  addrs: string[];
+}
+
+/** Membership change: a peer's first record arrived, or it expired/disconnected. */
+export interface MembershipEvent {
+  type: "join" | "leave";
+  peerId: string;
+}
+
+/**
+ * Options of {@link createMesh}.
+ *
+ * @example
+ * ```ts
+ * const init: MeshInit = { dataDir: ".virgo/a", listen: ["/ip4/127.0.0.1/tcp/0"], join: [],
+ *   mdns: false, localLoad: () => load, logger };
+ * ```
+ */
+export interface MeshInit {
+  /** The peer key is kept in `<dataDir>/peer.key`. */
+  dataDir: string;
+  /** Listen multiaddrs, e.g. `["/ip4/127.0.0.1/tcp/0"]`. */
+  listen: string[];
+  /** Bootstrap multiaddrs (with `/p2p/<id>`). */
+  join: string[];
+  /** Discover LAN peers with mDNS. */
+  mdns: boolean;
+  /** Contents of a libp2p `swarm.key` file: only peers with the same key can connect. */
+  swarmKey?: Uint8Array;
+  /** Sampled every gossip interval and on `peers()`. */
+  localLoad: () => LocalLoad;
+  logger: Logger;
+}
+
+/** A protocol handler for {@link Mesh.handle}: the request bytes and the caller's peer id in, reply bytes out. */
+export type RequestHandler = (req: Uint8Array, from: string) => Promise<Uint8Array>;
+
+/** A handler for {@link Mesh.serveInvoke}: runs a request for a remote caller. */
+export type InvokeHandler = (req: Request, from: string) => Promise<Response>;
+
+/**
+ * A running peer in the Virgo mesh: membership with load, generic
+ * request/response, remote invoke and pub/sub.
+ */
+export interface Mesh {
+  readonly peerId: string;
+  /** Listen multiaddrs with `/p2p/<id>`, to give to other peers as `join`. */
+  addrs(): string[];
+  /** Live view, self first. */
+  peers(): PeerInfo[];
+  /** Subscribe to join/leave; returns an unsubscribe function. */
+  onMembership(cb: (ev: MembershipEvent) => void): () => void;
+  publish(topic: string, data: Uint8Array): Promise<void>;
+  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void;
+  /** Serve a unary request/response protocol. `maxBytes` bounds requests (default 4 MiB). */
+  handle(protocol: string, handler: RequestHandler, opts?: { maxBytes?: number }): Promise<void>;
+  /** Call a peer's protocol handler over a pooled stream. `maxBytes` bounds the reply. */
+  request(
+    peerId: string,
+    protocol: string,
+    req: Uint8Array,
+    opts?: { signal?: AbortSignal; maxBytes?: number },
+  ): Promise<Uint8Array>;
+  serveInvoke(handler: InvokeHandler): Promise<void>;
+  invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
+  stop(): Promise<void>;
+}

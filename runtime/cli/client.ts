@@ -1,0 +1,72 @@
+/**
+ * The CLI's HTTP client: talks to one peer (`--peer`, `VIRGO_PEER`), adds the
+ * token when there is one, and turns the contract's error shape into a
+ * {@linkcode CliError} the CLI prints in one line.
+ * @module
+ */
+
+/** An error the CLI reports as `error CODE: message` with exit code 1. */
+export class CliError extends Error {
+  override name = "CliError";
+  /** Stable code: the peer's error code, or `PEER_UNREACHABLE`. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Where and how the CLI reaches a peer. */
+export interface ClientOptions {
+  peer: string;
+  token?: string | undefined;
+}
+
+/** A client bound to one peer. */
+export interface Client {
+  /** Sends a request; non-2xx answers throw {@linkcode CliError}. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Sends a request and parses the JSON answer. */
+  json<T = unknown>(path: string, init?: RequestInit): Promise<T>;
+}
+
+/**
+ * Creates a client for the peer at `opts.peer`.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ peer: "http://127.0.0.1:8787" });
+ * const { functions } = await client.json<{ functions: unknown[] }>("/v1/functions");
+ * ```
+ */
+export function createClient(opts: ClientOptions): Client {
+  const base = opts.peer.replace(/\/+$/, "");
+  async function send(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (opts.token) headers.set("authorization", `Bearer ${opts.token}`);
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { ...init, headers });
+    } catch (err) {
+      throw new CliError("PEER_UNREACHABLE", `Cannot reach ${base}: ${(err as Error).message}`);
+    }
+    if (res.ok) return res;
+    const text = await res.text();
+    let code = `HTTP_${res.status}`;
+    let message = text.slice(0, 500);
+    try {
+      const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+      if (body.error?.code) code = body.error.code;
+      if (body.error?.message) message = body.error.message;
+    } catch {
+      // Not the contract's JSON: report the raw text.
+    }
+    throw new CliError(code, message);
+  }
+  return {
+    fetch: send,
+    async json(path, init) {
+      return await (await send(path, init)).json();
+    },
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * Invoking a function: pick the peer that should run the call (VIRGO's
+ * `virgo_clone()` picking a machine), then run it in a local sandbox or hand
+ * it to that peer over the mesh. A failed remote hop of an idempotent call is
+ * retried once on another peer.
+ * @module
+ */
+import type { SandboxPool } from "./sandbox/mod.ts";
+import type { PeerInfo, Router, Strategy } from "../p2p/mod.ts";
+import { MAX_INVOKE_BYTES } from "./constants.ts";
+import { errorCode, errorResponse, VirgoError } from "./errors.ts";
+import type { Registry } from "./registry.ts";
+import type { Routing } from "./config.ts";
+import { checkDeclaredLength, limitStream, readLimited } from "./_body.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Header with which a caller pins the route of one call. */
+export const ROUTE_HEADER = "x-virgo-route";
+/** Header naming the peer that ran a call. */
+export const PEER_HEADER = "x-virgo-peer";
+/** Header carrying the id of a call across hops and into logs. */
+export const REQUEST_ID_HEADER = "x-virgo-request-id";
+
+const STRATEGIES = new Set(["local", "random", "least-loaded", "p2c"]);
+const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{40,64}$/;
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+
+/** The part of the mesh the invoker uses. */
+export interface InvokeNet {
+  readonly peerId: string;
+  peers(): PeerInfo[];
+  invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
+}
+
+/** Runs calls for the HTTP layer and for calls arriving from other peers. */
+export interface Invoker {
+  /**
+   * Runs `/fn/<name><rest>`. `fromMesh` calls were already routed by the peer
+   * that received them and always run here.
+   */
+  handle(req: Request, name: string, opts?: { fromMesh?: boolean }): Promise<Response>;
+  /** Calls running in this peer's sandboxes now. */
+  inflight(): number;
+}
+
+/** What the invoker is built from. */
+export interface InvokerInit {
+  registry: Registry;
+  sandbox: SandboxPool;
+  net: InvokeNet;
+  router: Router;
+  routing: Routing;
+  logger: Logger;
+  metrics: Metrics;
+  /** Largest request body of a call. @default {MAX_INVOKE_BYTES} */
+  maxBodyBytes?: number;
+}
+
+/** Parses `x-virgo-route`; undefined when absent. */
+export function parseRoute(value: string | null): Strategy | { peerId: string } | undefined {
+  if (value === null || value === "") return undefined;
+  if (STRATEGIES.has(value)) return value as Strategy;
+  if (PEER_ID.test(value)) return { peerId: value };
+  throw new VirgoError(
+    "BAD_REQUEST",
+    `Invalid ${ROUTE_HEADER}: expected local, random, least-loaded, p2c or a peer id: ${
+      value.slice(0, 80)
+    }`,
+  );
+}
+
+/** The URL a function sees: `/fn/<name>` stripped from the path. */
+export function functionUrl(url: string, name: string): string {
+  const u = new URL(url);
+  const prefix = `/fn/${name}`;
+  const rest = u.pathname.slice(prefix.length);
+  u.pathname = rest.startsWith("/") ? rest : `/${rest}`;
+  return u.href;
+}
+
+/**
+ * Creates the invoker.
+ *
+ * @example
+ * ```ts
+ * const invoker = createInvoker({ registry, sandbox, net: mesh, router, routing: "p2c", logger, metrics });
+ * const res = await invoker.handle(new Request("http://x/fn/hello"), "hello");
+ * ```
+ */
+export function createInvoker(init: InvokerInit): Invoker {
+  const { registry, sandbox, net, router, logger, metrics } = init;
+  const maxBody = init.maxBodyBytes ?? MAX_INVOKE_BYTES;
+  let running = 0;
+  let seq = 0;
+  const idPrefix = net.peerId.slice(-6);
+
+  async function runLocal(req: Request, name: string, requestId: string): Promise<Response> {
+    const meta = registry.get(name);
+    if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+    const spec = await registry.spec(meta);
+    const body = req.body ? limitStream(req.body, maxBody) : null;
+    const init: RequestInit & { duplex?: "half" } = {
+      method: req.method,
+      headers: req.headers,
+      body,
+      signal: req.signal,
+    };
+    if (body) init.duplex = "half";
+    const inner = new Request(functionUrl(req.url, name), init);
+    running++;
+    const end = metrics.invokeTimer(name, "local");
+    try {
+      const res = await sandbox.invoke(spec, inner, { requestId, signal: req.signal });
+      end("ok");
+      return withHeaders(res, net.peerId, requestId);
+    } catch (err) {
+      end(errorCode(err) ?? "INTERNAL");
+      throw err;
+    } finally {
+      running--;
+    }
+  }
+
+  async function runRemote(
+    req: Request,
+    name: string,
+    peer: PeerInfo,
+    requestId: string,
+    body: BodyInit | null,
+  ): Promise<Response> {
+    const headers = new Headers(req.headers);
+    headers.set(ROUTE_HEADER, "local");
+    headers.set(REQUEST_ID_HEADER, requestId);
+    const init: RequestInit & { duplex?: "half" } = {
+      method: req.method,
+      headers,
+      body,
+      signal: req.signal,
+    };
+    if (body instanceof ReadableStream) init.duplex = "half";
+    const done = router.begin(peer.peerId);
+    const end = metrics.invokeTimer(name, "remote");
+    try {
+      const res = await net.invoke(peer.peerId, new Request(req.url, init), { signal: req.signal });
+      end("ok");
+      return res;
+    } catch (err) {
+      end(errorCode(err) ?? "INTERNAL");
+      throw err;
+    } finally {
+      done();
+    }
+  }
+
+  return {
+    inflight: () => running,
+
+    async handle(req, name, opts = {}) {
+      const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
+      try {
+        checkDeclaredLength(req, maxBody);
+        const meta = registry.get(name);
+        if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+        const route = opts.fromMesh ? "local" : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
+        if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
+          return await runLocal(req, name, requestId);
+        }
+        const tag = `${meta.name}@${meta.version}`;
+        const canRun = (p: PeerInfo) => p.self || p.functions.includes(tag);
+        let peer: PeerInfo | undefined;
+        if (typeof route === "object") {
+          peer = net.peers().find((p) => p.peerId === route.peerId);
+          if (!peer) {
+            throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} is not in this mesh`);
+          }
+          if (!canRun(peer)) {
+            throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} does not have ${tag} yet`);
+          }
+        } else {
+          peer = router.pick(route, canRun);
+        }
+        if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
+        if (peer.self) return await runLocal(req, name, requestId);
+
+        const retryable = IDEMPOTENT.has(req.method) && typeof route === "string";
+        // A retry needs the body twice, so idempotent calls buffer it (bounded).
+        const body = retryable && req.body ? await readLimited(req, maxBody) : req.body;
+        try {
+          return await runRemote(req, name, peer, requestId, body);
+        } catch (err) {
+          if (!retryable || errorCode(err) !== "PEER_FAILED") throw err;
+          const next = router.pick(route, canRun, new Set([peer.peerId]));
+          if (!next) throw err;
+          logger.warn({ fn: name, failed: peer.peerId, retry: next.peerId, requestId }, "Retrying call on another peer");
+          if (next.self) {
+            return await runLocal(new Request(req.url, { method: req.method, headers: req.headers, body }), name, requestId);
+          }
+          return await runRemote(req, name, next, requestId, body);
+        }
+      } catch (err) {
+        if (!errorCode(err)) logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
+        return errorResponse(err, { [REQUEST_ID_HEADER]: requestId, [PEER_HEADER]: net.peerId });
+      }
+    },
+  };
+}
+
+function withHeaders(res: Response, peerId: string, requestId: string): Response {
+  try {
+    res.headers.set(PEER_HEADER, peerId);
+    res.headers.set(REQUEST_ID_HEADER, requestId);
+    return res;
+  } catch {
+    // Immutable headers (a Response from fetch): copy once.
+    const headers = new Headers(res.headers);
+    headers.set(PEER_HEADER, peerId);
+    headers.set(REQUEST_ID_HEADER, requestId);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
+}

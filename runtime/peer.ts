@@ -1,0 +1,199 @@
+/**
+ * One Virgo peer, assembled in one place so a reader can see every part and
+ * how it is wired: LevelDB, the libp2p mesh and its router, the replicated
+ * pool, the sandboxes, the function catalogue, the invoker, and the hono app
+ * on `Deno.serve`.
+ * @module
+ */
+import { createPool, openDatabase, type Pool } from "../kv/mod.ts";
+import { createMesh, createRouter } from "../p2p/mod.ts";
+import { createSandboxPool } from "./sandbox/mod.ts";
+import { createApp } from "./app.ts";
+import { isLoopbackHost, parseHostPort, type StartConfig } from "./config.ts";
+import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
+import { createInvoker } from "./invoke.ts";
+import { kvBridge } from "./kv_bridge.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { createRegistry, type DeployInput } from "./registry.ts";
+import { startLoopMonitor } from "./_loop.ts";
+
+/** A running peer. */
+export interface Peer {
+  readonly peerId: string;
+  /** Base URL of its HTTP API. */
+  readonly url: string;
+  /** Its libp2p multiaddrs, each ending in `/p2p/<peerId>`. */
+  addrs(): string[];
+  /** Deploys a function from source already bundled (used for the examples). */
+  deploy(name: string, input: DeployInput): Promise<void>;
+  /** Names of the functions it serves. */
+  functions(): string[];
+  /** Stops taking requests, finishes in-flight ones (bounded), closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a peer.
+ *
+ * @example
+ * ```ts
+ * const peer = await startPeer(resolveConfig({ data: "/tmp/virgo" }), logger);
+ * await peer.stop();
+ * ```
+ */
+export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer> {
+  const started = Date.now();
+  const listen = parseHostPort(cfg.http);
+  if (!cfg.token && !isLoopbackHost(listen.hostname)) {
+    logger.warn({ requested: cfg.http }, "No --token given: listening on loopback only");
+    listen.hostname = "127.0.0.1";
+  }
+  await Deno.mkdir(cfg.data, { recursive: true });
+  const db = await openDatabase(`${cfg.data}/db`);
+  const swarmKey = cfg.swarmKey ? await Deno.readFile(cfg.swarmKey) : undefined;
+  const loop = startLoopMonitor();
+  let pool: Pool | undefined;
+  let invokerRef: { inflight(): number } | undefined;
+  let held: () => string[] = () => [];
+  let httpUrl = "";
+  const meshInit: Parameters<typeof createMesh>[0] = {
+    dataDir: cfg.data,
+    listen: [cfg.p2p],
+    join: cfg.join,
+    mdns: cfg.mdns,
+    logger: logger.child({ component: "mesh" }),
+    localLoad: () => {
+      const cap = pool?.capacity() ?? { totalBytes: 0, freeBytes: 0 };
+      const stats = sandbox.stats();
+      return {
+        inflight: invokerRef?.inflight() ?? 0,
+        queued: Math.max(0, stats.inflight - (invokerRef?.inflight() ?? 0)),
+        cores: navigator.hardwareConcurrency,
+        loopDelayMs: loop.delayMs(),
+        poolTotalBytes: cap.totalBytes,
+        poolFreeBytes: cap.freeBytes,
+        functions: held(),
+        http: httpUrl,
+      };
+    },
+  };
+  if (swarmKey) meshInit.swarmKey = swarmKey;
+  const mesh = await createMesh(meshInit);
+  const router = createRouter(mesh);
+  pool = createPool({
+    db,
+    replicas: cfg.replicas,
+    poolBytes: cfg.poolMb * 1024 * 1024,
+    logger: logger.child({ component: "kv" }),
+    transport: {
+      self: mesh.peerId,
+      members: () => mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
+      onMembership: (cb) => mesh.onMembership(() => cb()),
+      request: (peer, body, opts) => mesh.request(peer, KV_PROTOCOL, body, opts),
+      handle: (handler) => mesh.handle(KV_PROTOCOL, handler, { maxBytes: 32 * 1024 * 1024 }),
+    },
+  });
+  const kvPool = pool;
+  const sandbox = createSandboxPool({
+    peerId: mesh.peerId,
+    logger: logger.child({ component: "sandbox" }),
+    kv: (namespace, op) => kvBridge(kvPool, namespace, op),
+    denyNet: [`${listen.hostname}:${listen.port}`],
+    spares: cfg.spares,
+  });
+  await sandbox.start();
+  const registry = createRegistry({ db, sandbox, net: mesh, logger: logger.child({ component: "catalog" }) });
+  held = () => registry.held();
+  const metrics = createMetrics();
+  const invoker = createInvoker({
+    registry,
+    sandbox,
+    net: mesh,
+    router,
+    routing: cfg.routing,
+    logger: logger.child({ component: "invoke" }),
+    metrics,
+  });
+  invokerRef = invoker;
+  await mesh.serveInvoke((req) => {
+    const name = new URL(req.url).pathname.split("/")[2] ?? "";
+    return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
+  });
+  await pool.start();
+  await registry.start();
+
+  metrics.gauge("virgo_inflight_calls", "Calls running in this peer's sandboxes", () => invoker.inflight());
+  metrics.gauge("virgo_mesh_peers", "Live peers in this peer's view, itself included", () => mesh.peers().length);
+  metrics.gauge("virgo_sandbox_processes", "Function processes, spares included", () => sandbox.stats().processes);
+  metrics.gauge("virgo_pool_free_bytes", "Free memory-pool capacity on this peer", () => kvPool.capacity().freeBytes);
+  metrics.gauge("virgo_event_loop_delay_ms", "Event-loop delay, sampled", () => loop.delayMs());
+
+  const app = createApp({
+    peerId: mesh.peerId,
+    registry,
+    invoker,
+    pool,
+    net: mesh,
+    metrics,
+    logger: logger.child({ component: "http" }),
+    token: cfg.token,
+    status: () => ({
+      peerId: mesh.peerId,
+      http: httpUrl,
+      addrs: mesh.addrs(),
+      routing: cfg.routing,
+      replicas: cfg.replicas,
+      inflight: invoker.inflight(),
+      functions: registry.list().length,
+      peers: mesh.peers().length,
+      sandbox: sandbox.stats(),
+      pool: kvPool.capacity(),
+      loopDelayMs: loop.delayMs(),
+      uptimeSeconds: (Date.now() - started) / 1000,
+      auth: cfg.token ? "token" : "none (loopback only)",
+    }),
+  });
+
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: listen.hostname,
+    port: listen.port,
+    onListen: (addr) => ready.resolve(addr),
+    onError: (err) => {
+      logger.error({ err: String(err) }, "Unhandled HTTP error");
+      return new Response(JSON.stringify({ error: { code: "INTERNAL", message: "Internal error" } }), {
+        status: 500,
+        headers: { "content-type": "application/json" },
+      });
+    },
+  }, app.fetch);
+  const addr = await ready.promise;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  httpUrl = `http://${host}:${addr.port}`;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    peerId: mesh.peerId,
+    url: httpUrl,
+    addrs: () => mesh.addrs(),
+    async deploy(name, input) {
+      await registry.deploy(name, input);
+    },
+    functions: () => registry.list().map((m) => m.name),
+    stop() {
+      stopping ??= (async () => {
+        let timer = 0;
+        const grace = new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)));
+        await Promise.race([server.shutdown(), grace]);
+        clearTimeout(timer);
+        await sandbox.stop();
+        await mesh.stop().catch((err) => logger.warn({ err: String(err) }, "Mesh stop failed"));
+        await kvPool.stop();
+        loop.stop();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

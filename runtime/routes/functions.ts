@@ -1,0 +1,74 @@
+/**
+ * `/v1/functions`: deploy, list, inspect and remove functions.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  DEFAULT_MEMORY_MB,
+  DEFAULT_TIMEOUT_MS,
+  FUNCTION_NAME,
+  MAX_DEPLOY_BYTES,
+  MAX_MEMORY_MB,
+  MAX_TIMEOUT_MS,
+} from "../constants.ts";
+import { VirgoError } from "../errors.ts";
+import type { FunctionMeta, Registry } from "../registry.ts";
+import { readLimited } from "../_body.ts";
+import { parse, parseJson } from "./_validate.ts";
+
+/** Body of `PUT /v1/functions/:name`. */
+export const DeployBodySchema = z.object({
+  code: z.string().min(1, { message: "code is empty" }),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  timeoutMs: z.number().int().min(1).max(MAX_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
+  memoryMb: z.number().int().min(16).max(MAX_MEMORY_MB).default(DEFAULT_MEMORY_MB),
+  allowNet: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/))
+    .max(100).optional(),
+  allowLoopback: z.boolean().default(false),
+  kvNamespace: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional(),
+}).strict();
+
+/** Validates a function name from a URL. */
+export function checkName(name: string): string {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Invalid function name: ${name.slice(0, 80)} (use a-z, 0-9, - and _, up to 63 characters)`,
+    );
+  }
+  return name;
+}
+
+/** A catalogue entry as users see it. */
+export function describe(meta: FunctionMeta): Record<string, unknown> {
+  const { stamp: _stamp, deleted: _deleted, ...rest } = meta;
+  return rest;
+}
+
+/** Routes of the function catalogue. */
+export function functionRoutes(registry: Registry): Hono {
+  const app = new Hono();
+  app.put("/:name", async (c) => {
+    const name = checkName(c.req.param("name"));
+    const bytes = await readLimited(c.req.raw, MAX_DEPLOY_BYTES);
+    const body = parse(DeployBodySchema, parseJson(bytes, "deploy body"), "deploy body");
+    const meta = await registry.deploy(name, body);
+    return c.json({ name, version: meta.version, size: meta.size, hash: meta.hash }, 201);
+  });
+  app.get("/", (c) => c.json({ functions: registry.list().map(describe) }));
+  app.get("/:name", (c) => {
+    const name = checkName(c.req.param("name"));
+    const meta = registry.get(name);
+    if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+    return c.json(describe(meta));
+  });
+  app.delete("/:name", async (c) => {
+    const name = checkName(c.req.param("name"));
+    if (!(await registry.remove(name))) {
+      throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+    }
+    return c.json({ name, deleted: true });
+  });
+  return app;
+}

@@ -1,0 +1,188 @@
+/**
+ * The calls in flight on one process, by id: sending a request (inline or streamed), turning
+ * RES frames back into a Response, timeouts and cancellation. A cancelled call must be
+ * acknowledged by the child soon, or the child is stuck (a CPU loop) and gets killed.
+ *
+ * @module
+ */
+import { type FrameWriter, json, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
+import { Inbound, pump, readHead, Window } from "./_stream.ts";
+import { ResError, ResHead } from "./_schema.ts";
+import { CANCEL_GRACE_MS, CHUNK_MAX, INLINE_BODY_MAX, STREAM_WINDOW } from "./constants.ts";
+import { SandboxError } from "./errors.ts";
+import type { InvokeOptions } from "./types.ts";
+
+/** What a call table needs from its process. */
+export interface CallTableInit {
+  out: FrameWriter;
+  maxResponseBytes: number;
+  nextId: () => number;
+  /** The child did not acknowledge a cancel in time. */
+  stuck: (message: string) => void;
+  /** A call ended. */
+  idle: () => void;
+}
+
+interface Call {
+  id: number;
+  resolve: (r: Response) => void;
+  reject: (e: unknown) => void;
+  headDone: boolean;
+  body?: Inbound;
+  reqWin?: Window;
+  resBytes: number;
+  timer: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** Calls multiplexed over one process's channel. */
+export class CallTable {
+  readonly #calls = new Map<number, Call>();
+  readonly #acks = new Map<number, number>();
+  readonly #init: CallTableInit;
+
+  constructor(init: CallTableInit) {
+    this.#init = init;
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  start(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+    const id = this.#init.nextId();
+    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    const call: Call = { id, resolve, reject, headDone: false, resBytes: 0, timer: 0 };
+    call.timer = setTimeout(() => {
+      this.#cancel(call, new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`));
+    }, timeoutMs);
+    this.#calls.set(id, call);
+    if (opts.signal) {
+      if (opts.signal.aborted) {
+        this.#cancel(call, opts.signal.reason);
+        return promise;
+      }
+      const signal = opts.signal;
+      call.signal = signal;
+      call.onAbort = () => this.#cancel(call, signal.reason);
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
+    this.#send(call, req, opts.requestId).catch((e) => this.#cancel(call, e));
+    return promise;
+  }
+
+  async #send(call: Call, req: Request, requestId: string): Promise<void> {
+    const head = { m: req.method, u: req.url, h: [...req.headers], r: requestId, b: 0 };
+    const out = this.#init.out;
+    if (!req.body) {
+      out.send(T.REQ, call.id, jsonPart(head));
+      return;
+    }
+    const got = await readHead(req.body, INLINE_BODY_MAX);
+    if (!this.#calls.has(call.id)) return;
+    if ("inline" in got) {
+      head.b = 1;
+      out.send(T.REQ, call.id, jsonPart(head, got.inline));
+      return;
+    }
+    head.b = 2;
+    out.send(T.REQ, call.id, jsonPart(head));
+    call.reqWin = new Window(STREAM_WINDOW);
+    const ended = await pump(got.reader, got.first, got.pending, call.reqWin, CHUNK_MAX, (c) => out.send(T.REQ_CHUNK, call.id, [c]));
+    if (ended && this.#calls.has(call.id)) out.send(T.REQ_END, call.id);
+  }
+
+  /** Handles a call's frame; throws on a malformed one (the process then kills the child). */
+  onFrame(type: number, id: number, payload: Uint8Array): void {
+    if (type === T.CANCEL_ACK) {
+      clearTimeout(this.#acks.get(id));
+      this.#acks.delete(id);
+      return;
+    }
+    const call = this.#calls.get(id);
+    if (!call) return; // late frames of a call that already ended
+    switch (type) {
+      case T.RES:
+        return this.#onHead(call, payload);
+      case T.RES_CHUNK:
+        if (!call.body) throw new Error("Body chunk before a streamed head");
+        call.resBytes += payload.length;
+        if (call.resBytes > this.#init.maxResponseBytes) return this.#tooLarge(call);
+        call.body.push(payload);
+        return;
+      case T.RES_END:
+        call.body?.end();
+        return this.#finish(call);
+      case T.RES_ERROR: {
+        const { message } = ResError.parse(parseJson(payload));
+        return this.#finish(call, new SandboxError("FUNCTION_ERROR", message));
+      }
+      case T.REQ_CREDIT:
+        call.reqWin?.credit(Math.max(0, readU32(payload)));
+        return;
+    }
+  }
+
+  #onHead(call: Call, payload: Uint8Array): void {
+    if (call.headDone) throw new Error("Second response head for one call");
+    const { json: raw, tail } = splitJson(payload);
+    const head = ResHead.parse(raw);
+    let body: BodyInit | null = null;
+    if (head.b === 1) {
+      call.resBytes = tail.length;
+      if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
+      body = tail;
+    } else if (head.b === 2) {
+      call.body = new Inbound(
+        (n) => this.#init.out.send(T.RES_CREDIT, call.id, u32(n)),
+        () => this.#cancel(call, undefined),
+      );
+      body = call.body.readable;
+    }
+    let res: Response;
+    try {
+      res = new Response(body, { status: head.s, headers: head.h });
+    } catch (e) {
+      return this.#cancel(call, new SandboxError("FUNCTION_ERROR", `Invalid response: ${(e as Error).message}`));
+    }
+    call.headDone = true;
+    call.resolve(res);
+    if (head.b !== 2) this.#finish(call);
+  }
+
+  #tooLarge(call: Call): void {
+    this.#cancel(call, new SandboxError("PAYLOAD_TOO_LARGE", `Response body exceeds ${this.#init.maxResponseBytes} bytes`));
+  }
+
+  /** Ends a call early and tells the child; the child must acknowledge within the grace. */
+  #cancel(call: Call, err: unknown): void {
+    if (!this.#calls.has(call.id)) return;
+    this.#finish(call, err);
+    this.#init.out.send(T.CANCEL, call.id);
+    const t = setTimeout(() => {
+      this.#acks.delete(call.id);
+      this.#init.stuck(`Function process was unresponsive for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`);
+    }, CANCEL_GRACE_MS);
+    this.#acks.set(call.id, t);
+  }
+
+  #finish(call: Call, err?: unknown): void {
+    if (!this.#calls.delete(call.id)) return;
+    clearTimeout(call.timer);
+    if (call.onAbort) call.signal?.removeEventListener("abort", call.onAbort);
+    call.reqWin?.cancel();
+    if (err !== undefined) {
+      if (!call.headDone) call.reject(err);
+      else call.body?.fail(err);
+    }
+    this.#init.idle();
+  }
+
+  /** The process is gone: every call fails with `err`. */
+  failAll(err: SandboxError): void {
+    for (const t of this.#acks.values()) clearTimeout(t);
+    this.#acks.clear();
+    for (const call of [...this.#calls.values()]) this.#finish(call, err);
+  }
+}

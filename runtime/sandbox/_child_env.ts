@@ -1,0 +1,129 @@
+/**
+ * Inside the child: the `env.KV` client (calls go to the host as frames) and the console
+ * capture (output goes to the host as LOG frames, never to stdout, which carries frames).
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { type FrameWriter, jsonPart, json, T } from "./_frame.ts";
+
+/** The request id of the call whose code is running, for log attribution. */
+export const current = new AsyncLocalStorage<string>();
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+type Pending = { resolve: (v: { r: Record<string, unknown>; tail: Uint8Array }) => void; reject: (e: Error) => void };
+
+/** The `env.KV` object a function sees, plus the reply handler for KV_REPLY frames. */
+export function createKv(out: FrameWriter): {
+  kv: Record<string, unknown>;
+  reply: (id: number, msg: unknown, tail: Uint8Array) => void;
+} {
+  const pending = new Map<number, Pending>();
+  let seq = 0;
+  const call = (op: Record<string, unknown>, value?: Uint8Array) => {
+    const id = ++seq;
+    out.send(T.KV_CALL, id, jsonPart(op, value));
+    return new Promise<{ r: Record<string, unknown>; tail: Uint8Array }>((resolve, reject) =>
+      pending.set(id, { resolve, reject })
+    );
+  };
+  const encode = (v: unknown): Uint8Array => {
+    if (v instanceof Uint8Array) return v;
+    if (v instanceof ArrayBuffer) return new Uint8Array(v);
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    return te.encode(typeof v === "string" ? v : JSON.stringify(v));
+  };
+  const get = async (key: string, type?: "text" | "json" | "bytes" | "arrayBuffer") => {
+    const { r, tail } = await call({ op: "get", key: String(key) });
+    if (r.value === null) return null;
+    if (type === "text") return td.decode(tail);
+    if (type === "json") return JSON.parse(td.decode(tail));
+    if (type === "arrayBuffer") return tail.slice().buffer;
+    return tail;
+  };
+  const kv = {
+    get,
+    getText: (key: string) => get(key, "text"),
+    getJSON: (key: string) => get(key, "json"),
+    /** Also returns the full metadata: `{ value, version }`. */
+    getWithVersion: async (key: string) => {
+      const { r, tail } = await call({ op: "get", key: String(key) });
+      return r.value === null ? null : { value: tail, version: r.version };
+    },
+    set: async (key: string, value: unknown, opts: { ttlSeconds?: number; ifMatch?: string } = {}) => {
+      const op: Record<string, unknown> = { op: "set", key: String(key) };
+      if (opts.ttlSeconds !== undefined) op.ttlSeconds = opts.ttlSeconds;
+      if (opts.ifMatch !== undefined) op.ifMatch = opts.ifMatch;
+      return (await call(op, encode(value))).r;
+    },
+    put: (key: string, value: unknown, opts?: { ttlSeconds?: number; ifMatch?: string }) =>
+      kv.set(key, value, opts),
+    delete: async (key: string) => (await call({ op: "delete", key: String(key) })).r.deleted,
+    list: async (opts: { prefix?: string; after?: string; limit?: number } = {}) => {
+      const op: Record<string, unknown> = { op: "list" };
+      if (opts.prefix !== undefined) op.prefix = opts.prefix;
+      if (opts.after !== undefined) op.after = opts.after;
+      if (opts.limit !== undefined) op.limit = opts.limit;
+      return (await call(op)).r;
+    },
+  };
+  const reply = (id: number, msg: unknown, tail: Uint8Array) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    const m = msg as { ok: boolean; r?: Record<string, unknown>; code?: string; message?: string };
+    if (m.ok) p.resolve({ r: m.r ?? {}, tail });
+    else {
+      const err = new Error(m.message ?? "KV operation failed") as Error & { code?: string };
+      err.code = m.code ?? "KV_ERROR";
+      err.name = "KvError";
+      p.reject(err);
+    }
+  };
+  return { kv: Object.freeze(kv), reply };
+}
+
+/**
+ * Replaces every console method: output goes to the host as LOG frames. Deno's console writes to
+ * stdout, which carries frames, so no original method may survive.
+ */
+export function captureConsole(out: FrameWriter, maxChars: number): void {
+  const c = console as unknown as Record<string, unknown>;
+  const emit = (level: string, args: unknown[]) => {
+    let m = args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
+    if (m.length > maxChars) m = m.slice(0, maxChars) + "…";
+    const r = current.getStore();
+    out.send(T.LOG, 0, json(r === undefined ? { l: level, m } : { l: level, m, r }));
+  };
+  const counts = new Map<string, number>();
+  const timers = new Map<string, number>();
+  const forward: Record<string, string> = {
+    log: "info", info: "info", debug: "debug", warn: "warn", error: "error", trace: "debug",
+    dir: "info", dirxml: "info", table: "info",
+  };
+  for (const key of Object.keys(c)) {
+    if (typeof c[key] !== "function") continue;
+    const level = forward[key];
+    c[key] = level ? (...args: unknown[]) => emit(level, args) : () => {};
+  }
+  c.assert = (cond: unknown, ...args: unknown[]) => {
+    if (!cond) emit("error", ["Assertion failed", ...args]);
+  };
+  c.count = (label = "default") => {
+    const n = (counts.get(label) ?? 0) + 1;
+    counts.set(label, n);
+    emit("info", [`${label}: ${n}`]);
+  };
+  c.countReset = (label = "default") => counts.delete(label);
+  c.time = (label = "default") => timers.set(label, performance.now());
+  const elapsed = (label: string, end: boolean, args: unknown[]) => {
+    const t = timers.get(label);
+    if (t === undefined) return;
+    if (end) timers.delete(label);
+    emit("info", [`${label}: ${(performance.now() - t).toFixed(3)}ms`, ...args]);
+  };
+  c.timeLog = (label = "default", ...args: unknown[]) => elapsed(label, false, args);
+  c.timeEnd = (label = "default") => elapsed(label, true, []);
+}

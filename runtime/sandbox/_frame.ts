@@ -1,0 +1,212 @@
+/**
+ * The host↔child wire: `[u32 length][u8 type][u32 id][payload]`, big-endian, where `length`
+ * counts type, id and payload. Calls are multiplexed by id over the child's stdin/stdout.
+ * Used by both sides, so it imports nothing and needs no permission.
+ *
+ * @module
+ */
+
+/** Frame types. Host→child below 20, child→host from 20. */
+export const T = {
+  LOAD: 1, // JSON {code, vars, peerId, name}
+  REQ: 2, // [u32 headLen][head JSON][inline body]
+  REQ_CHUNK: 3,
+  REQ_END: 4,
+  CANCEL: 5,
+  RES_CREDIT: 6, // u32 bytes consumed
+  KV_REPLY: 7, // [u32 jsonLen][JSON][value bytes]
+  READY: 20,
+  LOADED: 21, // JSON {ok, message?}
+  RES: 22, // [u32 headLen][head JSON][inline body]
+  RES_CHUNK: 23,
+  RES_END: 24,
+  RES_ERROR: 25, // JSON {message}
+  REQ_CREDIT: 26, // u32 bytes consumed
+  KV_CALL: 27, // [u32 jsonLen][op JSON][value bytes]
+  LOG: 28, // JSON {l, m, r?}
+  CANCEL_ACK: 29,
+} as const;
+
+const HEADER = 9;
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** Encodes a JSON part followed by raw bytes, as used by REQ, RES, KV_CALL and KV_REPLY. */
+export function jsonPart(value: unknown, tail?: Uint8Array): Uint8Array[] {
+  const json = te.encode(JSON.stringify(value));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, json.length);
+  return tail && tail.length > 0 ? [len, json, tail] : [len, json];
+}
+
+/** Splits a payload made by {@linkcode jsonPart}; the JSON is parsed, not validated. */
+export function splitJson(payload: Uint8Array): { json: unknown; tail: Uint8Array } {
+  if (payload.length < 4) throw new Error("Frame too short for its JSON part");
+  const n = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
+  if (4 + n > payload.length) throw new Error("JSON part longer than its frame");
+  return {
+    json: JSON.parse(td.decode(payload.subarray(4, 4 + n))),
+    tail: payload.subarray(4 + n),
+  };
+}
+
+/** Encodes a JSON-only payload. */
+export function json(value: unknown): Uint8Array[] {
+  return [te.encode(JSON.stringify(value))];
+}
+
+/** Decodes a JSON-only payload. */
+export function parseJson(payload: Uint8Array): unknown {
+  return JSON.parse(td.decode(payload));
+}
+
+/** Encodes a u32 payload (credits). */
+export function u32(n: number): Uint8Array[] {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return [b];
+}
+
+/** Decodes a u32 payload, or -1 when the payload is not 4 bytes. */
+export function readU32(payload: Uint8Array): number {
+  if (payload.length !== 4) return -1;
+  return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
+}
+
+/**
+ * Batches frames and writes them with one write per tick; while a write is in flight further
+ * frames join the next batch, so under load frames coalesce without added latency when idle.
+ */
+export class FrameWriter {
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  readonly #sink: (buf: Uint8Array) => Promise<void>;
+  readonly #onError: (e: unknown) => void;
+
+  constructor(sink: (buf: Uint8Array) => Promise<void>, onError: (e: unknown) => void) {
+    this.#sink = sink;
+    this.#onError = onError;
+  }
+
+  /** Bytes queued but not yet handed to the sink. */
+  get buffered(): number {
+    return this.#size;
+  }
+
+  send(type: number, id: number, payload: Uint8Array[] = []): void {
+    if (this.#closed) return;
+    let len = 5;
+    for (const p of payload) len += p.length;
+    const head = new Uint8Array(HEADER);
+    const dv = new DataView(head.buffer);
+    dv.setUint32(0, len);
+    head[4] = type;
+    dv.setUint32(5, id);
+    this.#parts.push(head, ...payload);
+    this.#size += HEADER + len - 5;
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#parts = [];
+    this.#size = 0;
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    this.#writing = true;
+    try {
+      while (this.#size > 0 && !this.#closed) {
+        const parts = this.#parts;
+        const buf = new Uint8Array(this.#size);
+        let off = 0;
+        for (const p of parts) {
+          buf.set(p, off);
+          off += p.length;
+        }
+        this.#parts = [];
+        this.#size = 0;
+        await this.#sink(buf);
+      }
+    } catch (e) {
+      this.#closed = true;
+      this.#onError(e);
+    } finally {
+      this.#writing = false;
+    }
+  }
+}
+
+/**
+ * Parses frames from a byte stream. Frames wholly inside an incoming chunk are handed out as
+ * zero-copy subarrays of it; only a partial frame is copied, into a growable buffer (never by
+ * concatenation, which bloated a prototype child to 150 MB).
+ */
+export class FrameReader {
+  #buf = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
+  readonly #max: number;
+  readonly #onFrame: (type: number, id: number, payload: Uint8Array) => void;
+
+  constructor(max: number, onFrame: (type: number, id: number, payload: Uint8Array) => void) {
+    this.#max = max;
+    this.#onFrame = onFrame;
+  }
+
+  /** Feeds bytes; throws on a frame longer than the maximum. */
+  push(chunk: Uint8Array): void {
+    if (this.#end === this.#start) {
+      const used = this.#parse(chunk, false);
+      if (used < chunk.length) this.#append(chunk.subarray(used));
+      return;
+    }
+    this.#append(chunk);
+    const used = this.#parse(this.#buf.subarray(this.#start, this.#end), true);
+    this.#start += used;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  #append(bytes: Uint8Array): void {
+    const have = this.#end - this.#start;
+    if (this.#end + bytes.length > this.#buf.length) {
+      if (have + bytes.length <= this.#buf.length) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        let size = this.#buf.length * 2;
+        while (size < have + bytes.length) size *= 2;
+        const next = new Uint8Array(size);
+        next.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = next;
+      }
+      this.#start = 0;
+      this.#end = have;
+    }
+    this.#buf.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  /** Hands out every whole frame in `bytes`; returns the bytes consumed. */
+  #parse(bytes: Uint8Array, copy: boolean): number {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let off = 0;
+    while (bytes.length - off >= HEADER) {
+      const len = dv.getUint32(off);
+      if (len < 5 || len > this.#max) throw new Error(`Bad frame length: ${len}`);
+      if (bytes.length - off < 4 + len) break;
+      const type = bytes[off + 4]!;
+      const id = dv.getUint32(off + 5);
+      const body = bytes.subarray(off + HEADER, off + 4 + len);
+      off += 4 + len;
+      this.#onFrame(type, id, copy ? body.slice() : body);
+    }
+    return off;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * One child process on the host side: spawning it, the frame channel, the calls multiplexed over
+ * it, and its death. Every failure of the child ends here as a SandboxError on its calls; none
+ * reaches the host's event loop.
+ *
+ * @module
+ */
+import { FrameReader, FrameWriter, json, parseJson, T } from "./_frame.ts";
+import { childArgs, type Profile, profileKey } from "./_flags.ts";
+import { Loaded, Log } from "./_schema.ts";
+import { CallTable } from "./_calls.ts";
+import { handleKv } from "./_kv_host.ts";
+import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
+import { SandboxError } from "./errors.ts";
+import type { FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
+
+const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
+
+/** What a process needs from its pool. */
+export interface ProcessInit {
+  profile: Profile;
+  denyNet: string[];
+  peerId: string;
+  logger: Logger;
+  kv: (namespace: string, op: KvOp) => Promise<KvResult>;
+  maxResponseBytes: number;
+  onExit: (p: SandboxProcess) => void;
+}
+
+/** A running child and the calls in flight on it. */
+export class SandboxProcess {
+  readonly pid: number;
+  readonly profileKey: string;
+  /** Resident set size above which the watchdog kills the child. */
+  readonly rssLimit: number;
+  /** The loaded version, or undefined for a spare. */
+  spec: FunctionSpec | undefined;
+  rss = 0;
+  lastUsed = performance.now();
+  lastFrameAt = performance.now();
+  draining = false;
+  /** Resolves once the child has exited and its calls are failed. */
+  readonly exited: Promise<void>;
+  readonly #init: ProcessInit;
+  readonly #child: Deno.ChildProcess;
+  readonly #out: FrameWriter;
+  readonly #calls: CallTable;
+  readonly #loads = new Map<number, (ok: boolean, message: string) => void>();
+  #ready = Promise.withResolvers<void>();
+  #seq = 0;
+  #dead = false;
+  #killedFor: SandboxError | undefined;
+
+  private constructor(init: ProcessInit) {
+    this.#init = init;
+    this.profileKey = profileKey(init.profile);
+    this.rssLimit = (init.profile.memoryMb + RSS_OVERHEAD_MB) * 1024 * 1024;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: childArgs(init.profile, init.denyNet, CHILD_URL),
+      clearEnv: true,
+      env: childEnv(),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.pid = this.#child.pid;
+    const stdin = this.#child.stdin.getWriter();
+    this.#out = new FrameWriter((b) => stdin.write(b), () => {});
+    this.#calls = new CallTable({
+      out: this.#out,
+      maxResponseBytes: init.maxResponseBytes,
+      nextId: () => ++this.#seq,
+      stuck: (msg) => this.kill("FUNCTION_CRASHED", msg),
+      idle: () => {
+        this.lastUsed = performance.now();
+        if (this.draining && this.#calls.size === 0) this.close();
+      },
+    });
+    this.#readStdout();
+    this.#readStderr();
+    this.exited = this.#child.status.then((s) => this.#onExit(s));
+  }
+
+  /** Spawns a child and waits until it has warmed up; throws if it dies first. */
+  static async start(init: ProcessInit): Promise<SandboxProcess> {
+    const p = new SandboxProcess(init);
+    await Promise.race([p.#ready.promise, p.exited.then(() => {
+      throw new SandboxError("FUNCTION_CRASHED", "Sandbox process exited while starting");
+    })]);
+    // A dummy call through the whole channel warms both sides' code paths (MEASURED.md).
+    const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, 10_000);
+    await warm.arrayBuffer();
+    return p;
+  }
+
+  get inflight(): number {
+    return this.#calls.size;
+  }
+
+  get alive(): boolean {
+    return !this.#dead && !this.#killedFor;
+  }
+
+  /** Loads `spec` into this (spare) process; throws INVALID_BUNDLE with the loader's message. */
+  async load(spec: FunctionSpec): Promise<void> {
+    const id = ++this.#seq;
+    const done = new Promise<[boolean, string]>((resolve) => {
+      this.#loads.set(id, (ok, message) => resolve([ok, message]));
+    });
+    this.#out.send(T.LOAD, id, json({ code: spec.code, vars: spec.vars, peerId: this.#init.peerId }));
+    const [ok, message] = await done;
+    if (!ok) throw new SandboxError("INVALID_BUNDLE", message);
+    this.spec = spec;
+  }
+
+  /** Runs one call; resolves with the response once its head arrives. */
+  call(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+    this.lastUsed = performance.now();
+    if (!this.alive) {
+      return Promise.reject(new SandboxError("FUNCTION_CRASHED", "Function process is not running"));
+    }
+    return this.#calls.start(req, opts, timeoutMs);
+  }
+
+  /** Ends the child now; its calls fail with `code`. */
+  kill(code: "FUNCTION_CRASHED" | "FUNCTION_MEMORY_LIMIT", message: string): void {
+    if (this.#dead || this.#killedFor) return;
+    this.#killedFor = new SandboxError(code, message);
+    this.#init.logger.warn({ fn: this.#fnName(), pid: this.pid, code }, message);
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+
+  /** Ends the child gracefully: stdin closes, it lets `waitUntil` work finish, then exits. */
+  close(): void {
+    if (this.#dead) return;
+    this.#out.close();
+    this.#child.stdin.close().catch(() => {});
+    const t = setTimeout(() => this.kill("FUNCTION_CRASHED", "Sandbox process did not exit"), WAIT_UNTIL_GRACE_MS + 1_000);
+    Deno.unrefTimer(t);
+    this.exited.then(() => clearTimeout(t));
+  }
+
+  #fnName(): string | undefined {
+    return this.spec ? `${this.spec.name}@${this.spec.version.slice(0, 12)}` : undefined;
+  }
+
+  #onExit(s: Deno.CommandStatus): void {
+    this.#dead = true;
+    this.#out.close();
+    const mb = this.#init.profile.memoryMb;
+    const err = this.#killedFor ?? (s.code === 133 || s.signal === "SIGTRAP"
+      ? new SandboxError("FUNCTION_MEMORY_LIMIT", `Function exceeded its memory limit of ${mb} MB`)
+      : new SandboxError("FUNCTION_CRASHED", `Function process exited unexpectedly (code ${s.code})`));
+    this.#calls.failAll(err);
+    for (const done of this.#loads.values()) done(false, err.message);
+    this.#loads.clear();
+    this.#ready.reject(err);
+    this.#ready.promise.catch(() => {});
+    this.#init.onExit(this);
+  }
+
+  async #readStdout(): Promise<void> {
+    const reader = new FrameReader(MAX_FRAME_BYTES, (type, id, payload) => this.#onFrame(type, id, payload));
+    try {
+      for await (const chunk of this.#child.stdout) reader.push(chunk);
+    } catch (e) {
+      this.kill("FUNCTION_CRASHED", `Function process sent a malformed frame: ${(e as Error).message}`);
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    let rest = "";
+    try {
+      for await (const text of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + text).split("\n");
+        rest = lines.pop()!.slice(-8192);
+        for (const line of lines) {
+          if (line) this.#init.logger.warn({ fn: this.#fnName(), level: "stderr" }, line.slice(0, 8192));
+        }
+      }
+    } catch { /* the child is gone */ }
+  }
+
+  #onFrame(type: number, id: number, payload: Uint8Array): void {
+    this.lastFrameAt = performance.now();
+    switch (type) {
+      case T.RES:
+      case T.RES_CHUNK:
+      case T.RES_END:
+      case T.RES_ERROR:
+      case T.REQ_CREDIT:
+      case T.CANCEL_ACK:
+        this.#calls.onFrame(type, id, payload);
+        return;
+      case T.LOG: {
+        const m = Log.parse(parseJson(payload));
+        this.#init.logger.info({ fn: this.spec?.name, requestId: m.r, level: m.l }, m.m);
+        return;
+      }
+      case T.KV_CALL: {
+        const ns = this.spec?.kvNamespace;
+        handleKv(ns, this.#init.kv, payload).then((reply) => this.#out.send(T.KV_REPLY, id, reply));
+        return;
+      }
+      case T.LOADED: {
+        const m = Loaded.parse(parseJson(payload));
+        const done = this.#loads.get(id);
+        this.#loads.delete(id);
+        done?.(m.ok, m.message ?? "Bundle failed to load");
+        return;
+      }
+      case T.READY:
+        this.#ready.resolve();
+        return;
+      default:
+        throw new Error(`Unknown frame type ${type}`);
+    }
+  }
+}
+
+let denoDir: string | undefined;
+
+/** The child's whole environment: nothing of the host's but where Deno keeps its cache. */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  try {
+    denoDir ??= Deno.env.get("DENO_DIR") ?? "";
+    const home = Deno.env.get("HOME");
+    if (denoDir) env.DENO_DIR = denoDir;
+    else if (home) env.DENO_DIR = `${home}/.cache/deno`;
+  } catch { /* no env permission on the host: the child uses its default */ }
+  return env;
+}
+

@@ -1,0 +1,36 @@
+/**
+ * The error the sandbox pool throws.
+ *
+ * @module
+ */
+
+/** Stable codes a {@linkcode SandboxError} carries; `runtime/errors.ts` maps them to HTTP. */
+export type SandboxErrorCode =
+  | "INVALID_BUNDLE"
+  | "FUNCTION_TIMEOUT"
+  | "FUNCTION_CRASHED"
+  | "FUNCTION_ERROR"
+  | "FUNCTION_MEMORY_LIMIT"
+  | "PAYLOAD_TOO_LARGE"
+  | "SANDBOX_STOPPED";
+
+/**
+ * An error from a sandboxed function or the pool running it, with a stable `code`.
+ *
+ * Why: callers branch on `code` (HTTP status, retry) and never on message text.
+ *
+ * @example
+ * ```ts
+ * try { await pool.invoke(spec, req, { requestId: "r1" }); }
+ * catch (e) { if (e instanceof SandboxError && e.code === "FUNCTION_TIMEOUT") {} }
+ * ```
+ */
+export class SandboxError extends Error {
+  override name = "SandboxError";
+  /** Stable machine-readable code, e.g. `FUNCTION_TIMEOUT`. */
+  readonly code: SandboxErrorCode;
+  constructor(code: SandboxErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

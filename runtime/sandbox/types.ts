@@ -1,0 +1,137 @@
+/**
+ * Types of the sandbox pool's public face (see docs/architecture.md).
+ *
+ * @module
+ */
+
+/** A pino-compatible logger subset, handed in by `runtime/log.ts`. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * One env.KV operation a function asked for; the host runs it in the function's namespace.
+ *
+ * @example
+ * ```ts
+ * const op: KvOp = { op: "set", key: "a", value: new TextEncoder().encode("1"), ttlSeconds: 60 };
+ * ```
+ */
+export type KvOp =
+  | { op: "get"; key: string }
+  | { op: "set"; key: string; value: Uint8Array; ttlSeconds?: number; ifMatch?: string }
+  | { op: "delete"; key: string }
+  | { op: "list"; prefix?: string; after?: string; limit?: number };
+
+/**
+ * The host's answer to a {@linkcode KvOp}: get → `{ value, version? }`, set → `{ version }`,
+ * delete → `{ deleted }`, list → `{ keys, next? }`. A handler that fails throws an object with a
+ * string `code` and `message`; the function sees an Error with both.
+ */
+export type KvResult =
+  | { value: Uint8Array | null; version?: string }
+  | { version: string }
+  | { deleted: boolean }
+  | { keys: string[]; next?: string };
+
+/**
+ * What the pool needs from the peer.
+ *
+ * @example
+ * ```ts
+ * const init: SandboxInit = { peerId: "12D3…", logger, kv: (ns, op) => pool.run(ns, op), denyNet: ["0.0.0.0:8080"] };
+ * ```
+ */
+export interface SandboxInit {
+  /** The executing peer, shown to functions as `ctx.peerId`. */
+  peerId: string;
+  /** Where function console output and process events go. */
+  logger: Logger;
+  /** Host side of `env.KV`. */
+  kv: (namespace: string, op: KvOp) => Promise<KvResult>;
+  /** The peer's own listen `host:port`s, always denied unless a spec allows loopback. */
+  denyNet: string[];
+  /** Pre-started generic sandboxes. @default {1} */
+  spares?: number;
+  /** End a function's process after this long idle. @default {300000} */
+  idleMs?: number;
+  /** Largest response body in bytes; bigger ones error with `PAYLOAD_TOO_LARGE`. @default {Infinity} */
+  maxResponseBytes?: number;
+  /** Most processes per function version when calls queue. @default {navigator.hardwareConcurrency} */
+  maxInstances?: number;
+}
+
+/**
+ * One deployable function version.
+ *
+ * @example
+ * ```ts
+ * const spec: FunctionSpec = { name: "hello", version: sha, code, vars: {}, timeoutMs: 10000, memoryMb: 128, kvNamespace: "hello" };
+ * ```
+ */
+export interface FunctionSpec {
+  name: string;
+  /** sha256 hex of `code`. */
+  version: string;
+  /** One bundled ES module whose default export has `fetch`. */
+  code: string;
+  vars: Record<string, string>;
+  timeoutMs: number;
+  memoryMb: number;
+  /** Outbound allowlist (`host[:port]`); undefined = any public host. */
+  allowNet?: string[];
+  allowLoopback?: boolean;
+  kvNamespace: string;
+}
+
+/** Options of one call. */
+export interface InvokeOptions {
+  requestId: string;
+  /** Aborting ends the call and cancels it in the child. */
+  signal?: AbortSignal;
+}
+
+/** One function process, for metrics such as "sandbox memory per function". */
+export interface ProcessStats {
+  pid: number;
+  /** `name@version`, or undefined for a spare. */
+  fn?: string;
+  inflight: number;
+  /** Last sampled resident set size in bytes (0 before the first sample). */
+  rssBytes: number;
+}
+
+/** Counters for metrics. */
+export interface SandboxStats {
+  processes: number;
+  spares: number;
+  inflight: number;
+  /** Per-process detail. */
+  detail?: ProcessStats[];
+}
+
+/**
+ * Runs function versions, each in its own Deno process.
+ *
+ * @example
+ * ```ts
+ * const pool = createSandboxPool(init);
+ * await pool.start();
+ * await pool.load(spec);
+ * const res = await pool.invoke(spec, new Request("http://fn/"), { requestId: "r1" });
+ * await pool.stop();
+ * ```
+ */
+export interface SandboxPool {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Loads and checks the default export has fetch; throws `INVALID_BUNDLE` with the loader's message. */
+  load(fn: FunctionSpec): Promise<void>;
+  invoke(fn: FunctionSpec, req: Request, opts: InvokeOptions): Promise<Response>;
+  /** Lets in-flight calls finish, then ends the version's process(es). */
+  retire(version: string): void;
+  stats(): SandboxStats;
+}
