@@ -7,6 +7,9 @@
 /** Gossip topic of load records; the `/1` is the record version so a new format gets a new topic. */
 export const LOAD_TOPIC = "virgo/load/1";
 
+/** After a peer joins our view, wait this long (coalescing further joins) before re-sending hellos to all connected peers so they learn the newcomer's address at once. */
+export const HELLO_COALESCE_MS = 50;
+
 /** Direct "hello" protocol: on connect each side pushes its record (and known peers) so views converge without waiting for gossipsub mesh formation (~1 heartbeat). */
 export const HELLO_PROTOCOL = "/virgo/load/1.0.0";
 
@@ -81,3 +84,6 @@ export const MAX_RECORD_ADDRS = 16;
 
 /** Max function ids in a record (each "<name>@<sha256>"): bounds record size. */
 export const MAX_RECORD_FUNCTIONS = 512;
+
+/** Routing: a gossiped load record's weight halves every this many ms of age, so a record from a peer that stopped reporting fades instead of steering traffic; at the 1 s gossip interval a typical record counts 0.7–1. */
+export const LOAD_AGE_HALF_LIFE_MS = 2_000;

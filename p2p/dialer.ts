@@ -29,7 +29,7 @@ export function redialDelay(attempt: number, random: () => number = Math.random)
 interface Known {
   attempts: number;
   failingSince: number | undefined;
-  timer: number | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Dependencies of {@link Dialer}. */
@@ -145,8 +145,8 @@ export class Dialer {
       this.#known.delete(peerId);
       return;
     }
-    const delay = redialDelay(k.attempts++);
-    k.timer = setTimeout(() => this.#dial(peerId), delay);
-    Deno.unrefTimer(k.timer);
+    const timer = setTimeout(() => this.#dial(peerId), redialDelay(k.attempts++));
+    Deno.unrefTimer(timer as unknown as number);
+    k.timer = timer;
   }
 }

@@ -12,7 +12,6 @@
  * @module
  */
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from "@libp2p/interface";
-import { Uint8ArrayList } from "uint8arraylist";
 import { READ_HIGH_WATER_BYTES } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 
@@ -38,8 +37,67 @@ export function encodeVarint(n: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * A queue of received chunks: appends without copying, copies only when a
+ * frame spans chunks (the MEASURED notes warn against concatenating buffers).
+ */
+class ChunkBuffer {
+  #chunks: Uint8Array[] = [];
+  byteLength = 0;
+
+  append(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.#chunks.push(chunk);
+    this.byteLength += chunk.byteLength;
+  }
+
+  /** The byte at `index` (must be < byteLength). */
+  get(index: number): number {
+    for (const c of this.#chunks) {
+      if (index < c.byteLength) return c[index]!;
+      index -= c.byteLength;
+    }
+    throw new RangeError("Index out of range");
+  }
+
+  /** Remove and return the bytes [skip, skip + n) after dropping the first `skip` bytes. */
+  take(skip: number, n: number): Uint8Array {
+    this.#drop(skip);
+    const first = this.#chunks[0];
+    let out: Uint8Array;
+    if (first !== undefined && first.byteLength >= n) {
+      out = first.subarray(0, n);
+    } else {
+      out = new Uint8Array(n);
+      let off = 0;
+      for (const c of this.#chunks) {
+        if (off >= n) break;
+        const part = c.subarray(0, n - off);
+        out.set(part, off);
+        off += part.byteLength;
+      }
+    }
+    this.#drop(n);
+    return out;
+  }
+
+  #drop(n: number): void {
+    this.byteLength -= n;
+    while (n > 0) {
+      const c = this.#chunks[0]!;
+      if (c.byteLength <= n) {
+        this.#chunks.shift();
+        n -= c.byteLength;
+      } else {
+        this.#chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
 /** Decode a varint at the start of `buf`: `undefined` when more bytes are needed; throws BAD_FRAME when too long. */
-function decodeVarint(buf: Uint8ArrayList): { value: number; bytes: number } | undefined {
+function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | undefined {
   let value = 0;
   let scale = 1;
   const n = Math.min(buf.byteLength, MAX_VARINT_BYTES);
@@ -65,11 +123,28 @@ function decodeVarint(buf: Uint8ArrayList): { value: number; bytes: number } | u
 export async function writeFrame(stream: Stream, parts: Uint8Array[], signal?: AbortSignal): Promise<void> {
   let len = 0;
   for (const p of parts) len += p.byteLength;
-  const list = new Uint8ArrayList(encodeVarint(len), ...parts);
-  if (!stream.send(list)) {
-    await stream.onDrain(signal === undefined ? {} : { signal });
+  // Copy the prefix and small parts into one buffer; send a large last part
+  // as is (sends are queued in order, so the frame stays contiguous).
+  const last = parts[parts.length - 1];
+  const big = last !== undefined && last.byteLength > SMALL_PART_BYTES ? last : undefined;
+  const header = encodeVarint(len);
+  let headLen = header.byteLength;
+  const small = big === undefined ? parts : parts.slice(0, -1);
+  for (const p of small) headLen += p.byteLength;
+  const head = new Uint8Array(headLen);
+  head.set(header, 0);
+  let off = header.byteLength;
+  for (const p of small) {
+    head.set(p, off);
+    off += p.byteLength;
   }
+  let ok = stream.send(head);
+  if (big !== undefined) ok = stream.send(big);
+  if (!ok) await stream.onDrain(signal === undefined ? {} : { signal });
 }
+
+/** Parts up to this size are copied next to the length prefix; larger last parts are sent without copying. */
+const SMALL_PART_BYTES = 4096;
 
 /**
  * Reads frames from one stream. Create it as soon as the stream exists and
@@ -83,7 +158,7 @@ export async function writeFrame(stream: Stream, parts: Uint8Array[], signal?: A
  */
 export class FrameReader {
   readonly #stream: Stream;
-  readonly #buf = new Uint8ArrayList();
+  readonly #buf = new ChunkBuffer();
   readonly #highWater: number;
   #reading = false;
   #ended = false;
@@ -108,7 +183,8 @@ export class FrameReader {
   }
 
   #onMessage = (evt: StreamMessageEvent): void => {
-    this.#buf.append(evt.data);
+    const data = evt.data;
+    this.#buf.append(data instanceof Uint8Array ? data : data.subarray());
     if (!this.#reading && this.#buf.byteLength >= this.#highWater && this.#stream.readStatus === "readable") {
       this.#stream.pause();
     }
@@ -155,8 +231,7 @@ export class FrameReader {
           }
           const total = head.bytes + head.value;
           if (this.#buf.byteLength >= total) {
-            const frame = this.#buf.subarray(head.bytes, total);
-            this.#buf.consume(total);
+            const frame = this.#buf.take(head.bytes, head.value);
             if (this.#buf.byteLength < this.#highWater) this.#resume();
             return frame;
           }

@@ -13,6 +13,7 @@ import type { Message } from "@libp2p/gossipsub";
 import { z } from "zod";
 import {
   GOSSIP_INTERVAL_MS,
+  HELLO_COALESCE_MS,
   HELLO_PROTOCOL,
   LOAD_TOPIC,
   MAX_HELLO_BYTES,
@@ -103,8 +104,9 @@ export class LoadGossip {
   readonly #init: LoadGossipInit;
   readonly #self: string;
   #seq: number;
-  #timers: number[] = [];
+  #timers: Array<ReturnType<typeof setInterval>> = [];
   #stopped = false;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Payload bytes published and received on the load topic (for the gossip-cost benchmark). */
   readonly stats = { publishedBytes: 0, receivedBytes: 0, published: 0, received: 0 };
 
@@ -145,6 +147,15 @@ export class LoadGossip {
     node.services.pubsub.addEventListener("message", (evt) => this.#onGossip(evt.detail));
     node.addEventListener("peer:connect", (evt) => void this.#sendHello(evt.detail.toString()));
     node.addEventListener("peer:disconnect", (evt) => view.remove(evt.detail.toString()));
+    // Tell connected peers about a newcomer at once (coalesced), so they
+    // dial it now rather than after its next gossip round.
+    view.onMembership((ev) => {
+      if (ev.type !== "join" || this.#helloTimer !== undefined || this.#stopped) return;
+      this.#helloTimer = setTimeout(() => {
+        this.#helloTimer = undefined;
+        for (const c of node.getConnections()) void this.#sendHello(c.remotePeer.toString());
+      }, HELLO_COALESCE_MS);
+    });
     const pub = setInterval(() => void this.publish(), GOSSIP_INTERVAL_MS);
     const sweep = setInterval(() => view.sweep(), SWEEP_INTERVAL_MS);
     this.#timers.push(pub, sweep);
@@ -155,6 +166,7 @@ export class LoadGossip {
   stop(): void {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    if (this.#helloTimer !== undefined) clearTimeout(this.#helloTimer);
     this.#timers = [];
   }
 
@@ -192,7 +204,7 @@ export class LoadGossip {
     const known = view.list().map((p) => ({ peerId: p.peerId, addrs: p.addrs.slice(0, MAX_RECORD_ADDRS) }));
     const hello = { self: this.record(), known };
     try {
-      const conn = node.getConnections().find((c) => c.remotePeer.toString() === peerId);
+      const conn = node.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === "open");
       if (conn === undefined) return;
       const stream = await conn.newStream(HELLO_PROTOCOL, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS) });
       await writeFrame(stream, [new TextEncoder().encode(JSON.stringify(hello))]);

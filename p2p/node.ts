@@ -9,7 +9,7 @@ import { gossipsub } from "@libp2p/gossipsub";
 import type { GossipSub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Identify } from "@libp2p/identify";
-import type { Libp2p, PeerDiscovery, PrivateKey } from "@libp2p/interface";
+import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { mdns } from "@libp2p/mdns";
 import { ping } from "@libp2p/ping";
 import type { Ping } from "@libp2p/ping";
@@ -17,11 +17,14 @@ import { preSharedKey } from "@libp2p/pnet";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { createLibp2p } from "libp2p";
+import type { Libp2pOptions } from "libp2p";
 import { YAMUX_MAX_STREAM_WINDOW } from "./constants.ts";
 import { parseSwarmKey } from "./swarm_key.ts";
 
 /** The libp2p node with the services Virgo configures. */
 export type VirgoNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
+
+type Muxer = NonNullable<Libp2pOptions["streamMuxers"]>[number];
 
 /** What {@link createNode} needs. */
 export interface NodeInit {
@@ -48,9 +51,9 @@ const BOOTSTRAP_DELAY_MS = 10;
  * ```
  */
 export async function createNode(init: NodeInit): Promise<VirgoNode> {
-  const peerDiscovery: Array<(components: never) => PeerDiscovery> = [];
-  if (init.join.length > 0) peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }) as never);
-  if (init.mdns) peerDiscovery.push(mdns() as never);
+  const peerDiscovery: NonNullable<Libp2pOptions["peerDiscovery"]> = [];
+  if (init.join.length > 0) peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }));
+  if (init.mdns) peerDiscovery.push(mdns());
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey);
   return await createLibp2p({
     start: false,
@@ -59,11 +62,10 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [
-      yamux({
-        // A paused stream may receive up to one window more; keep that below
-        // the stream's 4 MiB read-buffer limit (see FrameReader backpressure).
-        streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW },
-      }),
+      // A paused stream may receive up to one window more; keep that below
+      // the stream's 4 MiB read-buffer limit (see FrameReader backpressure).
+      // The cast: yamux's declared types trip exactOptionalPropertyTypes only.
+      yamux({ streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW } }) as unknown as Muxer,
     ],
     ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
     peerDiscovery,

@@ -57,7 +57,7 @@ export class StreamPool {
   readonly #idle = new Map<string, PooledStream[]>();
   readonly #open = new Map<string, number>();
   readonly #waiters = new Map<string, Waiter[]>();
-  readonly #timer: number;
+  readonly #timer: ReturnType<typeof setInterval>;
   #closed = false;
   /** Streams opened so far (for tests and benchmarks). */
   opened = 0;
@@ -66,7 +66,7 @@ export class StreamPool {
     this.#init = init;
     this.#idleMs = init.idleMs ?? POOL_IDLE_MS;
     this.#timer = setInterval(() => this.sweep(), POOL_SWEEP_MS);
-    Deno.unrefTimer(this.#timer);
+    Deno.unrefTimer(this.#timer as unknown as number);
   }
 
   /** Take an idle healthy stream, open a new one under the cap, or wait for one. */

@@ -124,7 +124,8 @@ export async function rpcCall(
   }
   pool.release(ps);
   if (frame[0] === 1) throw decodeErrorReply(frame.subarray(1));
-  return frame.subarray(1);
+  // A plain Uint8Array view (the muxer hands out Node Buffers).
+  return new Uint8Array(frame.buffer, frame.byteOffset + 1, frame.byteLength - 1);
 }
 
 /** Map a transport failure to `MeshError` `PEER_FAILED`, keeping MeshErrors and abort reasons as they are. */

@@ -15,10 +15,10 @@ export function checkDeclaredLength(req: Request, max: number): void {
 }
 
 /** Reads the whole body, failing with `PAYLOAD_TOO_LARGE` past `max` bytes. */
-export async function readLimited(req: Request, max: number): Promise<Uint8Array> {
+export async function readLimited(req: Request, max: number): Promise<Uint8Array<ArrayBuffer>> {
   checkDeclaredLength(req, max);
   if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   const reader = req.body.getReader();
   for (;;) {

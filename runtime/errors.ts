@@ -62,7 +62,7 @@ export interface ErrorBody {
 /** The code of any error that carries one (ours, the sandbox's, the mesh's, the pool's). */
 export function errorCode(err: unknown): string | undefined {
   if (err instanceof Error && typeof (err as { code?: unknown }).code === "string") {
-    const code = (err as { code: string }).code;
+    const code = (err as unknown as { code: string }).code;
     if (code in STATUS) return code;
   }
   return undefined;

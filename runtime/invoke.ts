@@ -185,7 +185,9 @@ export function createInvoker(init: InvokerInit): Invoker {
 
         const retryable = IDEMPOTENT.has(req.method) && typeof route === "string";
         // A retry needs the body twice, so idempotent calls buffer it (bounded).
-        const body = retryable && req.body ? await readLimited(req, maxBody) : req.body;
+        const body: BodyInit | null = retryable && req.body
+          ? await readLimited(req, maxBody)
+          : req.body;
         try {
           return await runRemote(req, name, peer, requestId, body);
         } catch (err) {

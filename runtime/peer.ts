@@ -183,7 +183,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     functions: () => registry.list().map((m) => m.name),
     stop() {
       stopping ??= (async () => {
-        let timer = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const grace = new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)));
         await Promise.race([server.shutdown(), grace]);
         clearTimeout(timer);

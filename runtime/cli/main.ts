@@ -9,6 +9,7 @@ import { bundle } from "../bundle.ts";
 import { readConfigFile, resolveConfig, splitList } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { startPeer } from "../peer.ts";
+import { generateSwarmKey } from "../../p2p/mod.ts";
 import { CliError, createClient } from "./client.ts";
 
 const DEFAULT_PEER = "http://127.0.0.1:8787";
@@ -249,6 +250,12 @@ peerOptions(program.command("peers")).description("the mesh as this peer sees it
 peerOptions(program.command("status")).description("this peer's status").action(async (_o: unknown, cmd: Command) => {
   print(await (await clientFor(cmd)).json("/v1/status"));
 });
+
+program.command("keygen")
+  .description("print a new swarm key for a private mesh (--swarm-key)")
+  .action(async () => {
+    await Deno.stdout.write(generateSwarmKey());
+  });
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });

@@ -31,7 +31,7 @@ interface Call {
   body?: Inbound;
   reqWin?: Window;
   resBytes: number;
-  timer: number;
+  timer: ReturnType<typeof setTimeout>;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -39,7 +39,8 @@ interface Call {
 /** Calls multiplexed over one process's channel. */
 export class CallTable {
   readonly #calls = new Map<number, Call>();
-  readonly #acks = new Map<number, number>();
+  readonly #acks = new Map<number, ReturnType<typeof setTimeout>>();
+  readonly #timedOut = new Set<number>();
   readonly #init: CallTableInit;
 
   constructor(init: CallTableInit) {
@@ -50,11 +51,17 @@ export class CallTable {
     return this.#calls.size;
   }
 
+  /** Timed-out calls whose cancel the child has not acknowledged yet: it may be stuck. */
+  get suspect(): boolean {
+    return this.#timedOut.size > 0;
+  }
+
   start(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
     const id = this.#init.nextId();
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
-    const call: Call = { id, resolve, reject, headDone: false, resBytes: 0, timer: 0 };
+    const call = { id, resolve, reject, headDone: false, resBytes: 0 } as Call;
     call.timer = setTimeout(() => {
+      this.#timedOut.add(id);
       this.#cancel(call, new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`));
     }, timeoutMs);
     this.#calls.set(id, call);
@@ -98,6 +105,7 @@ export class CallTable {
     if (type === T.CANCEL_ACK) {
       clearTimeout(this.#acks.get(id));
       this.#acks.delete(id);
+      this.#timedOut.delete(id);
       return;
     }
     const call = this.#calls.get(id);
@@ -132,7 +140,7 @@ export class CallTable {
     if (head.b === 1) {
       call.resBytes = tail.length;
       if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
-      body = tail;
+      body = tail as Uint8Array<ArrayBuffer>;
     } else if (head.b === 2) {
       call.body = new Inbound(
         (n) => this.#init.out.send(T.RES_CREDIT, call.id, u32(n)),
@@ -183,6 +191,7 @@ export class CallTable {
   failAll(err: SandboxError): void {
     for (const t of this.#acks.values()) clearTimeout(t);
     this.#acks.clear();
+    this.#timedOut.clear();
     for (const call of [...this.#calls.values()]) this.#finish(call, err);
   }
 }

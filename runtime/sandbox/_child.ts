@@ -59,7 +59,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
   const call: Call = { abort: new AbortController() };
   calls.set(id, call);
   let body: BodyInit | null = null;
-  if (h.b === 1) body = tail;
+  if (h.b === 1) body = tail as Uint8Array<ArrayBuffer>;
   else if (h.b === 2) {
     call.body = new Inbound((n) => out.send(T.REQ_CREDIT, id, u32(n)), () => {});
     body = call.body.readable;

@@ -11,7 +11,7 @@ import { Loaded, Log } from "./_schema.ts";
 import { CallTable } from "./_calls.ts";
 import { handleKv } from "./_kv_host.ts";
 import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
-import { SandboxError } from "./errors.ts";
+import { SandboxError, type SandboxErrorCode } from "./errors.ts";
 import type { FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
 
 const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
@@ -101,6 +101,11 @@ export class SandboxProcess {
     return !this.#dead && !this.#killedFor;
   }
 
+  /** Alive and not suspected of being stuck in a loop: new calls may go here. */
+  get healthy(): boolean {
+    return this.alive && !this.#calls.suspect;
+  }
+
   /** Loads `spec` into this (spare) process; throws INVALID_BUNDLE with the loader's message. */
   async load(spec: FunctionSpec): Promise<void> {
     const id = ++this.#seq;
@@ -123,10 +128,10 @@ export class SandboxProcess {
   }
 
   /** Ends the child now; its calls fail with `code`. */
-  kill(code: "FUNCTION_CRASHED" | "FUNCTION_MEMORY_LIMIT", message: string): void {
+  kill(code: SandboxErrorCode, message: string, quiet = false): void {
     if (this.#dead || this.#killedFor) return;
     this.#killedFor = new SandboxError(code, message);
-    this.#init.logger.warn({ fn: this.#fnName(), pid: this.pid, code }, message);
+    if (!quiet) this.#init.logger.warn({ fn: this.#fnName(), pid: this.pid, code }, message);
     try {
       this.#child.kill("SIGKILL");
     } catch { /* already gone */ }

@@ -159,7 +159,7 @@ export async function readHead(
   const reader = body.getReader();
   const first: Uint8Array[] = [];
   let size = 0;
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let tick: Promise<typeof TICK> | undefined;
   try {
     while (size <= max) {

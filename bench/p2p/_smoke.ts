@@ -1,0 +1,28 @@
+import { startNode, waitFor } from "../../p2p/_testing.ts";
+const a = await startNode();
+const b = await startNode({ join: a.addrs() });
+const c = await startNode({ join: a.addrs() });
+const t0 = Date.now();
+await waitFor(() => [a, b, c].every((n) => n.peers().length === 3), 5000, "mesh");
+console.log("converged in", Date.now() - t0, "ms", a.peers().map(p => [p.peerId.slice(-6), p.self, p.ageMs]));
+console.log("conns b", b.node.getConnections().map(c=>c.remotePeer.toString().slice(-6)));
+await a.handle("/t/1", async (req) => { if (req[0] === 9) throw Object.assign(new Error("nope"), { code: "PRECONDITION_FAILED" }); return req; });
+const r = await b.request(a.peerId, "/t/1", new Uint8Array([1, 2, 3]));
+console.log("reply", r);
+try { await b.request(a.peerId, "/t/1", new Uint8Array([9])); } catch (e) { console.log("err", e.name, e.code, e.message, e.remote); }
+let t = performance.now(); for (let i = 0; i < 2000; i++) await b.request(a.peerId, "/t/1", new Uint8Array(10)); console.log("seq 2000 ms", performance.now() - t);
+t = performance.now(); await Promise.all(Array.from({length: 5000}, () => b.request(a.peerId, "/t/1", new Uint8Array(10)))); console.log("par 5000 ms", performance.now() - t, b.poolStats());
+await a.serveInvoke(async (req) => new Response(req.body, { status: 201, headers: { "x-m": req.method } }));
+const body = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 251);
+const res = await b.invoke(a.peerId, new Request("http://x/echo", { method: "POST", body }));
+const got = new Uint8Array(await res.arrayBuffer());
+console.log("invoke", res.status, res.headers.get("x-m"), got.length, got.every((v, i) => v === i % 251), b.poolStats());
+const res2 = await b.invoke(a.peerId, new Request("http://x/echo"));
+console.log("invoke2", res2.status, await res2.text(), b.poolStats());
+t = performance.now(); for (let i = 0; i < 1000; i++) { const r = await b.invoke(a.peerId, new Request("http://x/", {method: "POST", body: "hi"})); await r.text(); } console.log("invoke seq 1000 ms", performance.now() - t, b.poolStats());
+const t1 = Date.now();
+await c.stop();
+await waitFor(() => [a, b].every((n) => n.peers().length === 2), 5000, "leave");
+console.log("leave in", Date.now() - t1);
+await a.stop(); await b.stop();
+Deno.exit(0);

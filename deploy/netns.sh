@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A multi-host Virgo mesh on one machine: N network namespaces on a bridge,
+# one peer each. Usage: netns.sh up N | netns.sh down
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DENO="$ROOT/node_modules/.bin/deno"
+BR=virgo-br0
+case "${1:-}" in
+  up)
+    n=${2:-3}
+    ip link add "$BR" type bridge && ip link set "$BR" up
+    for i in $(seq 1 "$n"); do
+      ns=virgo-ns$i
+      ip netns add "$ns"
+      ip link add "veth$i" type veth peer name eth0 netns "$ns"
+      ip link set "veth$i" master "$BR" up
+      ip -n "$ns" addr add "10.77.0.$i/24" dev eth0
+      ip -n "$ns" link set eth0 up
+      ip -n "$ns" link set lo up
+    done
+    key=$(mktemp); printf '/key/swarm/psk/1.0.0/\n/base16/\n%s\n' "$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$key"
+    first=""
+    for i in $(seq 1 "$n"); do
+      data=$(mktemp -d)
+      args=(run -A --config "$ROOT/deno.json" "$ROOT/runtime/cli/main.ts" start
+        --http "10.77.0.$i:8787" --p2p "/ip4/10.77.0.$i/tcp/7878" --data "$data"
+        --swarm-key "$key" --token virgo-netns-token)
+      [ -n "$first" ] && args+=(--join "$first")
+      ip netns exec "virgo-ns$i" "$DENO" "${args[@]}" > "$data/out.log" 2>&1 &
+      if [ -z "$first" ]; then
+        for _ in $(seq 1 100); do grep -q '^Ready' "$data/out.log" && break; sleep 0.1; done
+        first=$(awk '/ p2p /{print $2; exit}' "$data/out.log")
+      fi
+      echo "virgo-ns$i: http://10.77.0.$i:8787 (log $data/out.log)"
+    done
+    ;;
+  down)
+    for ns in $(ip netns list | awk '/^virgo-ns/{print $1}'); do
+      ip netns pids "$ns" | xargs -r kill
+      ip netns del "$ns"
+    done
+    ip link del "$BR" 2>/dev/null || true
+    ;;
+  *) echo "usage: $0 up N | down" >&2; exit 2 ;;
+esac

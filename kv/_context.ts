@@ -1,0 +1,29 @@
+/**
+ * What the pool's parts share: one object built in `pool.ts`, passed to each.
+ *
+ * @module
+ */
+import type { Background } from "./_background.ts";
+import type { Hlc } from "./hlc.ts";
+import type { Logger } from "./logger.ts";
+import type { RecordStore } from "./records.ts";
+import type { Rpc } from "./rpc.ts";
+import type { PoolTransport } from "./transport.ts";
+
+/** Shared components of one pool. */
+export interface PoolContext {
+  readonly self: string;
+  readonly transport: PoolTransport;
+  readonly rpc: Rpc;
+  readonly records: RecordStore;
+  readonly hlc: Hlc;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly replicas: number;
+  readonly maxValueBytes: number;
+  readonly bg: Background;
+  /** Member ids now (self included, even if the transport forgot it). */
+  peers(): string[];
+  /** The replica set of `key` among `peers` (default: the members now), primary first. */
+  ownersOf(key: string, peers?: string[]): string[];
+}

@@ -1,0 +1,305 @@
+/**
+ * The replicated key-value pool: `createPool` wires the parts (records,
+ * replication, coordinator, handoff, rebalance, memory API) over one
+ * {@link PoolTransport} and serves the other peers' requests.
+ *
+ * @module
+ */
+import { Background } from "./_background.ts";
+import type { PoolContext } from "./_context.ts";
+import {
+  DEFAULT_MAX_KEY_BYTES,
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_REPLICAS,
+  HANDOFF_INTERVAL_MS,
+  INTERNAL_PREFIX,
+  MEM_PREFIX,
+  REBALANCE_BATCH,
+  REBALANCE_DEBOUNCE_MS,
+  REBALANCE_DELAY_MS,
+  REQUEST_TIMEOUT_MS,
+  SWEEP_INTERVAL_MS,
+  TOMBSTONE_GC_MS,
+} from "./constants.ts";
+import { Coordinator } from "./coordinator.ts";
+import { KvError } from "./errors.ts";
+import { Handoff } from "./handoff.ts";
+import { Hlc } from "./hlc.ts";
+import { listLimit, validateKey, validateTtl, validateValue } from "./keys.ts";
+import { listKeys, localEntries } from "./list.ts";
+import type { Logger } from "./logger.ts";
+import { MemPool } from "./mem.ts";
+import { owners } from "./placement.ts";
+import { isLive, RecordStore } from "./records.ts";
+import { Rebalancer } from "./rebalance.ts";
+import { Replication } from "./replication.ts";
+import { errorReply, Rpc } from "./rpc.ts";
+import type { Database } from "./store.ts";
+import type { PoolTransport } from "./transport.ts";
+import { decodeRequest, encodeMessage, packRecords, type RequestHead, unpackRecords } from "./wire.ts";
+
+/** What {@link createPool} needs. */
+export interface PoolInit {
+  /** This peer's database; the pool uses namespaces `pool`, `hints` and `mem-ledger`. */
+  db: Database;
+  transport: PoolTransport;
+  /** Copies per key; fewer when the mesh is smaller. @default 3 */
+  replicas: number;
+  /** Bytes this peer offers to `alloc` (its share of `virgo_malloc` memory). */
+  poolBytes: number;
+  /** @default 1024 */
+  maxKeyBytes?: number;
+  /** @default 1048576 */
+  maxValueBytes?: number;
+  logger: Logger;
+  /** Wall clock in ms; inject to test TTLs. @default Date.now */
+  clock?: () => number;
+  /** Per-request timeout. @default 2000 */
+  requestTimeoutMs?: number;
+  /** Expired-entry and tombstone sweep interval. @default 60000 */
+  sweepIntervalMs?: number;
+  /** Tombstone lifetime before GC. @default 86400000 */
+  tombstoneGcMs?: number;
+  /** Hint delivery retry interval. @default 5000 */
+  handoffIntervalMs?: number;
+  /** Rebalance pacing. @default { batch: 256, delayMs: 20, debounceMs: 200 } */
+  rebalance?: { batch?: number; delayMs?: number; debounceMs?: number };
+}
+
+/** Options of {@link Pool.put}. */
+export interface PutOptions {
+  /** Write only if the newest version is this; `"0"` means "only if the key does not exist". */
+  ifMatch?: string;
+  /** Expire after this many seconds. */
+  ttlSeconds?: number;
+}
+
+/**
+ * The cluster's key-value memory pool, as one peer offers it.
+ *
+ * @example
+ * ```ts
+ * const pool = createPool({ db, transport, replicas: 3, poolBytes: 64 << 20, logger });
+ * await pool.start();
+ * const { version } = await pool.put("a", bytes);
+ * const hit = await pool.get("a"); // { value, version } | null
+ * await pool.stop();
+ * ```
+ */
+export interface Pool {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The newest value a majority of the key's replicas holds, or null. */
+  get(key: string): Promise<{ value: Uint8Array; version: string } | null>;
+  /** Writes through the key's coordinator; resolves once a majority holds it. */
+  put(key: string, value: Uint8Array, opts?: PutOptions): Promise<{ version: string }>;
+  /** Deletes (a tombstone); false if the key did not exist. */
+  delete(key: string, opts?: { ifMatch?: string }): Promise<boolean>;
+  /** A page of live keys in order, merged across members. */
+  list(opts: { prefix?: string; after?: string; limit?: number }): Promise<{ keys: string[]; next?: string }>;
+  /** `virgo_malloc`. */
+  alloc(size: number): Promise<string>;
+  /** `virgo_set`. */
+  memSet(addr: string, data: Uint8Array, offset?: number): Promise<void>;
+  /** `virgo_get`. */
+  memGet(addr: string): Promise<Uint8Array>;
+  /** `virgo_free`. */
+  free(addr: string): Promise<void>;
+  /** This peer's pool bytes: total offered, free (not reserved by blocks it owns). */
+  capacity(): { totalBytes: number; freeBytes: number };
+  /** Waits for background work started so far (read repair, hints, rebalance). */
+  drain?(): Promise<void>;
+  /** Hands stored hints to returning peers now (also runs on membership events). */
+  deliverHints?(): Promise<void>;
+  /** Hints waiting for their peers. */
+  pendingHints?(): Promise<number>;
+}
+
+/**
+ * Creates this peer's pool. Call `start()` to serve other peers.
+ *
+ * @example
+ * ```ts
+ * const pool = createPool({ db, transport, replicas: 3, poolBytes: 1 << 26, logger });
+ * ```
+ */
+export function createPool(init: PoolInit): Pool {
+  const { transport, logger } = init;
+  const clock = init.clock ?? Date.now;
+  const maxKeyBytes = init.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
+  const maxValueBytes = init.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+  const replicas = Math.max(1, Math.floor(init.replicas || DEFAULT_REPLICAS));
+  const peers = () => {
+    const ids = transport.members().map((m) => m.peerId);
+    return ids.includes(transport.self) ? ids : [transport.self, ...ids];
+  };
+  const ctx: PoolContext = {
+    self: transport.self,
+    transport,
+    rpc: new Rpc(transport, init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+    records: new RecordStore(init.db.store("pool"), {
+      clock,
+      tombstoneGcMs: init.tombstoneGcMs ?? TOMBSTONE_GC_MS,
+    }),
+    hlc: new Hlc(transport.self, clock),
+    clock,
+    logger,
+    replicas,
+    maxValueBytes,
+    bg: new Background(),
+    peers,
+    ownersOf: (key, among) => owners(key, among ?? peers(), replicas),
+  };
+  const handoff = new Handoff(ctx, init.db.store("hints"));
+  const replication = new Replication(ctx, handoff);
+  handoff.bind((peer, records) => replication.applyOn(peer, records));
+  const coordinator = new Coordinator(ctx, replication);
+  const mem = new MemPool(ctx, {
+    coordinator,
+    replication,
+    ledger: init.db.store("mem-ledger"),
+    poolBytes: init.poolBytes,
+  });
+  const rebalancer = new Rebalancer(ctx, (peer, records) => replication.applyOn(peer, records), {
+    batch: init.rebalance?.batch ?? REBALANCE_BATCH,
+    delayMs: init.rebalance?.delayMs ?? REBALANCE_DELAY_MS,
+    debounceMs: init.rebalance?.debounceMs ?? REBALANCE_DEBOUNCE_MS,
+  });
+
+  let running = false;
+  const timers: Array<ReturnType<typeof setInterval>> = [];
+  let unsubscribe: (() => void) | undefined;
+
+  // A key arriving from another peer: a user key, or a memory block's internal key.
+  const checkWireKey = (key: string) => {
+    if (key.startsWith(MEM_PREFIX)) return;
+    if (key.startsWith(INTERNAL_PREFIX)) throw new KvError("INVALID_KEY", "Unknown internal key");
+    validateKey(key, maxKeyBytes);
+  };
+
+  async function serve(head: RequestHead, payload: Uint8Array): Promise<Uint8Array> {
+    switch (head.t) {
+      case "get": {
+        const r = await ctx.records.get(head.k);
+        if (!r) return encodeMessage({ t: "rec", r: null });
+        const { metas, payload: p } = packRecords([r]);
+        return encodeMessage({ t: "rec", r: metas[0]! }, p);
+      }
+      case "apply": {
+        const records = unpackRecords(head.r, payload);
+        for (const r of records) checkWireKey(r.key);
+        const v = await Promise.all(records.map((r) => ctx.records.apply(r)));
+        return encodeMessage({ t: "vers", v });
+      }
+      case "write": {
+        checkWireKey(head.k);
+        // Block values carry a 4-byte size header on top of the data.
+        validateValue(payload, head.k.startsWith(MEM_PREFIX) ? maxValueBytes + 4 : maxValueBytes);
+        const op = { key: head.k, value: payload.slice(), tombstone: head.d === 1 };
+        const res = await coordinator.coordinate({
+          ...op,
+          ...(head.m !== undefined ? { ifMatch: head.m } : {}),
+          ...(head.ttl !== undefined ? { ttlSeconds: head.ttl } : {}),
+        });
+        return encodeMessage({ t: "put", v: res.version, e: res.existed });
+      }
+      case "list":
+        return encodeMessage({ t: "keys", e: await localEntries(ctx, head.p, head.a, head.l) });
+      case "alloc":
+        return encodeMessage({ t: "addr", a: await mem.allocLocal(head.s) });
+      case "release":
+        await mem.releaseLocal(head.b);
+        return encodeMessage({ t: "ok" });
+    }
+  }
+
+  async function handler(body: Uint8Array, from: string): Promise<Uint8Array> {
+    if (!running) return errorReply(new Error("Pool is not running"));
+    let req;
+    try {
+      req = decodeRequest(body);
+    } catch (err) {
+      logger.warn({ from, err: String(err) }, "kv: malformed request");
+      return errorReply(new Error("Malformed request"));
+    }
+    try {
+      return await serve(req.head, req.payload);
+    } catch (err) {
+      if (!(err instanceof KvError)) logger.error({ from, op: req.head.t, err }, "kv: request failed");
+      return errorReply(err);
+    }
+  }
+
+  const onMembership = () => {
+    ctx.bg.track(handoff.deliver());
+    rebalancer.schedule();
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      await mem.load();
+      running = true;
+      await transport.handle(handler);
+      unsubscribe = transport.onMembership(onMembership);
+      timers.push(setInterval(() => {
+        ctx.bg.track(ctx.records.sweep().catch((err) => logger.warn({ err }, "kv: sweep failed")));
+      }, init.sweepIntervalMs ?? SWEEP_INTERVAL_MS));
+      timers.push(setInterval(() => ctx.bg.track(handoff.deliver()), init.handoffIntervalMs ?? HANDOFF_INTERVAL_MS));
+      rebalancer.schedule();
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      unsubscribe?.();
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+      rebalancer.stop();
+      await ctx.bg.idle();
+    },
+    async get(key) {
+      validateKey(key, maxKeyBytes);
+      const r = await replication.read(key, ctx.ownersOf(key));
+      return isLive(r, clock()) ? { value: r.value, version: r.version } : null;
+    },
+    async put(key, value, opts = {}) {
+      validateKey(key, maxKeyBytes);
+      validateValue(value, maxValueBytes);
+      if (opts.ttlSeconds !== undefined) validateTtl(opts.ttlSeconds);
+      const res = await coordinator.write({
+        key,
+        value: value.slice(),
+        tombstone: false,
+        ...(opts.ifMatch !== undefined ? { ifMatch: opts.ifMatch } : {}),
+        ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
+      });
+      return { version: res.version };
+    },
+    async delete(key, opts = {}) {
+      validateKey(key, maxKeyBytes);
+      const res = await coordinator.write({
+        key,
+        value: new Uint8Array(),
+        tombstone: true,
+        ...(opts.ifMatch !== undefined ? { ifMatch: opts.ifMatch } : {}),
+      });
+      return res.existed;
+    },
+    list(opts = {}) {
+      const prefix = opts.prefix ?? "";
+      if (typeof prefix !== "string" || /[\u0000-\u001f]/.test(prefix)) {
+        throw new KvError("INVALID_KEY", "Prefix must not contain control characters");
+      }
+      const o = { prefix, limit: listLimit(opts.limit) };
+      return listKeys(ctx, opts.after === undefined ? o : { ...o, after: opts.after });
+    },
+    alloc: (size) => mem.alloc(size),
+    memSet: (addr, data, offset = 0) => mem.set(addr, data, offset),
+    memGet: (addr) => mem.get(addr),
+    free: (addr) => mem.free(addr),
+    capacity: () => mem.capacity(),
+    drain: () => ctx.bg.idle(),
+    deliverHints: () => handoff.deliver(),
+    pendingHints: () => handoff.count(),
+  };
+}

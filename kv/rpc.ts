@@ -1,0 +1,72 @@
+/**
+ * Request/response between pool peers over the {@link PoolTransport}: encodes,
+ * times out, decodes, and turns remote errors back into {@link KvError}s.
+ *
+ * @module
+ */
+import { KvError, isKvErrorCode } from "./errors.ts";
+import type { PoolTransport } from "./transport.ts";
+import { decodeReply, encodeMessage, type ReplyHead, type RequestHead } from "./wire.ts";
+
+/**
+ * A peer could not be reached or answered garbage: the caller may try another
+ * replica or leave a hint. Distinct from {@link KvError}, which is an answer.
+ */
+export class PeerUnavailableError extends Error {
+  override name = "PeerUnavailableError";
+  readonly peerId: string;
+  constructor(peerId: string, cause: unknown) {
+    super(`Peer unavailable: ${peerId}`, { cause });
+    this.peerId = peerId;
+  }
+}
+
+/**
+ * Calls another pool peer.
+ *
+ * @example
+ * ```ts
+ * const rpc = new Rpc(transport, 2000);
+ * const { head, payload } = await rpc.call("peerB", { t: "get", k: "a" });
+ * ```
+ */
+export class Rpc {
+  readonly #transport: PoolTransport;
+  readonly #timeoutMs: number;
+  constructor(transport: PoolTransport, timeoutMs: number) {
+    this.#transport = transport;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Sends `head` (+ `payload`) to `peerId`. Throws {@link PeerUnavailableError}
+   * when unreachable or malformed, {@link KvError} when the peer answered an error.
+   */
+  async call(
+    peerId: string,
+    head: RequestHead,
+    payload?: Uint8Array,
+  ): Promise<{ head: ReplyHead; payload: Uint8Array }> {
+    let reply;
+    try {
+      const bytes = await this.#transport.request(peerId, encodeMessage(head, payload), {
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      reply = decodeReply(bytes);
+    } catch (err) {
+      throw new PeerUnavailableError(peerId, err);
+    }
+    if (reply.head.t === "err") {
+      const { c, m } = reply.head;
+      if (isKvErrorCode(c)) throw new KvError(c, m);
+      throw new PeerUnavailableError(peerId, new Error(`${c}: ${m}`));
+    }
+    return reply;
+  }
+}
+
+/** Encodes an error as a reply: {@link KvError}s keep their code, others become `INTERNAL`. */
+export function errorReply(err: unknown): Uint8Array {
+  if (err instanceof KvError) return encodeMessage({ t: "err", c: err.code, m: err.message });
+  return encodeMessage({ t: "err", c: "INTERNAL", m: String(err).slice(0, 2000) });
+}

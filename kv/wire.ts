@@ -1,0 +1,139 @@
+/**
+ * The pool's wire format. A message is `[u32 head length][JSON head][payload]`:
+ * the head says what it is, the payload carries record values back to back
+ * (their lengths are in the head), so values cross the wire without base64.
+ * Heads are validated with zod on receipt: they come from other peers.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { PoolRecord } from "./records.ts";
+
+const key = z.string().min(1).max(4096);
+const version = z.string().min(1).max(200);
+
+const recMeta = z.object({
+  k: key,
+  v: version,
+  n: z.number().int().nonnegative(),
+  d: z.literal(1).optional(),
+  x: z.number().nonnegative().optional(),
+});
+type RecMeta = z.infer<typeof recMeta>;
+
+const requestHead = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("get"), k: key }),
+  z.object({ t: z.literal("apply"), r: z.array(recMeta).max(10_000) }),
+  z.object({
+    t: z.literal("write"),
+    k: key,
+    d: z.literal(1).optional(),
+    m: version.optional(),
+    ttl: z.number().positive().optional(),
+  }),
+  z.object({
+    t: z.literal("list"),
+    p: z.string().max(4096),
+    a: z.string().max(4096).optional(),
+    l: z.number().int().min(1).max(1000),
+  }),
+  z.object({ t: z.literal("alloc"), s: z.number().int().positive() }),
+  z.object({ t: z.literal("release"), b: z.string().min(1).max(64) }),
+]);
+
+const replyHead = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("rec"), r: recMeta.nullable() }),
+  z.object({ t: z.literal("vers"), v: z.array(version) }),
+  z.object({ t: z.literal("put"), v: version, e: z.boolean() }),
+  z.object({
+    t: z.literal("keys"),
+    e: z.array(z.tuple([key, version, z.union([z.literal(0), z.literal(1)])])),
+  }),
+  z.object({ t: z.literal("addr"), a: z.string().min(1).max(300) }),
+  z.object({ t: z.literal("ok") }),
+  z.object({ t: z.literal("err"), c: z.string().max(64), m: z.string().max(2000) }),
+]);
+
+/** A request head (see the schemas in this file). */
+export type RequestHead = z.infer<typeof requestHead>;
+/** A reply head. */
+export type ReplyHead = z.infer<typeof replyHead>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Encodes a head and payload into one message.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeMessage({ t: "get", k: "a" });
+ * ```
+ */
+export function encodeMessage(head: RequestHead | ReplyHead, payload?: Uint8Array): Uint8Array {
+  const h = encoder.encode(JSON.stringify(head));
+  const out = new Uint8Array(4 + h.length + (payload?.length ?? 0));
+  new DataView(out.buffer).setUint32(0, h.length);
+  out.set(h, 4);
+  if (payload) out.set(payload, 4 + h.length);
+  return out;
+}
+
+function split(bytes: Uint8Array): { head: unknown; payload: Uint8Array } {
+  if (bytes.length < 4) throw new Error("Message too short");
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+  if (n > bytes.length - 4) throw new Error("Message head length out of range");
+  return {
+    head: JSON.parse(decoder.decode(bytes.subarray(4, 4 + n))),
+    payload: bytes.subarray(4 + n),
+  };
+}
+
+/** Decodes and validates a request; throws on anything malformed. */
+export function decodeRequest(bytes: Uint8Array): { head: RequestHead; payload: Uint8Array } {
+  const { head, payload } = split(bytes);
+  return { head: requestHead.parse(head), payload };
+}
+
+/** Decodes and validates a reply; throws on anything malformed. */
+export function decodeReply(bytes: Uint8Array): { head: ReplyHead; payload: Uint8Array } {
+  const { head, payload } = split(bytes);
+  return { head: replyHead.parse(head), payload };
+}
+
+/** The head metadata and concatenated values of `records`, for `apply` and `rec`. */
+export function packRecords(records: readonly PoolRecord[]): { metas: RecMeta[]; payload: Uint8Array } {
+  let size = 0;
+  for (const r of records) size += r.value.length;
+  const payload = new Uint8Array(size);
+  const metas: RecMeta[] = [];
+  let at = 0;
+  for (const r of records) {
+    payload.set(r.value, at);
+    at += r.value.length;
+    const m: RecMeta = { k: r.key, v: r.version, n: r.value.length };
+    if (r.tombstone) m.d = 1;
+    if (r.expiresAt) m.x = r.expiresAt;
+    metas.push(m);
+  }
+  return { metas, payload };
+}
+
+/** Rebuilds records from {@link packRecords}'s output; throws if the lengths disagree. */
+export function unpackRecords(metas: readonly RecMeta[], payload: Uint8Array): PoolRecord[] {
+  const out: PoolRecord[] = [];
+  let at = 0;
+  for (const m of metas) {
+    if (at + m.n > payload.length) throw new Error("Record values overrun the payload");
+    out.push({
+      key: m.k,
+      version: m.v,
+      value: payload.slice(at, at + m.n),
+      tombstone: m.d === 1,
+      expiresAt: m.x ?? 0,
+    });
+    at += m.n;
+  }
+  if (at !== payload.length) throw new Error("Payload longer than its records");
+  return out;
+}

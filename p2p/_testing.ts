@@ -1,0 +1,57 @@
+/**
+ * Test helpers (private to p2p/): temp data dirs, quiet logger, polling.
+ *
+ * @module
+ */
+import { createMesh, type MeshInternals } from "./mesh.ts";
+import type { LocalLoad, Logger, MeshInit } from "./types.ts";
+
+/** A logger that drops everything unless VIRGO_TEST_LOG=1. */
+export const testLogger: Logger = Deno.env.get("VIRGO_TEST_LOG") === "1"
+  ? {
+    debug: (o, m) => console.debug(m, o),
+    info: (o, m) => console.info(m, o),
+    warn: (o, m) => console.warn(m, o),
+    error: (o, m) => console.error(m, o),
+  }
+  : { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A fixed local load with a tag in `functions`. */
+export function fakeLoad(over: Partial<LocalLoad> = {}): LocalLoad {
+  return {
+    inflight: 0,
+    queued: 0,
+    cores: 2,
+    loopDelayMs: 0,
+    poolTotalBytes: 1 << 20,
+    poolFreeBytes: 1 << 20,
+    functions: [],
+    ...over,
+  };
+}
+
+/** Start a mesh on 127.0.0.1 with a fresh temp data dir (or the given one). */
+export async function startNode(over: Partial<MeshInit> = {}): Promise<MeshInternals> {
+  const dataDir = over.dataDir ?? await Deno.makeTempDir({ prefix: "virgo-p2p-" });
+  return await createMesh({
+    dataDir,
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    join: [],
+    mdns: false,
+    localLoad: () => fakeLoad(),
+    logger: testLogger,
+    ...over,
+  });
+}
+
+/** Poll `cond` every 20 ms until true; throw after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Test options for tests that start libp2p (it leaves a handle open after stop). */
+export const libp2pTest = { sanitizeOps: false, sanitizeResources: false } as const;

@@ -1,0 +1,262 @@
+/**
+ * Remote invoke: send an HTTP `Request` to a peer, get its `Response`,
+ * bodies streamed both ways with backpressure, over pooled streams.
+ *
+ * Wire (every frame length-prefixed, first byte its type):
+ * - caller → server: `HEAD` JSON `{ method, url, headers }`, `BODY` chunks, `END`
+ * - server → caller: `HEAD` JSON `{ status, statusText, headers }`, `BODY` chunks, `END`;
+ *   or `ERROR` JSON `{ code, message }` instead of `HEAD` when the handler threw.
+ *
+ * A stream goes back to the pool only when both bodies are fully done; on any
+ * error, cancel or abort it is reset instead. The server drains an unread
+ * request body after responding so the stream stays usable.
+ *
+ * @module
+ */
+import type { Stream } from "@libp2p/interface";
+import { z } from "zod";
+import { INVOKE_CHUNK_BYTES, INVOKE_PROTOCOL, MAX_INVOKE_BODY_FRAME_BYTES, MAX_INVOKE_HEAD_BYTES } from "./constants.ts";
+import { MeshError } from "./errors.ts";
+import { FrameReader, writeFrame } from "./frames.ts";
+import type { PooledStream, StreamPool } from "./pool.ts";
+import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
+import type { InvokeHandler, Logger } from "./types.ts";
+
+const T_HEAD = 1;
+const T_BODY = 2;
+const T_END = 3;
+const T_ERROR = 4;
+const HEAD = new Uint8Array([T_HEAD]);
+const BODY = new Uint8Array([T_BODY]);
+const END = new Uint8Array([T_END]);
+const ERROR = new Uint8Array([T_ERROR]);
+
+const HeaderList = z.array(z.tuple([z.string().max(8192), z.string().max(65536)])).max(1024);
+
+/** Request head on the wire. */
+export const RequestHead = z.object({
+  method: z.string().min(1).max(32),
+  url: z.string().min(1).max(65536),
+  headers: HeaderList,
+});
+
+/** Response head on the wire. */
+export const ResponseHead = z.object({
+  status: z.number().int().min(200).max(599),
+  statusText: z.string().max(1024),
+  headers: HeaderList,
+});
+
+/** Statuses whose responses have no body, per the Fetch standard. */
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
+const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const parseJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
+
+/** Write a body as BODY frames of at most INVOKE_CHUNK_BYTES, then END; awaits drain between frames. */
+async function sendBody(stream: Stream, body: ReadableStream<Uint8Array> | null, signal?: AbortSignal): Promise<void> {
+  if (body !== null) {
+    const reader = body.getReader();
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (let off = 0; off < value.byteLength; off += INVOKE_CHUNK_BYTES) {
+          await writeFrame(stream, [BODY, value.subarray(off, off + INVOKE_CHUNK_BYTES)], signal);
+        }
+      }
+    } catch (err) {
+      await reader.cancel(err).catch(() => {});
+      throw err;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  await writeFrame(stream, [END], signal);
+}
+
+/**
+ * A pull-based body over BODY…END frames: a frame is read only when the
+ * consumer asks, so the FrameReader's pause applies backpressure to the sender.
+ */
+function receiveBody(reader: FrameReader, onEnd: () => void, onError: (err: unknown) => void, signal?: AbortSignal) {
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      try {
+        const f = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
+        if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream inside a body");
+        if (f[0] === T_BODY) ctrl.enqueue(f.subarray(1));
+        else if (f[0] === T_END && f.byteLength === 1) {
+          ctrl.close();
+          onEnd();
+        } else throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+      } catch (err) {
+        const e = signal?.aborted ? signal.reason : err;
+        onError(e);
+        ctrl.error(e);
+      }
+    },
+    cancel(reason) {
+      onError(reason instanceof Error ? reason : new Error("Body cancelled"));
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Send `req` to `peerId` over a pooled invoke stream and return its response,
+ * whose body streams in as it is read. Throws `MeshError` `PEER_FAILED` when
+ * the peer fails before the response head (safe to retry idempotent methods
+ * elsewhere), or the remote handler's code when it threw.
+ *
+ * @example
+ * ```ts
+ * const res = await invokeCall(pool, peerId, new Request("http://fn/hello"), { signal });
+ * ```
+ */
+export async function invokeCall(
+  pool: StreamPool,
+  peerId: string,
+  req: Request,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Response> {
+  const { signal } = opts;
+  let ps: PooledStream;
+  try {
+    ps = await pool.acquire(peerId, INVOKE_PROTOCOL, signal);
+  } catch (err) {
+    throw toMeshError(err, signal);
+  }
+  const { stream, reader } = ps;
+  let failed = false;
+  let reqDone = false;
+  let resDone = false;
+  const onAbort = () => fail(signal?.reason);
+  const fail = (err: unknown) => {
+    if (failed) return;
+    failed = true;
+    signal?.removeEventListener("abort", onAbort);
+    pool.discard(ps, err);
+  };
+  const maybeRelease = () => {
+    if (failed || !reqDone || !resDone) return;
+    signal?.removeEventListener("abort", onAbort);
+    pool.release(ps);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const head = { method: req.method, url: req.url, headers: [...req.headers] };
+    await writeFrame(stream, [HEAD, json(head)], signal);
+    sendBody(stream, req.body, signal).then(() => {
+      reqDone = true;
+      maybeRelease();
+    }, fail);
+    const f = await reader.next(MAX_INVOKE_HEAD_BYTES, signal);
+    if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream before responding");
+    if (f[0] === T_ERROR) throw decodeErrorReply(f.subarray(1));
+    if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a response head");
+    const parsed = ResponseHead.safeParse(parseJson(f.subarray(1)));
+    if (!parsed.success) throw new MeshError("BAD_FRAME", "Bad frame: malformed response head");
+    const { status, statusText, headers } = parsed.data;
+    const onEnd = () => {
+      resDone = true;
+      maybeRelease();
+    };
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (NULL_BODY_STATUS.has(status)) {
+      const end = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
+      if (end === null || end[0] !== T_END) throw new MeshError("BAD_FRAME", "Bad frame: body on a null-body status");
+      onEnd();
+    } else {
+      body = receiveBody(reader, onEnd, fail, signal);
+    }
+    return new Response(body, { status, statusText, headers });
+  } catch (err) {
+    fail(err);
+    throw toMeshError(err, signal);
+  }
+}
+
+/**
+ * Serve invoke exchanges on one inbound stream until the caller closes it.
+ * Malformed frames reset this stream only.
+ *
+ * @example
+ * ```ts
+ * await node.handle(INVOKE_PROTOCOL, (s, c) => serveInvokeStream(s, c.remotePeer.toString(), handler, logger));
+ * ```
+ */
+export async function serveInvokeStream(
+  stream: Stream,
+  from: string,
+  handler: InvokeHandler,
+  logger: Logger,
+): Promise<void> {
+  const reader = new FrameReader(stream);
+  try {
+    while (true) {
+      const f = await reader.next(MAX_INVOKE_HEAD_BYTES);
+      if (f === null) break;
+      if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a request head");
+      const head = RequestHead.parse(parseJson(f.subarray(1)));
+      await serveOne(stream, reader, head, from, handler);
+    }
+    await stream.close();
+  } catch (err) {
+    logger.debug({ err, from }, "invoke stream reset");
+    stream.abort(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+async function serveOne(
+  stream: Stream,
+  reader: FrameReader,
+  head: z.infer<typeof RequestHead>,
+  from: string,
+  handler: InvokeHandler,
+): Promise<void> {
+  let reqDone = false;
+  let finished = false;
+  // One reader, two possible consumers (the handler's body, our drain): serialise them.
+  let pending: Promise<unknown> = Promise.resolve();
+  const hasBody = head.method !== "GET" && head.method !== "HEAD";
+  const body = !hasBody ? null : new ReadableStream<Uint8Array>({
+    pull(ctrl) {
+      const p = pending.then(async () => {
+        if (finished) return ctrl.error(new Error("Request finished"));
+        const b = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES);
+        if (b === null) throw new MeshError("BAD_FRAME", "Bad frame: stream ended inside a body");
+        if (b[0] === T_BODY) ctrl.enqueue(b.subarray(1));
+        else if (b[0] === T_END && b.byteLength === 1) {
+          reqDone = true;
+          ctrl.close();
+        } else throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+      });
+      pending = p.catch(() => {});
+      return p;
+    },
+  }, { highWaterMark: 0 });
+
+  let res: Response;
+  try {
+    const req = new Request(head.url, { method: head.method, headers: head.headers, body, duplex: "half" } as RequestInit);
+    res = await handler(req, from);
+    await writeFrame(stream, [HEAD, json({ status: res.status, statusText: res.statusText, headers: [...res.headers] })]);
+  } catch (err) {
+    await writeFrame(stream, [ERROR, encodeErrorReply(err)]);
+    // Drain the request body so the stream can be reused.
+    return await drain();
+  }
+  await sendBody(stream, res.body);
+  await drain();
+
+  async function drain(): Promise<void> {
+    await pending;
+    finished = true;
+    while (!reqDone) {
+      const b = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES);
+      if (b === null) throw new MeshError("BAD_FRAME", "Bad frame: stream ended inside a body");
+      if (b[0] === T_END && b.byteLength === 1) reqDone = true;
+      else if (b[0] !== T_BODY) throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+    }
+  }
+}

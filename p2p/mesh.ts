@@ -1,0 +1,184 @@
+/**
+ * `createMesh`: assembles the libp2p node, the dialer, load gossip, the view
+ * and the stream pools into the {@link Mesh} the rest of Virgo uses.
+ *
+ * @module
+ */
+import type { Stream } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  INVOKE_MAX_STREAMS_PER_PEER,
+  INVOKE_PROTOCOL,
+  MAX_PROTOCOL_STREAMS,
+  OPEN_STREAM_TIMEOUT_MS,
+  RPC_MAX_STREAMS_PER_PEER,
+} from "./constants.ts";
+import { Dialer } from "./dialer.ts";
+import { MeshError } from "./errors.ts";
+import { LoadGossip } from "./gossip.ts";
+import { invokeCall, serveInvokeStream } from "./invoke.ts";
+import { loadOrCreatePeerKey } from "./key.ts";
+import { MembershipView, toPeerInfo } from "./membership.ts";
+import { createNode, type VirgoNode } from "./node.ts";
+import { StreamPool } from "./pool.ts";
+import { rpcCall, serveRpcStream } from "./rpc.ts";
+import type { InvokeHandler, Mesh, MeshInit, PeerInfo, RequestHandler } from "./types.ts";
+
+/** A {@link Mesh} with extra handles for tests and benchmarks. */
+export interface MeshInternals extends Mesh {
+  /** The libp2p node (tests use it to act as a raw client). */
+  readonly node: VirgoNode;
+  /** Pool statistics: streams currently open/idle and opened in total. */
+  poolStats(): { rpc: ReturnType<StreamPool["stats"]>; invoke: ReturnType<StreamPool["stats"]> };
+  /** Load-topic byte counters. */
+  gossipStats(): LoadGossip["stats"];
+}
+
+/**
+ * Start a peer: load or create its key, listen, join, gossip load.
+ *
+ * @example
+ * ```ts
+ * const mesh = await createMesh({ dataDir: ".virgo/a", listen: ["/ip4/127.0.0.1/tcp/0"], join: [],
+ *   mdns: false, localLoad: () => load, logger });
+ * console.log(mesh.peerId, mesh.addrs());
+ * await mesh.stop();
+ * ```
+ */
+export async function createMesh(init: MeshInit): Promise<MeshInternals> {
+  const { logger } = init;
+  const privateKey = await loadOrCreatePeerKey(init.dataDir);
+  const node = await createNode({
+    privateKey,
+    listen: init.listen,
+    join: init.join,
+    mdns: init.mdns,
+    ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
+  });
+  const self = node.peerId.toString();
+  const view = new MembershipView({ logger });
+  const bootstrapIds = new Set(init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x));
+  const dialer = new Dialer({ node, bootstrapIds, logger });
+  const gossip = new LoadGossip({
+    node,
+    view,
+    localLoad: init.localLoad,
+    learn: (peerId, addrs) => void dialer.learn(peerId, addrs),
+    logger,
+  });
+
+  const open = async (peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
+    let id;
+    try {
+      id = peerIdFromString(peerId);
+    } catch {
+      throw new MeshError("PEER_UNKNOWN", `Unknown peer: ${peerId}`);
+    }
+    const timeout = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS);
+    try {
+      return await node.dialProtocol(id, protocol, {
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+        maxOutboundStreams: MAX_PROTOCOL_STREAMS,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if ((err as Error).name === "NoValidAddressesError") {
+        throw new MeshError("PEER_UNKNOWN", `Unknown peer: ${peerId}: no known address`, { cause: err });
+      }
+      throw new MeshError("PEER_FAILED", `Cannot open ${protocol} to ${peerId}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  };
+  const rpcPool = new StreamPool({ open, maxPerPeer: RPC_MAX_STREAMS_PER_PEER, logger });
+  const invokePool = new StreamPool({ open, maxPerPeer: INVOKE_MAX_STREAMS_PER_PEER, logger });
+  const handlers = new Map<string, { handler: RequestHandler; maxBytes: number }>();
+  let invokeHandler: InvokeHandler | undefined;
+  const streamLimits = { maxInboundStreams: MAX_PROTOCOL_STREAMS, maxOutboundStreams: MAX_PROTOCOL_STREAMS };
+
+  await gossip.register();
+  await node.start();
+  dialer.start();
+  gossip.start();
+  logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
+
+  let stopped = false;
+  const mesh: MeshInternals = {
+    peerId: self,
+    node,
+    addrs: () => node.getMultiaddrs().map((a) => a.toString()),
+    peers(): PeerInfo[] {
+      const me = toPeerInfo(
+        { v: 1, peerId: self, seq: gossip.seq, at: Date.now(), ...init.localLoad(), addrs: mesh.addrs() },
+        true,
+        0,
+      );
+      return [me, ...view.list()];
+    },
+    onMembership: (cb) => view.onMembership(cb),
+    async publish(topic, data) {
+      await node.services.pubsub.publish(topic, data);
+    },
+    subscribe(topic, handler) {
+      node.services.pubsub.subscribe(topic);
+      node.services.pubsub.addEventListener("message", (evt) => {
+        const msg = evt.detail;
+        if (msg.topic !== topic || msg.type !== "signed") return;
+        try {
+          handler(msg.data, msg.from.toString());
+        } catch (err) {
+          logger.error({ err, topic }, "subscriber threw");
+        }
+      });
+    },
+    async handle(protocol, handler, opts) {
+      const maxBytes = opts?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
+      handlers.set(protocol, { handler, maxBytes });
+      await node.handle(
+        protocol,
+        (stream, conn) => serveRpcStream(stream, conn.remotePeer.toString(), handler, maxBytes, logger),
+        streamLimits,
+      );
+    },
+    async request(peerId, protocol, req, opts = {}) {
+      if (peerId === self) {
+        const local = handlers.get(protocol);
+        if (local === undefined) throw new MeshError("PEER_FAILED", `No local handler for ${protocol}`);
+        if (req.byteLength > local.maxBytes) {
+          throw new MeshError("FRAME_TOO_LARGE", `Frame too large: ${req.byteLength} > ${local.maxBytes} bytes`);
+        }
+        return await local.handler(req, self);
+      }
+      return await rpcCall(rpcPool, peerId, protocol, req, opts);
+    },
+    async serveInvoke(handler) {
+      invokeHandler = handler;
+      await node.handle(
+        INVOKE_PROTOCOL,
+        (stream, conn) => serveInvokeStream(stream, conn.remotePeer.toString(), handler, logger),
+        streamLimits,
+      );
+    },
+    async invoke(peerId, req, opts = {}) {
+      if (peerId === self) {
+        if (invokeHandler === undefined) throw new MeshError("PEER_FAILED", "No local invoke handler");
+        return await invokeHandler(req, self);
+      }
+      return await invokeCall(invokePool, peerId, req, opts);
+    },
+    poolStats: () => ({ rpc: rpcPool.stats(), invoke: invokePool.stats() }),
+    gossipStats: () => gossip.stats,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      gossip.stop();
+      dialer.stop();
+      rpcPool.close();
+      invokePool.close();
+      await node.stop();
+      logger.info({ peerId: self }, "mesh stopped");
+    },
+  };
+  return mesh;
+}

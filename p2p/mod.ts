@@ -1,0 +1,43 @@
+/**
+ * The Virgo mesh: libp2p v3 peers that gossip their load, find each other
+ * (bootstrap `join`, mDNS, gossip), serve request/response protocols and
+ * remote HTTP invokes over pooled streams, and pick peers to run calls on.
+ * Optional private network via a libp2p swarm key. All libp2p code of
+ * Virgo lives in this folder; other folders see only these interfaces.
+ *
+ * @example
+ * ```ts
+ * import { createMesh, createRouter, MeshError } from "./p2p/mod.ts";
+ *
+ * const mesh = await createMesh({
+ *   dataDir: ".virgo/a", listen: ["/ip4/127.0.0.1/tcp/0"], join: [], mdns: false,
+ *   localLoad: () => ({ inflight: 0, queued: 0, cores: 2, loopDelayMs: 0,
+ *     poolTotalBytes: 0, poolFreeBytes: 0, functions: [] }),
+ *   logger,
+ * });
+ * await mesh.handle("/virgo/kv/1", async (req) => req);
+ * const router = createRouter(mesh);
+ * const peer = router.pick("p2c", () => true);
+ * await mesh.stop();
+ * ```
+ *
+ * @module
+ */
+export { createMesh } from "./mesh.ts";
+export type { MeshInternals } from "./mesh.ts";
+export { createRouter, STRATEGIES } from "./routing.ts";
+export type { Router, RouterInit, Strategy } from "./routing.ts";
+export { MeshError } from "./errors.ts";
+export type { MeshErrorCode } from "./errors.ts";
+export { generateSwarmKey, parseSwarmKey } from "./swarm_key.ts";
+export type {
+  InvokeHandler,
+  LocalLoad,
+  Logger,
+  Mesh,
+  MembershipEvent,
+  MeshInit,
+  PeerInfo,
+  RequestHandler,
+} from "./types.ts";
+export { DEFAULT_MAX_FRAME_BYTES, GOSSIP_INTERVAL_MS, INVOKE_PROTOCOL, LOAD_TOPIC } from "./constants.ts";

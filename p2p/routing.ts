@@ -1,0 +1,123 @@
+/**
+ * Picking a peer to run a call on.
+ *
+ * A peer's load score is
+ *
+ *     (inflight + queued) / cores × 0.5^(ageMs / LOAD_AGE_HALF_LIFE_MS)   (gossiped, fading with age)
+ *   + calls this peer sent there and that have not ended yet / cores      (our own, always current)
+ *
+ * The second term is what keeps a stale view from herding: between two
+ * gossip records every call we send to a peer raises its score here at
+ * once. For self the first term is already live (sampled now), so our own
+ * calls to self are not added twice.
+ *
+ * @module
+ */
+import { LOAD_AGE_HALF_LIFE_MS } from "./constants.ts";
+import type { Mesh, PeerInfo } from "./types.ts";
+
+/**
+ * How to choose: `local` (self only), `random` (uniform over candidates),
+ * `least-loaded` (lowest score), `p2c` (two distinct random candidates, the
+ * lower score wins: near least-loaded quality without herding on one peer).
+ */
+export type Strategy = "local" | "random" | "least-loaded" | "p2c";
+
+/** All strategies, e.g. for validating configuration. */
+export const STRATEGIES: readonly Strategy[] = ["local", "random", "least-loaded", "p2c"];
+
+/** Chooses peers from the mesh's live view. */
+export interface Router {
+  /** A live peer passing `canRun` and not in `exclude`, or `undefined` if none (the caller answers 503). */
+  pick(strategy: Strategy, canRun: (p: PeerInfo) => boolean, exclude?: Set<string>): PeerInfo | undefined;
+  /** Count a call this peer sent to `peerId` until the returned `end()` is called (idempotent). */
+  begin(peerId: string): () => void;
+  /** The load score used by `least-loaded` and `p2c` (exposed for tests and metrics). */
+  score(p: PeerInfo): number;
+}
+
+/** Options of {@link createRouter}. */
+export interface RouterInit {
+  /** Random source in [0, 1), injectable for tests. @default Math.random */
+  random?: () => number;
+  /** Half-life of a gossiped record's weight. @default LOAD_AGE_HALF_LIFE_MS */
+  ageHalfLifeMs?: number;
+}
+
+/**
+ * Create a router over a mesh (only `peers()` is used, so tests can pass a fake view).
+ *
+ * @example
+ * ```ts
+ * const router = createRouter(mesh);
+ * const peer = router.pick("p2c", (p) => p.functions.includes(fnId));
+ * if (!peer) throw new MeshError("NO_PEER_AVAILABLE", "No peer can run this function");
+ * const end = router.begin(peer.peerId);
+ * try { return await mesh.invoke(peer.peerId, req); } finally { end(); }
+ * ```
+ */
+export function createRouter(mesh: Pick<Mesh, "peers">, init: RouterInit = {}): Router {
+  const random = init.random ?? Math.random;
+  const halfLife = init.ageHalfLifeMs ?? LOAD_AGE_HALF_LIFE_MS;
+  const mine = new Map<string, number>();
+
+  const score = (p: PeerInfo): number => {
+    const cores = Math.max(1, p.cores);
+    const gossiped = ((p.inflight + p.queued) / cores) * 0.5 ** (Math.max(0, p.ageMs) / halfLife);
+    const own = p.self ? 0 : (mine.get(p.peerId) ?? 0) / cores;
+    return gossiped + own;
+  };
+  const randomIndex = (n: number) => Math.min(n - 1, Math.floor(random() * n));
+
+  return {
+    score,
+    pick(strategy, canRun, exclude) {
+      const all = mesh.peers();
+      const ok = (p: PeerInfo) => !(exclude?.has(p.peerId) ?? false) && canRun(p);
+      if (strategy === "local") {
+        const self = all.find((p) => p.self);
+        return self !== undefined && ok(self) ? self : undefined;
+      }
+      const candidates = all.filter(ok);
+      if (candidates.length <= 1) return candidates[0];
+      switch (strategy) {
+        case "random":
+          return candidates[randomIndex(candidates.length)];
+        case "least-loaded": {
+          let best: PeerInfo[] = [];
+          let bestScore = Infinity;
+          for (const p of candidates) {
+            const s = score(p);
+            if (s < bestScore) {
+              bestScore = s;
+              best = [p];
+            } else if (s === bestScore) best.push(p);
+          }
+          return best[randomIndex(best.length)];
+        }
+        case "p2c": {
+          const i = randomIndex(candidates.length);
+          let j = randomIndex(candidates.length - 1);
+          if (j >= i) j++;
+          const a = candidates[i]!;
+          const b = candidates[j]!;
+          const sa = score(a);
+          const sb = score(b);
+          if (sa !== sb) return sa < sb ? a : b;
+          return random() < 0.5 ? a : b;
+        }
+      }
+    },
+    begin(peerId) {
+      mine.set(peerId, (mine.get(peerId) ?? 0) + 1);
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        const n = (mine.get(peerId) ?? 1) - 1;
+        if (n <= 0) mine.delete(peerId);
+        else mine.set(peerId, n);
+      };
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The replicated key-value pool across real peers: reads everywhere,
+ * compare-and-set, TTL, losing a peer mid-write, a joining peer, env.KV, the
+ * memory API and bad input.
+ */
+import assert from "node:assert/strict";
+import { cli, deploy, startMesh, startPeer, stopAll, waitFor } from "./_harness.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const put = (url: string, key: string, value: BodyInit, headers: HeadersInit = {}) =>
+  fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { method: "PUT", body: value, headers });
+
+Deno.test("the pool across three peers", opts, async (t) => {
+  const peers = await startMesh(3, { args: ["--pool-mb", "32"] });
+  try {
+    await t.step("set on one peer, get on every peer", async () => {
+      const res = await put(peers[0]!.url, "greeting", "hello pool");
+      assert.equal(res.status, 200);
+      const version = res.headers.get("x-virgo-version");
+      assert.ok(version);
+      await res.body?.cancel();
+      for (const p of peers) {
+        const got = await fetch(`${p.url}/v1/kv/greeting`);
+        assert.equal(got.status, 200);
+        assert.equal(got.headers.get("x-virgo-version"), version);
+        assert.equal(await got.text(), "hello pool");
+      }
+    });
+
+    await t.step("the CLI sets, gets, lists and deletes", async () => {
+      const peer = ["--peer", peers[1]!.url];
+      assert.equal((await cli(["kv", "set", "cli/a", "1", ...peer])).code, 0);
+      assert.equal((await cli(["kv", "set", "cli/b", "2", ...peer])).code, 0);
+      assert.equal((await cli(["kv", "get", "cli/b", ...peer])).stdout, "2");
+      assert.equal((await cli(["kv", "ls", "cli/", ...peer])).stdout, "cli/a\ncli/b\n");
+      assert.equal((await cli(["kv", "del", "cli/a", ...peer])).code, 0);
+      const gone = await cli(["kv", "get", "cli/a", ...peer]);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /NOT_FOUND/);
+    });
+
+    await t.step("listing is ordered and paged", async () => {
+      for (let i = 0; i < 12; i++) await (await put(peers[i % 3]!.url, `page/${String(i).padStart(2, "0")}`, "x")).body?.cancel();
+      const first = await (await fetch(`${peers[2]!.url}/v1/kv?prefix=page/&limit=5`)).json();
+      assert.deepEqual(first.keys, ["page/00", "page/01", "page/02", "page/03", "page/04"]);
+      assert.ok(first.next);
+      const second = await (await fetch(`${peers[0]!.url}/v1/kv?prefix=page/&limit=5&after=${encodeURIComponent(first.next)}`)).json();
+      assert.deepEqual(second.keys, ["page/05", "page/06", "page/07", "page/08", "page/09"]);
+    });
+
+    await t.step("compare-and-set under 50 concurrent writers: one winner per version", async () => {
+      const created = await put(peers[0]!.url, "cas", "0");
+      const v0 = created.headers.get("x-virgo-version")!;
+      await created.body?.cancel();
+      const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+        const res = await put(peers[i % 3]!.url, "cas", `writer ${i}`, { "if-match": v0 });
+        await res.body?.cancel();
+        return res.status;
+      }));
+      assert.equal(results.filter((s) => s === 200).length, 1, JSON.stringify(results));
+      assert.equal(results.filter((s) => s === 412).length, 49, JSON.stringify(results));
+    });
+
+    await t.step("a counter function stays right under concurrent calls", async () => {
+      await deploy(peers[0]!, "counter", "counter");
+      await waitFor("counter on every peer", async () => {
+        for (const p of peers) if ((await fetch(`${p.url}/v1/functions/counter`)).status !== 200) return false;
+        return true;
+      });
+      const counts = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+        const res = await fetch(`${peers[i % 3]!.url}/fn/counter?key=race`);
+        const body = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(body));
+        return body.count as number;
+      }));
+      assert.deepEqual(counts.sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+      // Functions have their own namespace: the pool key is not the function's key.
+      assert.equal((await fetch(`${peers[0]!.url}/v1/kv/hits/race`)).status, 404);
+    });
+
+    await t.step("a key with a TTL expires", async () => {
+      const res = await fetch(`${peers[0]!.url}/v1/kv/ephemeral?ttl=1`, { method: "PUT", body: "soon gone" });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.equal((await fetch(`${peers[1]!.url}/v1/kv/ephemeral`)).status, 200);
+      await waitFor("the key to expire", async () => (await fetch(`${peers[2]!.url}/v1/kv/ephemeral`)).status === 404, 5_000);
+    });
+
+    await t.step("VIRGO's memory API: malloc, set, get, free", async () => {
+      const alloc = await fetch(`${peers[0]!.url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 16 }) });
+      assert.equal(alloc.status, 201);
+      const { addr } = await alloc.json();
+      const set = await fetch(`${peers[1]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=2`, { method: "PUT", body: "abc" });
+      assert.equal(set.status, 200);
+      await set.body?.cancel();
+      const got = new Uint8Array(await (await fetch(`${peers[2]!.url}/v1/mem/${encodeURIComponent(addr)}`)).arrayBuffer());
+      assert.equal(got.byteLength, 16);
+      assert.deepEqual([...got.slice(0, 6)], [0, 0, 97, 98, 99, 0]);
+      const past = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=14`, { method: "PUT", body: "xyz" });
+      assert.equal(past.status, 413);
+      await past.body?.cancel();
+      const freed = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}`, { method: "DELETE" });
+      assert.equal(freed.status, 200);
+      await freed.body?.cancel();
+      const after = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}`);
+      assert.equal(after.status, 404);
+      await after.body?.cancel();
+    });
+
+    await t.step("every bad input gets a clear error", async () => {
+      const check = async (res: Response, status: number, code: string) => {
+        const body = await res.json();
+        assert.equal(res.status, status, JSON.stringify(body));
+        assert.equal(body.error.code, code);
+      };
+      const url = peers[0]!.url;
+      await check(await put(url, "k".repeat(1025), "x"), 413, "KEY_TOO_LARGE");
+      await check(await put(url, "big", new Uint8Array(1024 * 1024 + 1)), 413, "VALUE_TOO_LARGE");
+      await check(await put(url, "bad\u0001key", "x"), 400, "INVALID_KEY");
+      await check(await fetch(`${url}/v1/kv/x?ttl=-5`, { method: "PUT", body: "x" }), 400, "BAD_REQUEST");
+      await check(await fetch(`${url}/v1/kv?limit=0`), 400, "BAD_REQUEST");
+      await check(await put(url, "greeting", "x", { "if-match": "not-a-version" }), 412, "PRECONDITION_FAILED");
+      await check(await fetch(`${url}/v1/kv/never-set`), 404, "NOT_FOUND");
+      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: -1 }) }), 400, "BAD_REQUEST");
+      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: "{" }), 400, "BAD_REQUEST");
+      await check(await fetch(`${url}/v1/mem/not-an-address`), 400, "INVALID_ADDRESS");
+      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 60 * 1024 * 1024 }) }), 507, "POOL_FULL");
+    });
+  } finally {
+    await stopAll(peers);
+  }
+});
+
+Deno.test("a SIGKILLed peer loses no acknowledged write", opts, async () => {
+  const peers = await startMesh(3, { args: ["--pool-mb", "16"] });
+  try {
+    const acked: string[] = [];
+    let stop = false;
+    const writers = [0, 1].map(async (w) => {
+      for (let i = 0; !stop; i++) {
+        const key = `durable/${w}/${i}`;
+        try {
+          const res = await put(peers[w]!.url, key, `value ${key}`);
+          await res.body?.cancel();
+          if (res.status === 200) acked.push(key);
+        } catch {
+          // A failed request is simply not acknowledged.
+        }
+      }
+    });
+    await waitFor("some writes", () => acked.length >= 50);
+    await peers[2]!.kill();
+    const before = acked.length;
+    await waitFor("writes after the kill", () => acked.length >= before + 50);
+    stop = true;
+    await Promise.all(writers);
+    const readAll = async (urls: string[]) => {
+      const missing: string[] = [];
+      for (const [i, key] of acked.entries()) {
+        const res = await fetch(`${urls[i % urls.length]}/v1/kv/${key}`);
+        const text = await res.text();
+        if (res.status !== 200 || text !== `value ${key}`) missing.push(`${key}: ${res.status}`);
+      }
+      return missing;
+    };
+    assert.deepEqual(await readAll([peers[0]!.url, peers[1]!.url]), []);
+    const port = Number(/\/tcp\/(\d+)/.exec(peers[2]!.p2p)![1]);
+    peers[2] = await startPeer({ data: peers[2]!.data, p2pPort: port, join: [peers[0]!.p2p], args: ["--pool-mb", "16"] });
+    await waitFor("the peer to rejoin", async () => {
+      const res = await fetch(`${peers[0]!.url}/v1/peers`);
+      return (await res.json()).peers.length === 3;
+    });
+    assert.deepEqual(await readAll([peers[2]!.url]), []);
+  } finally {
+    await stopAll(peers);
+  }
+});

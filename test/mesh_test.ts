@@ -1,0 +1,123 @@
+/**
+ * Three real peers on loopback: joining, routing with every strategy,
+ * losing a peer, a peer coming back, and a private mesh.
+ */
+import assert from "node:assert/strict";
+import { deploy, startMesh, startPeer, stopAll, viewOf, waitFor } from "./_harness.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function peerOf(url: string, route: string): Promise<string> {
+  const res = await fetch(url, { headers: { "x-virgo-route": route } });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  return res.headers.get("x-virgo-peer")!;
+}
+
+Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, async (t) => {
+  const peers = await startMesh(3);
+  const [a, b, c] = peers as [typeof peers[0], typeof peers[0], typeof peers[0]];
+  try {
+    await deploy(a, "hello", "hello");
+    await waitFor("hello to reach every peer", async () => {
+      for (const p of peers) {
+        const res = await fetch(`${p.url}/v1/peers`);
+        const view = (await res.json()).peers as Array<{ functions: string[] }>;
+        if (!view.every((v) => v.functions.some((f) => f.startsWith("hello@")))) return false;
+      }
+      return true;
+    });
+
+    await t.step("each route pinned on the third peer", async () => {
+      const url = `${c.url}/fn/hello`;
+      assert.equal(await peerOf(url, "local"), c.peerId);
+      assert.equal(await peerOf(url, b.peerId), b.peerId);
+      assert.equal(await peerOf(url, a.peerId), a.peerId);
+      for (const r of ["random", "least-loaded", "p2c"]) {
+        assert.ok(peers.some((p) => p.peerId), await peerOf(url, r));
+      }
+      const body = await (await fetch(url + "?name=x", { headers: { "x-virgo-route": b.peerId } })).text();
+      assert.equal(body, `hello x from ${b.peerId}\n`);
+    });
+
+    await t.step("random spreads calls over all peers", async () => {
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 90; i++) {
+        const id = await peerOf(`${c.url}/fn/hello`, "random");
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      assert.equal(counts.size, 3, JSON.stringify([...counts]));
+      for (const n of counts.values()) assert.ok(n >= 10, JSON.stringify([...counts]));
+    });
+
+    await t.step("a pinned unknown peer → 503", async () => {
+      const res = await fetch(`${c.url}/fn/hello`, {
+        headers: { "x-virgo-route": "12D3KooWGzh9HHjZ2wYVG3WvGrY6FvcXQ8LJkEEFHb7Nbf6E8kQ1" },
+      });
+      assert.equal(res.status, 503);
+      assert.equal((await res.json()).error.code, "NO_PEER_AVAILABLE");
+    });
+
+    await t.step("a SIGKILLed peer leaves every view within 3 s and calls keep working", async () => {
+      await b.kill();
+      const t0 = Date.now();
+      await waitFor("b to leave every view", async () => {
+        for (const p of [a, c]) if ((await viewOf(p)).includes(b.peerId)) return false;
+        return true;
+      }, 10_000);
+      const took = Date.now() - t0;
+      assert.ok(took <= 3_000, `took ${took} ms`);
+      for (let i = 0; i < 30; i++) {
+        assert.notEqual(await peerOf(`${c.url}/fn/hello`, i % 2 ? "random" : "p2c"), b.peerId);
+      }
+    });
+
+    await t.step("a restarted peer rejoins with the same id and its functions", async () => {
+      const port = Number(/\/tcp\/(\d+)/.exec(b.p2p)![1]);
+      const back = await startPeer({ data: b.data, p2pPort: port, join: [a.p2p] });
+      peers[1] = back;
+      assert.equal(back.peerId, b.peerId);
+      await waitFor("b back in every view", async () => {
+        for (const p of [a, c]) if (!(await viewOf(p)).includes(b.peerId)) return false;
+        return true;
+      });
+      assert.equal(await peerOf(`${back.url}/fn/hello`, "local"), b.peerId);
+      await waitFor("c can route to b again", async () => (await peerOf(`${c.url}/fn/hello`, b.peerId)) === b.peerId);
+    });
+  } finally {
+    await stopAll(peers);
+  }
+});
+
+Deno.test("a peer without the swarm key cannot join a private mesh", opts, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "virgo-swarm-" });
+  const key = (hex: string) => `/key/swarm/psk/1.0.0/\n/base16/\n${hex}\n`;
+  const rand = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.writeTextFile(`${dir}/good.key`, key(rand()));
+  await Deno.writeTextFile(`${dir}/other.key`, key(rand()));
+  const peers = [];
+  try {
+    const a = await startPeer({ args: ["--swarm-key", `${dir}/good.key`] });
+    peers.push(a);
+    const stranger = await startPeer({ join: [a.p2p], args: ["--swarm-key", `${dir}/other.key`] });
+    peers.push(stranger);
+    const keyless = await startPeer({ join: [a.p2p] });
+    peers.push(keyless);
+    const friend = await startPeer({ join: [a.p2p], args: ["--swarm-key", `${dir}/good.key`] });
+    peers.push(friend);
+    // The friend joining proves the strangers had as long to try.
+    await waitFor("the friend to join", async () => (await viewOf(a)).includes(friend.peerId));
+    await waitFor("a few more heartbeats", async () => {
+      const res = await fetch(`${a.url}/v1/peers`);
+      const v = (await res.json()).peers as Array<{ peerId: string; seq: number }>;
+      return (v.find((p) => p.peerId === friend.peerId)?.seq ?? 0) >= 3;
+    });
+    const view = await viewOf(a);
+    assert.ok(!view.includes(stranger.peerId), "a peer with another key joined");
+    assert.ok(!view.includes(keyless.peerId), "a peer without a key joined");
+    assert.deepEqual(await viewOf(stranger), [stranger.peerId]);
+  } finally {
+    await stopAll(peers);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
