@@ -95,11 +95,18 @@ export function storeConformance(name: string, factory: () => Promise<Conformanc
     const all = (await s.list()).map((e) => e.key);
     assert.deepEqual(all, ["a", "b", "b/1", "b/10", "b/2", "c", "\uFFFF", "\u{1F600}"]);
     assert.deepEqual((await s.list({ prefix: "b/" })).map((e) => e.key), ["b/1", "b/10", "b/2"]);
-    assert.deepEqual((await s.list({ prefix: "b/", after: "b/1" })).map((e) => e.key), ["b/10", "b/2"]);
-    assert.deepEqual((await s.list({ prefix: "b/", after: "a" })).map((e) => e.key), ["b/1", "b/10", "b/2"]);
+    assert.deepEqual((await s.list({ prefix: "b/", after: "b/1" })).map((e) => e.key), [
+      "b/10",
+      "b/2",
+    ]);
+    assert.deepEqual((await s.list({ prefix: "b/", after: "a" })).map((e) => e.key), [
+      "b/1",
+      "b/10",
+      "b/2",
+    ]);
     assert.deepEqual((await s.list({ after: "b/2", limit: 2 })).map((e) => e.key), ["c", "\uFFFF"]);
-    assert.deepEqual((await s.list({ prefix: "zz" })), []);
-    assert.deepEqual((await s.list({ limit: 0 })), []);
+    assert.deepEqual(await s.list({ prefix: "zz" }), []);
+    assert.deepEqual(await s.list({ limit: 0 }), []);
     const [first] = await s.list({ prefix: "c" });
     assert.deepEqual(first, { key: "c", value: b("c") });
   });
@@ -127,7 +134,12 @@ export function storeConformance(name: string, factory: () => Promise<Conformanc
   });
 
   // The versioned layer, on top of the backend.
-  const rec = (key: string, version: string, value = "v", extra: Partial<PoolRecord> = {}): PoolRecord => ({
+  const rec = (
+    key: string,
+    version: string,
+    value = "v",
+    extra: Partial<PoolRecord> = {},
+  ): PoolRecord => ({
     key,
     version,
     value: b(value),

@@ -7,6 +7,10 @@
  * @module
  */
 import type { PoolMember, PoolTransport } from "./transport.ts";
+import { silentLogger } from "./logger.ts";
+import { openMemoryDatabase } from "./memory_store.ts";
+import { createPool, type Pool, type PoolInit } from "./pool.ts";
+import type { Database } from "./store.ts";
 
 interface Node {
   id: string;
@@ -36,16 +40,15 @@ export class MemoryNetwork {
   transport(id: string): PoolTransport {
     const node: Node = { id, listeners: new Set(), down: false, listed: true, free: () => 0 };
     this.#nodes.set(id, node);
-    const net = this;
     this.#emit(id);
     return {
       self: id,
-      members: () => net.#members(),
+      members: () => this.#members(),
       onMembership(cb) {
         node.listeners.add(cb);
         return () => node.listeners.delete(cb);
       },
-      request: (peer, body) => net.#request(id, peer, body),
+      request: (peer, body) => this.#request(id, peer, body),
       handle(handler) {
         node.handler = handler;
         return Promise.resolve();
@@ -106,4 +109,72 @@ export class MemoryNetwork {
     // Copy both ways: peers never share buffers on a real wire.
     return (await dst.handler(body.slice(), from)).slice();
   }
+}
+
+/** A running in-process cluster from {@link startCluster}. */
+export interface Cluster {
+  net: MemoryNetwork;
+  pools: Pool[];
+  dbs: Database[];
+  ids: string[];
+  /** Adds and starts one more member. */
+  add(id: string): Promise<Pool>;
+  /** Waits for every pool's background work. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `n` pools (`p1`..`pn`) on a {@link MemoryNetwork} with in-memory databases.
+ *
+ * @example
+ * ```ts
+ * const c = await startCluster(3);
+ * await c.pools[0]!.put("a", bytes);
+ * await c.stop();
+ * ```
+ */
+export async function startCluster(
+  n: number,
+  opts: Partial<Omit<PoolInit, "db" | "transport">> = {},
+): Promise<Cluster> {
+  const net = new MemoryNetwork();
+  const pools: Pool[] = [];
+  const dbs: Database[] = [];
+  const ids: string[] = [];
+  const add = async (id: string) => {
+    const db = openMemoryDatabase();
+    const pool = createPool({
+      replicas: 3,
+      poolBytes: 1 << 20,
+      logger: silentLogger,
+      rebalance: { delayMs: 0, debounceMs: 0 },
+      ...opts,
+      db,
+      transport: net.transport(id),
+    });
+    net.setFree(id, () => pool.capacity().freeBytes);
+    await pool.start();
+    pools.push(pool);
+    dbs.push(db);
+    ids.push(id);
+    return pool;
+  };
+  for (let i = 1; i <= n; i++) await add(`p${i}`);
+  const drain = async () => {
+    // Background work on one pool can start work on another: loop until all are quiet.
+    for (let i = 0; i < 3; i++) await Promise.all(pools.map((p) => p.drain?.()));
+  };
+  return {
+    net,
+    pools,
+    dbs,
+    ids,
+    add,
+    drain,
+    async stop() {
+      await drain();
+      await Promise.all(pools.map((p) => p.stop()));
+    },
+  };
 }

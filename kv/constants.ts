@@ -55,9 +55,6 @@ export const REBALANCE_DEBOUNCE_MS = 200;
 /** Retries of a write whose version lost to a newer one on a replica (clock skew after failover). */
 export const WRITE_RETRIES = 3;
 
-/** Retries of `memSet`'s read-modify-write under concurrent setters of one block. */
-export const MEM_SET_RETRIES = 16;
-
 /** The `ifMatch` token meaning "the key must not exist" (sorts below every real version). */
 export const MUST_NOT_EXIST = "0";
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { patchBlock } from "./_block.ts";
 import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
 import { WRITE_RETRIES } from "./constants.ts";
@@ -26,6 +27,8 @@ export interface WriteOp {
   /** Succeed only if the newest version is this (`"0"`: the key must not exist). */
   ifMatch?: string;
   ttlSeconds?: number;
+  /** A memory-block patch: `value` goes at this offset into the stored block (`_block.ts`). */
+  patchAt?: number;
 }
 
 /** What a write did. */
@@ -67,7 +70,10 @@ export class Coordinator {
       } catch (err) {
         if (!(err instanceof PeerUnavailableError)) throw err;
         lastErr = err;
-        this.#ctx.logger.debug({ key: op.key, peer }, "coordinator unreachable, trying next replica");
+        this.#ctx.logger.debug(
+          { key: op.key, peer },
+          "coordinator unreachable, trying next replica",
+        );
       }
     }
     throw new KvError("QUORUM_FAILED", `No replica could coordinate key: ${op.key}`, {
@@ -76,7 +82,11 @@ export class Coordinator {
   }
 
   async #forward(peer: string, op: WriteOp): Promise<WriteResult> {
-    const head: { t: "write"; k: string; d?: 1; m?: string; ttl?: number } = { t: "write", k: op.key };
+    const head: { t: "write"; k: string; d?: 1; m?: string; ttl?: number; o?: number } = {
+      t: "write",
+      k: op.key,
+    };
+    if (op.patchAt !== undefined) head.o = op.patchAt;
     if (op.tombstone) head.d = 1;
     if (op.ifMatch !== undefined) head.m = op.ifMatch;
     if (op.ttlSeconds !== undefined) head.ttl = op.ttlSeconds;
@@ -94,7 +104,8 @@ export class Coordinator {
       const owners = this.#ctx.ownersOf(op.key);
       for (let attempt = 0;; attempt++) {
         let existed = false;
-        if (op.ifMatch !== undefined || op.tombstone) {
+        let value = op.value;
+        if (op.ifMatch !== undefined || op.tombstone || op.patchAt !== undefined) {
           const cur = await this.#replication.read(op.key, owners);
           const live = isLive(cur, this.#ctx.clock());
           existed = live;
@@ -102,12 +113,15 @@ export class Coordinator {
           if (op.ifMatch !== undefined && op.ifMatch !== version) {
             throw new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`);
           }
-          if (op.tombstone && !live) return { version: NO_VERSION, existed: false };
+          if ((op.tombstone || op.patchAt !== undefined) && !live) {
+            return { version: NO_VERSION, existed: false };
+          }
+          if (op.patchAt !== undefined && cur) value = patchBlock(cur.value, op.value, op.patchAt);
         }
         const record: PoolRecord = {
           key: op.key,
           version: this.#ctx.hlc.next(),
-          value: op.value,
+          value,
           tombstone: op.tombstone,
           expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
         };

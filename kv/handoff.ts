@@ -53,7 +53,9 @@ export class Handoff {
     const id = target + SEP + record.key;
     return this.#locks.run(id, async () => {
       const cur = await this.#store.get(id);
-      if (cur && compareVersions(decodeRecord(record.key, cur).version, record.version) >= 0) return;
+      if (cur && compareVersions(decodeRecord(record.key, cur).version, record.version) >= 0) {
+        return;
+      }
       await this.#store.put(id, encodeRecord(record));
       this.#ctx.logger.debug({ target, key: record.key }, "hint stored");
     });

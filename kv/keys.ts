@@ -6,7 +6,8 @@
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from "./constants.ts";
 import { KvError } from "./errors.ts";
 
-// C0, DEL and C1 control characters.
+// C0, DEL and C1 control characters: matching them is the point.
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const encoder = new TextEncoder();
 
@@ -115,6 +116,11 @@ export function validateNamespace(name: string): void {
   if (!NAMESPACE.test(name)) {
     throw new KvError("INVALID_KEY", `Invalid namespace: ${JSON.stringify(name)}`);
   }
+}
+
+/** True if `s` holds a control character (not allowed in keys or list prefixes). */
+export function hasControl(s: string): boolean {
+  return CONTROL.test(s);
 }
 
 /** UTF-8 bytes of `s`. */

@@ -15,7 +15,6 @@ import {
   type StoreListOptions,
 } from "./store.ts";
 
-
 const ENCODINGS = { keyEncoding: "utf8", valueEncoding: "view" } as const;
 
 function sublevel(db: Level<string, Uint8Array>, name: string) {

@@ -29,10 +29,14 @@ export async function localEntries(
   limit: number,
 ): Promise<ListEntry[]> {
   let from = after;
-  if (!prefix.startsWith(INTERNAL_PREFIX) && (from === undefined || compareKeys(from, USER_START) < 0)) {
+  if (
+    !prefix.startsWith(INTERNAL_PREFIX) && (from === undefined || compareKeys(from, USER_START) < 0)
+  ) {
     from = USER_START;
   }
-  const records = await ctx.records.scan(from === undefined ? { prefix, limit } : { prefix, after: from, limit });
+  const records = await ctx.records.scan(
+    from === undefined ? { prefix, limit } : { prefix, after: from, limit },
+  );
   const now = ctx.clock();
   return records.map((r) => [r.key, r.version, isLive(r, now) ? 0 : 1]);
 }
@@ -51,31 +55,37 @@ export async function listKeys(
   opts: { prefix: string; after?: string; limit: number },
 ): Promise<{ keys: string[]; next?: string }> {
   const { prefix, after, limit } = opts;
-  const answers = await Promise.all(ctx.peers().map(async (peer) => {
-    if (peer === ctx.self) return localEntries(ctx, prefix, after, limit);
-    try {
-      const head = after === undefined
-        ? { t: "list" as const, p: prefix, l: limit }
-        : { t: "list" as const, p: prefix, a: after, l: limit };
-      const reply = await ctx.rpc.call(peer, head);
-      return reply.head.t === "keys" ? reply.head.e : undefined;
-    } catch (err) {
-      // Its keys are on other replicas too; a page without it is still useful.
-      ctx.logger.debug({ peer, err }, "list: member did not answer");
-      return undefined;
-    }
-  }));
+  const answers = await Promise.all(
+    ctx.peers().map(async (peer) => {
+      if (peer === ctx.self) return localEntries(ctx, prefix, after, limit);
+      try {
+        const head = after === undefined
+          ? { t: "list" as const, p: prefix, l: limit }
+          : { t: "list" as const, p: prefix, a: after, l: limit };
+        const reply = await ctx.rpc.call(peer, head);
+        return reply.head.t === "keys" ? reply.head.e : undefined;
+      } catch (err) {
+        // Its keys are on other replicas too; a page without it is still useful.
+        ctx.logger.debug({ peer, err }, "list: member did not answer");
+        return undefined;
+      }
+    }),
+  );
   let cutoff: string | undefined;
   const merged = new Map<string, { version: string; dead: boolean }>();
   for (const entries of answers) {
     if (!entries) continue;
     const last = entries[entries.length - 1];
-    if (entries.length >= limit && last && (cutoff === undefined || compareKeys(last[0], cutoff) < 0)) {
+    if (
+      entries.length >= limit && last && (cutoff === undefined || compareKeys(last[0], cutoff) < 0)
+    ) {
       cutoff = last[0];
     }
     for (const [key, version, dead] of entries) {
       const cur = merged.get(key);
-      if (!cur || compareVersions(version, cur.version) > 0) merged.set(key, { version, dead: dead === 1 });
+      if (!cur || compareVersions(version, cur.version) > 0) {
+        merged.set(key, { version, dead: dead === 1 });
+      }
     }
   }
   const sorted = [...merged.keys()].sort(compareKeys);

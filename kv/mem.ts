@@ -20,7 +20,8 @@
  * @module
  */
 import type { PoolContext } from "./_context.ts";
-import { MEM_PREFIX, MEM_SET_RETRIES } from "./constants.ts";
+import { decodeBlock, encodeBlock } from "./_block.ts";
+import { MEM_PREFIX } from "./constants.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { KvError } from "./errors.ts";
 import { isLive } from "./records.ts";
@@ -40,7 +41,9 @@ const ADDRESS = /^([A-Za-z0-9_-]{1,128}):([0-9a-f]{16})$/;
  */
 export function parseAddress(addr: unknown): { peerId: string; blockId: string } {
   const m = typeof addr === "string" ? ADDRESS.exec(addr) : null;
-  if (!m) throw new KvError("INVALID_ADDRESS", `Invalid memory address: ${String(addr).slice(0, 200)}`);
+  if (!m) {
+    throw new KvError("INVALID_ADDRESS", `Invalid memory address: ${String(addr).slice(0, 200)}`);
+  }
   return { peerId: m[1]!, blockId: m[2]! };
 }
 
@@ -51,18 +54,6 @@ function blockKey(addr: string): string {
 function newBlockId(): string {
   const b = crypto.getRandomValues(new Uint8Array(8));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function encodeBlock(size: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + data.length);
-  new DataView(out.buffer).setUint32(0, size);
-  out.set(data, 4);
-  return out;
-}
-
-function decodeBlock(value: Uint8Array): { size: number; data: Uint8Array } {
-  const size = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(0);
-  return { size, data: value.subarray(4) };
 }
 
 /**
@@ -113,10 +104,15 @@ export class MemPool {
       throw new KvError("OUT_OF_BOUNDS", `Block size must be a positive integer: ${size}`);
     }
     if (size > this.#ctx.maxValueBytes) {
-      throw new KvError("VALUE_TOO_LARGE", `Block is too large: ${size} bytes, limit ${this.#ctx.maxValueBytes}`);
+      throw new KvError(
+        "VALUE_TOO_LARGE",
+        `Block is too large: ${size} bytes, limit ${this.#ctx.maxValueBytes}`,
+      );
     }
     const candidates = this.#ctx.transport.members()
-      .map((m) => m.peerId === this.#ctx.self ? { ...m, poolFreeBytes: this.capacity().freeBytes } : m)
+      .map((m) =>
+        m.peerId === this.#ctx.self ? { ...m, poolFreeBytes: this.capacity().freeBytes } : m
+      )
       .filter((m) => m.poolFreeBytes >= size)
       .sort((a, b) => b.poolFreeBytes - a.poolFreeBytes);
     for (const m of candidates) {
@@ -133,7 +129,10 @@ export class MemPool {
         if (head.t === "addr") return head.a;
       } catch (err) {
         // Its gossip was stale (full now) or it is gone: try the next roomiest.
-        if (err instanceof PeerUnavailableError || (err instanceof KvError && err.code === "POOL_FULL")) continue;
+        if (
+          err instanceof PeerUnavailableError ||
+          (err instanceof KvError && err.code === "POOL_FULL")
+        ) continue;
         throw err;
       }
     }
@@ -142,7 +141,10 @@ export class MemPool {
 
   /** Reserves `size` bytes here and creates the block (the handler of remote `alloc`). */
   async allocLocal(size: number): Promise<string> {
-    if (!Number.isInteger(size) || size < 1 || size > this.#ctx.maxValueBytes || this.#used + size > this.#poolBytes) {
+    if (
+      !Number.isInteger(size) || size < 1 || size > this.#ctx.maxValueBytes ||
+      this.#used + size > this.#poolBytes
+    ) {
       throw new KvError("POOL_FULL", `This peer cannot hold ${size} more bytes`);
     }
     this.#used += size;
@@ -174,7 +176,9 @@ export class MemPool {
   async #read(addr: string) {
     const key = blockKey(addr);
     const rec = await this.#replication.read(key, this.#ctx.ownersOf(key));
-    if (!isLive(rec, this.#ctx.clock())) throw new KvError("NOT_FOUND", `No block at address: ${addr}`);
+    if (!isLive(rec, this.#ctx.clock())) {
+      throw new KvError("NOT_FOUND", `No block at address: ${addr}`);
+    }
     return { version: rec.version, ...decodeBlock(rec.value) };
   }
 
@@ -190,31 +194,20 @@ export class MemPool {
   /** `virgo_set`: writes `data` at `offset`; OUT_OF_BOUNDS past the block's end. */
   async set(addr: string, data: Uint8Array, offset = 0): Promise<void> {
     parseAddress(addr);
-    if (!(data instanceof Uint8Array)) throw new KvError("OUT_OF_BOUNDS", "Data must be a Uint8Array");
+    if (!(data instanceof Uint8Array)) {
+      throw new KvError("OUT_OF_BOUNDS", "Data must be a Uint8Array");
+    }
     if (!Number.isInteger(offset) || offset < 0) {
       throw new KvError("OUT_OF_BOUNDS", `Offset must be a non-negative integer: ${offset}`);
     }
-    for (let attempt = 0;; attempt++) {
-      const cur = await this.#read(addr);
-      if (offset + data.length > cur.size) {
-        throw new KvError("OUT_OF_BOUNDS", `Write of ${data.length} bytes at ${offset} passes block size ${cur.size}`);
-      }
-      const next = new Uint8Array(Math.max(cur.data.length, offset + data.length));
-      next.set(cur.data);
-      next.set(data, offset);
-      try {
-        // Read-modify-write as compare-and-set: concurrent sets to one block both land.
-        await this.#coordinator.write({
-          key: blockKey(addr),
-          value: encodeBlock(cur.size, next),
-          tombstone: false,
-          ifMatch: cur.version,
-        });
-        return;
-      } catch (err) {
-        if (!(err instanceof KvError && err.code === "PRECONDITION_FAILED") || attempt >= MEM_SET_RETRIES) throw err;
-      }
-    }
+    // The coordinator patches the block under its per-key lock: concurrent sets all land.
+    const { existed } = await this.#coordinator.write({
+      key: blockKey(addr),
+      value: data.slice(),
+      tombstone: false,
+      patchAt: offset,
+    });
+    if (!existed) throw new KvError("NOT_FOUND", `No block at address: ${addr}`);
   }
 
   /** `virgo_free`: deletes the block and releases its owner's reservation. */

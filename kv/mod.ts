@@ -30,3 +30,7 @@ export { type Logger, silentLogger } from "./logger.ts";
 export type { Database, Store, StoreBatchOp, StoreEntry, StoreListOptions } from "./store.ts";
 export { openDatabase } from "./level_store.ts";
 export { openMemoryDatabase } from "./memory_store.ts";
+export { createPool, type Pool, type PoolInit, type PutOptions } from "./pool.ts";
+export type { PoolMember, PoolTransport } from "./transport.ts";
+export { parseAddress } from "./mem.ts";
+export { compareVersions, isVersion, NO_VERSION } from "./hlc.ts";

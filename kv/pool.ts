@@ -25,7 +25,7 @@ import { Coordinator } from "./coordinator.ts";
 import { KvError } from "./errors.ts";
 import { Handoff } from "./handoff.ts";
 import { Hlc } from "./hlc.ts";
-import { listLimit, validateKey, validateTtl, validateValue } from "./keys.ts";
+import { hasControl, listLimit, validateKey, validateTtl, validateValue } from "./keys.ts";
 import { listKeys, localEntries } from "./list.ts";
 import type { Logger } from "./logger.ts";
 import { MemPool } from "./mem.ts";
@@ -36,7 +36,13 @@ import { Replication } from "./replication.ts";
 import { errorReply, Rpc } from "./rpc.ts";
 import type { Database } from "./store.ts";
 import type { PoolTransport } from "./transport.ts";
-import { decodeRequest, encodeMessage, packRecords, type RequestHead, unpackRecords } from "./wire.ts";
+import {
+  decodeRequest,
+  encodeMessage,
+  packRecords,
+  type RequestHead,
+  unpackRecords,
+} from "./wire.ts";
 
 /** What {@link createPool} needs. */
 export interface PoolInit {
@@ -96,7 +102,9 @@ export interface Pool {
   /** Deletes (a tombstone); false if the key did not exist. */
   delete(key: string, opts?: { ifMatch?: string }): Promise<boolean>;
   /** A page of live keys in order, merged across members. */
-  list(opts: { prefix?: string; after?: string; limit?: number }): Promise<{ keys: string[]; next?: string }>;
+  list(
+    opts: { prefix?: string; after?: string; limit?: number },
+  ): Promise<{ keys: string[]; next?: string }>;
   /** `virgo_malloc`. */
   alloc(size: number): Promise<string>;
   /** `virgo_set`. */
@@ -200,6 +208,7 @@ export function createPool(init: PoolInit): Pool {
           ...op,
           ...(head.m !== undefined ? { ifMatch: head.m } : {}),
           ...(head.ttl !== undefined ? { ttlSeconds: head.ttl } : {}),
+          ...(head.o !== undefined && head.k.startsWith(MEM_PREFIX) ? { patchAt: head.o } : {}),
         });
         return encodeMessage({ t: "put", v: res.version, e: res.existed });
       }
@@ -225,7 +234,9 @@ export function createPool(init: PoolInit): Pool {
     try {
       return await serve(req.head, req.payload);
     } catch (err) {
-      if (!(err instanceof KvError)) logger.error({ from, op: req.head.t, err }, "kv: request failed");
+      if (!(err instanceof KvError)) {
+        logger.error({ from, op: req.head.t, err }, "kv: request failed");
+      }
       return errorReply(err);
     }
   }
@@ -245,7 +256,12 @@ export function createPool(init: PoolInit): Pool {
       timers.push(setInterval(() => {
         ctx.bg.track(ctx.records.sweep().catch((err) => logger.warn({ err }, "kv: sweep failed")));
       }, init.sweepIntervalMs ?? SWEEP_INTERVAL_MS));
-      timers.push(setInterval(() => ctx.bg.track(handoff.deliver()), init.handoffIntervalMs ?? HANDOFF_INTERVAL_MS));
+      timers.push(
+        setInterval(
+          () => ctx.bg.track(handoff.deliver()),
+          init.handoffIntervalMs ?? HANDOFF_INTERVAL_MS,
+        ),
+      );
       rebalancer.schedule();
     },
     async stop() {
@@ -285,13 +301,13 @@ export function createPool(init: PoolInit): Pool {
       });
       return res.existed;
     },
-    list(opts = {}) {
+    async list(opts = {}) {
       const prefix = opts.prefix ?? "";
-      if (typeof prefix !== "string" || /[\u0000-\u001f]/.test(prefix)) {
+      if (typeof prefix !== "string" || hasControl(prefix)) {
         throw new KvError("INVALID_KEY", "Prefix must not contain control characters");
       }
       const o = { prefix, limit: listLimit(opts.limit) };
-      return listKeys(ctx, opts.after === undefined ? o : { ...o, after: opts.after });
+      return await listKeys(ctx, opts.after === undefined ? o : { ...o, after: opts.after });
     },
     alloc: (size) => mem.alloc(size),
     memSet: (addr, data, offset = 0) => mem.set(addr, data, offset),

@@ -156,7 +156,9 @@ export class RecordStore {
     let after: string | undefined;
     let dropped = 0;
     for (;;) {
-      const page = await this.scan(after === undefined ? { limit: pageSize } : { after, limit: pageSize });
+      const page = await this.scan(
+        after === undefined ? { limit: pageSize } : { after, limit: pageSize },
+      );
       if (page.length === 0) return dropped;
       const now = this.#clock();
       for (const r of page) {

@@ -60,7 +60,9 @@ export class Replication {
   async readOn(peer: string, key: string): Promise<PoolRecord | undefined> {
     if (peer === this.#ctx.self) return this.#ctx.records.get(key);
     const { head, payload } = await this.#ctx.rpc.call(peer, { t: "get", k: key });
-    if (head.t !== "rec") throw new PeerUnavailableError(peer, new Error("Unexpected reply to get"));
+    if (head.t !== "rec") {
+      throw new PeerUnavailableError(peer, new Error("Unexpected reply to get"));
+    }
     return head.r === null ? undefined : unpackRecords([head.r], payload)[0];
   }
 
@@ -74,7 +76,9 @@ export class Replication {
     try {
       answers = await waitFor(tasks, quorum(owners.length));
     } catch (err) {
-      throw new KvError("QUORUM_FAILED", `Too few replicas answered for key: ${key}`, { cause: err });
+      throw new KvError("QUORUM_FAILED", `Too few replicas answered for key: ${key}`, {
+        cause: err,
+      });
     }
     let newest: PoolRecord | undefined;
     for (const r of answers) {
@@ -89,11 +93,15 @@ export class Replication {
     const settled = await Promise.allSettled(tasks);
     let newest: PoolRecord | undefined;
     for (const s of settled) {
-      if (s.status === "fulfilled" && s.value &&
-        (!newest || compareVersions(s.value.version, newest.version) > 0)) newest = s.value;
+      if (
+        s.status === "fulfilled" && s.value &&
+        (!newest || compareVersions(s.value.version, newest.version) > 0)
+      ) newest = s.value;
     }
     // Expired values read as missing everywhere; copying them around helps nobody.
-    if (!newest || (!newest.tombstone && newest.expiresAt && newest.expiresAt <= this.#ctx.clock())) {
+    if (
+      !newest || (!newest.tombstone && newest.expiresAt && newest.expiresAt <= this.#ctx.clock())
+    ) {
       return;
     }
     const best = newest;

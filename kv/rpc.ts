@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { KvError, isKvErrorCode } from "./errors.ts";
+import { isKvErrorCode, KvError } from "./errors.ts";
 import type { PoolTransport } from "./transport.ts";
 import { decodeReply, encodeMessage, type ReplyHead, type RequestHead } from "./wire.ts";
 

@@ -30,6 +30,7 @@ const requestHead = z.discriminatedUnion("t", [
     d: z.literal(1).optional(),
     m: version.optional(),
     ttl: z.number().positive().optional(),
+    o: z.number().int().nonnegative().optional(),
   }),
   z.object({
     t: z.literal("list"),
@@ -102,7 +103,9 @@ export function decodeReply(bytes: Uint8Array): { head: ReplyHead; payload: Uint
 }
 
 /** The head metadata and concatenated values of `records`, for `apply` and `rec`. */
-export function packRecords(records: readonly PoolRecord[]): { metas: RecMeta[]; payload: Uint8Array } {
+export function packRecords(
+  records: readonly PoolRecord[],
+): { metas: RecMeta[]; payload: Uint8Array } {
   let size = 0;
   for (const r of records) size += r.value.length;
   const payload = new Uint8Array(size);

@@ -45,7 +45,11 @@ export async function startNode(over: Partial<MeshInit> = {}): Promise<MeshInter
 }
 
 /** Poll `cond` every 20 ms until true; throw after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  timeoutMs = 5_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);

@@ -129,7 +129,10 @@ export class Dialer {
         k.failingSince = undefined;
       },
       (err) => {
-        logger.debug({ peer: peerId, err: (err as Error).message, attempt: k.attempts }, "dial failed");
+        logger.debug(
+          { peer: peerId, err: (err as Error).message, attempt: k.attempts },
+          "dial failed",
+        );
         this.#schedule(peerId);
       },
     );

@@ -32,7 +32,11 @@ export class MeshError extends Error {
   /** True when the error was thrown by the remote peer's handler and relayed to us. */
   readonly remote: boolean;
 
-  constructor(code: MeshErrorCode | (string & {}), message: string, opts?: { cause?: unknown; remote?: boolean }) {
+  constructor(
+    code: MeshErrorCode | (string & Record<never, never>),
+    message: string,
+    opts?: { cause?: unknown; remote?: boolean },
+  ) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.remote = opts?.remote ?? false;
@@ -43,7 +47,10 @@ export class MeshError extends Error {
 export function errorToWire(err: unknown): { code: string; message: string } {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { code: typeof code === "string" && code.length > 0 ? code : "PEER_FAILED", message: err.message };
+    return {
+      code: typeof code === "string" && code.length > 0 ? code : "PEER_FAILED",
+      message: err.message,
+    };
   }
   return { code: "PEER_FAILED", message: String(err) };
 }

@@ -14,6 +14,7 @@
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from "@libp2p/interface";
 import { READ_HIGH_WATER_BYTES } from "./constants.ts";
 import { MeshError } from "./errors.ts";
+import { ChunkBuffer } from "./_chunk_buffer.ts";
 
 /** Longest accepted varint length prefix: 7 bytes encode up to 2^49, far beyond any frame bound. */
 const MAX_VARINT_BYTES = 7;
@@ -37,65 +38,6 @@ export function encodeVarint(n: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/**
- * A queue of received chunks: appends without copying, copies only when a
- * frame spans chunks (the MEASURED notes warn against concatenating buffers).
- */
-class ChunkBuffer {
-  #chunks: Uint8Array[] = [];
-  byteLength = 0;
-
-  append(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return;
-    this.#chunks.push(chunk);
-    this.byteLength += chunk.byteLength;
-  }
-
-  /** The byte at `index` (must be < byteLength). */
-  get(index: number): number {
-    for (const c of this.#chunks) {
-      if (index < c.byteLength) return c[index]!;
-      index -= c.byteLength;
-    }
-    throw new RangeError("Index out of range");
-  }
-
-  /** Remove and return the bytes [skip, skip + n) after dropping the first `skip` bytes. */
-  take(skip: number, n: number): Uint8Array {
-    this.#drop(skip);
-    const first = this.#chunks[0];
-    let out: Uint8Array;
-    if (first !== undefined && first.byteLength >= n) {
-      out = first.subarray(0, n);
-    } else {
-      out = new Uint8Array(n);
-      let off = 0;
-      for (const c of this.#chunks) {
-        if (off >= n) break;
-        const part = c.subarray(0, n - off);
-        out.set(part, off);
-        off += part.byteLength;
-      }
-    }
-    this.#drop(n);
-    return out;
-  }
-
-  #drop(n: number): void {
-    this.byteLength -= n;
-    while (n > 0) {
-      const c = this.#chunks[0]!;
-      if (c.byteLength <= n) {
-        this.#chunks.shift();
-        n -= c.byteLength;
-      } else {
-        this.#chunks[0] = c.subarray(n);
-        n = 0;
-      }
-    }
-  }
-}
-
 /** Decode a varint at the start of `buf`: `undefined` when more bytes are needed; throws BAD_FRAME when too long. */
 function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | undefined {
   let value = 0;
@@ -107,7 +49,9 @@ function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | unde
     if ((byte & 0x80) === 0) return { value, bytes: i + 1 };
     scale *= 128;
   }
-  if (buf.byteLength >= MAX_VARINT_BYTES) throw new MeshError("BAD_FRAME", "Bad frame: length prefix too long");
+  if (buf.byteLength >= MAX_VARINT_BYTES) {
+    throw new MeshError("BAD_FRAME", "Bad frame: length prefix too long");
+  }
   return undefined;
 }
 
@@ -120,7 +64,11 @@ function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | unde
  * await writeFrame(stream, [new Uint8Array([0]), payload], signal);
  * ```
  */
-export async function writeFrame(stream: Stream, parts: Uint8Array[], signal?: AbortSignal): Promise<void> {
+export async function writeFrame(
+  stream: Stream,
+  parts: Uint8Array[],
+  signal?: AbortSignal,
+): Promise<void> {
   let len = 0;
   for (const p of parts) len += p.byteLength;
   // Copy the prefix and small parts into one buffer; send a large last part
@@ -140,7 +88,40 @@ export async function writeFrame(stream: Stream, parts: Uint8Array[], signal?: A
   }
   let ok = stream.send(head);
   if (big !== undefined) ok = stream.send(big);
-  if (!ok) await stream.onDrain(signal === undefined ? {} : { signal });
+  if (!ok) await waitForDrain(stream, signal);
+}
+
+/**
+ * Wait until the stream's send buffer drains. Not `stream.onDrain()`: in
+ * @libp2p/utils 7.4.1 its promise is never reset after the first drain, so
+ * later calls resolve at once and a writer outruns a slow reader without
+ * bound (measured: 20 MB queued against a paused receiver).
+ */
+function waitForDrain(stream: Stream, signal?: AbortSignal): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      stream.removeEventListener("drain", onDrain);
+      stream.removeEventListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onDrain = () => {
+      done();
+      resolve();
+    };
+    const onClose = (evt: StreamCloseEvent) => {
+      done();
+      reject(evt.error ?? new MeshError("PEER_FAILED", "Stream closed while writing"));
+    };
+    const onAbort = () => {
+      done();
+      reject(signal?.reason);
+    };
+    if (signal?.aborted) return onAbort();
+    stream.addEventListener("drain", onDrain);
+    stream.addEventListener("close", onClose);
+    signal?.addEventListener("abort", onAbort);
+  });
 }
 
 /** Parts up to this size are copied next to the length prefix; larger last parts are sent without copying. */
@@ -185,7 +166,10 @@ export class FrameReader {
   #onMessage = (evt: StreamMessageEvent): void => {
     const data = evt.data;
     this.#buf.append(data instanceof Uint8Array ? data : data.subarray());
-    if (!this.#reading && this.#buf.byteLength >= this.#highWater && this.#stream.readStatus === "readable") {
+    if (
+      !this.#reading && this.#buf.byteLength >= this.#highWater &&
+      this.#stream.readStatus === "readable"
+    ) {
       this.#stream.pause();
     }
     this.#notify();
@@ -199,7 +183,9 @@ export class FrameReader {
   #onClose = (evt: StreamCloseEvent): void => {
     this.#ended = true;
     if (evt.error !== undefined && this.#error === undefined) {
-      this.#error = new MeshError("PEER_FAILED", `Stream closed: ${evt.error.message}`, { cause: evt.error });
+      this.#error = new MeshError("PEER_FAILED", `Stream closed: ${evt.error.message}`, {
+        cause: evt.error,
+      });
     }
     this.#notify();
   };
@@ -227,7 +213,10 @@ export class FrameReader {
         const head = decodeVarint(this.#buf);
         if (head !== undefined) {
           if (head.value > maxBytes) {
-            throw new MeshError("FRAME_TOO_LARGE", `Frame too large: ${head.value} > ${maxBytes} bytes`);
+            throw new MeshError(
+              "FRAME_TOO_LARGE",
+              `Frame too large: ${head.value} > ${maxBytes} bytes`,
+            );
           }
           const total = head.bytes + head.value;
           if (this.#buf.byteLength >= total) {

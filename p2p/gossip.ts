@@ -59,7 +59,11 @@ export const HelloSchema = z.object({
 /** Copy a parsed record, dropping `undefined` optionals (exactOptionalPropertyTypes). */
 function toRecord(r: z.infer<typeof LoadRecordSchema>): LoadRecord {
   const { http, addrs, ...rest } = r;
-  return { ...rest, ...(http === undefined ? {} : { http }), ...(addrs === undefined ? {} : { addrs }) };
+  return {
+    ...rest,
+    ...(http === undefined ? {} : { http }),
+    ...(addrs === undefined ? {} : { addrs }),
+  };
 }
 
 /**
@@ -201,12 +205,19 @@ export class LoadGossip {
   async #sendHello(peerId: string): Promise<void> {
     const { node, view, logger } = this.#init;
     if (this.#stopped) return;
-    const known = view.list().map((p) => ({ peerId: p.peerId, addrs: p.addrs.slice(0, MAX_RECORD_ADDRS) }));
+    const known = view.list().map((p) => ({
+      peerId: p.peerId,
+      addrs: p.addrs.slice(0, MAX_RECORD_ADDRS),
+    }));
     const hello = { self: this.record(), known };
     try {
-      const conn = node.getConnections().find((c) => c.remotePeer.toString() === peerId && c.status === "open");
+      const conn = node.getConnections().find((c) =>
+        c.remotePeer.toString() === peerId && c.status === "open"
+      );
       if (conn === undefined) return;
-      const stream = await conn.newStream(HELLO_PROTOCOL, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS) });
+      const stream = await conn.newStream(HELLO_PROTOCOL, {
+        signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS),
+      });
       await writeFrame(stream, [new TextEncoder().encode(JSON.stringify(hello))]);
       await stream.close();
     } catch (err) {
@@ -217,7 +228,10 @@ export class LoadGossip {
   async #onHello(stream: Stream, conn: Connection): Promise<void> {
     const from = conn.remotePeer.toString();
     try {
-      const frame = await new FrameReader(stream).next(MAX_HELLO_BYTES, AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS));
+      const frame = await new FrameReader(stream).next(
+        MAX_HELLO_BYTES,
+        AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS),
+      );
       if (frame === null) throw new Error("Empty hello");
       const hello = HelloSchema.parse(JSON.parse(new TextDecoder().decode(frame)));
       if (hello.self.peerId !== from) throw new Error("Hello record is not about its sender");

@@ -15,7 +15,12 @@
  */
 import type { Stream } from "@libp2p/interface";
 import { z } from "zod";
-import { INVOKE_CHUNK_BYTES, INVOKE_PROTOCOL, MAX_INVOKE_BODY_FRAME_BYTES, MAX_INVOKE_HEAD_BYTES } from "./constants.ts";
+import {
+  INVOKE_CHUNK_BYTES,
+  INVOKE_PROTOCOL,
+  MAX_INVOKE_BODY_FRAME_BYTES,
+  MAX_INVOKE_HEAD_BYTES,
+} from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
@@ -54,7 +59,11 @@ const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const parseJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
 
 /** Write a body as BODY frames of at most INVOKE_CHUNK_BYTES, then END; awaits drain between frames. */
-async function sendBody(stream: Stream, body: ReadableStream<Uint8Array> | null, signal?: AbortSignal): Promise<void> {
+async function sendBody(
+  stream: Stream,
+  body: ReadableStream<Uint8Array> | null,
+  signal?: AbortSignal,
+): Promise<void> {
   if (body !== null) {
     const reader = body.getReader();
     try {
@@ -79,7 +88,12 @@ async function sendBody(stream: Stream, body: ReadableStream<Uint8Array> | null,
  * A pull-based body over BODY…END frames: a frame is read only when the
  * consumer asks, so the FrameReader's pause applies backpressure to the sender.
  */
-function receiveBody(reader: FrameReader, onEnd: () => void, onError: (err: unknown) => void, signal?: AbortSignal) {
+function receiveBody(
+  reader: FrameReader,
+  onEnd: () => void,
+  onError: (err: unknown) => void,
+  signal?: AbortSignal,
+) {
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       try {
@@ -164,7 +178,9 @@ export async function invokeCall(
     let body: ReadableStream<Uint8Array> | null = null;
     if (NULL_BODY_STATUS.has(status)) {
       const end = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
-      if (end === null || end[0] !== T_END) throw new MeshError("BAD_FRAME", "Bad frame: body on a null-body status");
+      if (end === null || end[0] !== T_END) {
+        throw new MeshError("BAD_FRAME", "Bad frame: body on a null-body status");
+      }
       onEnd();
     } else {
       body = receiveBody(reader, onEnd, fail, signal);
@@ -238,9 +254,15 @@ async function serveOne(
 
   let res: Response;
   try {
-    const req = new Request(head.url, { method: head.method, headers: head.headers, body, duplex: "half" } as RequestInit);
+    const req = new Request(
+      head.url,
+      { method: head.method, headers: head.headers, body, duplex: "half" } as RequestInit,
+    );
     res = await handler(req, from);
-    await writeFrame(stream, [HEAD, json({ status: res.status, statusText: res.statusText, headers: [...res.headers] })]);
+    await writeFrame(stream, [
+      HEAD,
+      json({ status: res.status, statusText: res.statusText, headers: [...res.headers] }),
+    ]);
   } catch (err) {
     await writeFrame(stream, [ERROR, encodeErrorReply(err)]);
     // Drain the request body so the stream can be reused.
@@ -256,7 +278,9 @@ async function serveOne(
       const b = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES);
       if (b === null) throw new MeshError("BAD_FRAME", "Bad frame: stream ended inside a body");
       if (b[0] === T_END && b.byteLength === 1) reqDone = true;
-      else if (b[0] !== T_BODY) throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+      else if (b[0] !== T_BODY) {
+        throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+      }
     }
   }
 }

@@ -58,7 +58,9 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   });
   const self = node.peerId.toString();
   const view = new MembershipView({ logger });
-  const bootstrapIds = new Set(init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x));
+  const bootstrapIds = new Set(
+    init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x),
+  );
   const dialer = new Dialer({ node, bootstrapIds, logger });
   const gossip = new LoadGossip({
     node,
@@ -84,18 +86,27 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if ((err as Error).name === "NoValidAddressesError") {
-        throw new MeshError("PEER_UNKNOWN", `Unknown peer: ${peerId}: no known address`, { cause: err });
+        throw new MeshError("PEER_UNKNOWN", `Unknown peer: ${peerId}: no known address`, {
+          cause: err,
+        });
       }
-      throw new MeshError("PEER_FAILED", `Cannot open ${protocol} to ${peerId}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new MeshError(
+        "PEER_FAILED",
+        `Cannot open ${protocol} to ${peerId}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   };
   const rpcPool = new StreamPool({ open, maxPerPeer: RPC_MAX_STREAMS_PER_PEER, logger });
   const invokePool = new StreamPool({ open, maxPerPeer: INVOKE_MAX_STREAMS_PER_PEER, logger });
   const handlers = new Map<string, { handler: RequestHandler; maxBytes: number }>();
   let invokeHandler: InvokeHandler | undefined;
-  const streamLimits = { maxInboundStreams: MAX_PROTOCOL_STREAMS, maxOutboundStreams: MAX_PROTOCOL_STREAMS };
+  const streamLimits = {
+    maxInboundStreams: MAX_PROTOCOL_STREAMS,
+    maxOutboundStreams: MAX_PROTOCOL_STREAMS,
+  };
 
   await gossip.register();
   await node.start();
@@ -110,7 +121,14 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     addrs: () => node.getMultiaddrs().map((a) => a.toString()),
     peers(): PeerInfo[] {
       const me = toPeerInfo(
-        { v: 1, peerId: self, seq: gossip.seq, at: Date.now(), ...init.localLoad(), addrs: mesh.addrs() },
+        {
+          v: 1,
+          peerId: self,
+          seq: gossip.seq,
+          at: Date.now(),
+          ...init.localLoad(),
+          addrs: mesh.addrs(),
+        },
         true,
         0,
       );
@@ -137,16 +155,22 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       handlers.set(protocol, { handler, maxBytes });
       await node.handle(
         protocol,
-        (stream, conn) => serveRpcStream(stream, conn.remotePeer.toString(), handler, maxBytes, logger),
+        (stream, conn) =>
+          serveRpcStream(stream, conn.remotePeer.toString(), handler, maxBytes, logger),
         streamLimits,
       );
     },
     async request(peerId, protocol, req, opts = {}) {
       if (peerId === self) {
         const local = handlers.get(protocol);
-        if (local === undefined) throw new MeshError("PEER_FAILED", `No local handler for ${protocol}`);
+        if (local === undefined) {
+          throw new MeshError("PEER_FAILED", `No local handler for ${protocol}`);
+        }
         if (req.byteLength > local.maxBytes) {
-          throw new MeshError("FRAME_TOO_LARGE", `Frame too large: ${req.byteLength} > ${local.maxBytes} bytes`);
+          throw new MeshError(
+            "FRAME_TOO_LARGE",
+            `Frame too large: ${req.byteLength} > ${local.maxBytes} bytes`,
+          );
         }
         return await local.handler(req, self);
       }
@@ -162,7 +186,9 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     },
     async invoke(peerId, req, opts = {}) {
       if (peerId === self) {
-        if (invokeHandler === undefined) throw new MeshError("PEER_FAILED", "No local invoke handler");
+        if (invokeHandler === undefined) {
+          throw new MeshError("PEER_FAILED", "No local invoke handler");
+        }
         return await invokeHandler(req, self);
       }
       return await invokeCall(invokePool, peerId, req, opts);

@@ -34,10 +34,15 @@ export type {
   InvokeHandler,
   LocalLoad,
   Logger,
-  Mesh,
   MembershipEvent,
+  Mesh,
   MeshInit,
   PeerInfo,
   RequestHandler,
 } from "./types.ts";
-export { DEFAULT_MAX_FRAME_BYTES, GOSSIP_INTERVAL_MS, INVOKE_PROTOCOL, LOAD_TOPIC } from "./constants.ts";
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  GOSSIP_INTERVAL_MS,
+  INVOKE_PROTOCOL,
+  LOAD_TOPIC,
+} from "./constants.ts";

@@ -52,7 +52,9 @@ const BOOTSTRAP_DELAY_MS = 10;
  */
 export async function createNode(init: NodeInit): Promise<VirgoNode> {
   const peerDiscovery: NonNullable<Libp2pOptions["peerDiscovery"]> = [];
-  if (init.join.length > 0) peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }));
+  if (init.join.length > 0) {
+    peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }));
+  }
   if (init.mdns) peerDiscovery.push(mdns());
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey);
   return await createLibp2p({
@@ -65,7 +67,9 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
       // A paused stream may receive up to one window more; keep that below
       // the stream's 4 MiB read-buffer limit (see FrameReader backpressure).
       // The cast: yamux's declared types trip exactOptionalPropertyTypes only.
-      yamux({ streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW } }) as unknown as Muxer,
+      yamux({
+        streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW },
+      }) as unknown as Muxer,
     ],
     ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
     peerDiscovery,

@@ -29,7 +29,11 @@ export const STRATEGIES: readonly Strategy[] = ["local", "random", "least-loaded
 /** Chooses peers from the mesh's live view. */
 export interface Router {
   /** A live peer passing `canRun` and not in `exclude`, or `undefined` if none (the caller answers 503). */
-  pick(strategy: Strategy, canRun: (p: PeerInfo) => boolean, exclude?: Set<string>): PeerInfo | undefined;
+  pick(
+    strategy: Strategy,
+    canRun: (p: PeerInfo) => boolean,
+    exclude?: Set<string>,
+  ): PeerInfo | undefined;
   /** Count a call this peer sent to `peerId` until the returned `end()` is called (idempotent). */
   begin(peerId: string): () => void;
   /** The load score used by `least-loaded` and `p2c` (exposed for tests and metrics). */

@@ -45,7 +45,9 @@ Deno.test("a single candidate is always picked", () => {
 });
 
 Deno.test("exclude removes peers from candidates", () => {
-  const r = createRouter(view([peer("me", { self: true }), peer("b"), peer("c")]), { random: rng(1) });
+  const r = createRouter(view([peer("me", { self: true }), peer("b"), peer("c")]), {
+    random: rng(1),
+  });
   for (let i = 0; i < 200; i++) {
     const got = r.pick("random", all, new Set(["me", "b"]));
     assertEquals(got?.peerId, "c");
@@ -115,7 +117,11 @@ Deno.test("older records count less", () => {
 });
 
 Deno.test("begin/end counts own in-flight calls, end is idempotent, self not double counted", () => {
-  const peers = [peer("me", { self: true, inflight: 1 }), peer("b", { cores: 2 }), peer("c", { cores: 2 })];
+  const peers = [
+    peer("me", { self: true, inflight: 1 }),
+    peer("b", { cores: 2 }),
+    peer("c", { cores: 2 }),
+  ];
   const r = createRouter(view(peers), { random: rng(13) });
   const endB1 = r.begin("b");
   const endB2 = r.begin("b");

@@ -32,7 +32,9 @@ export const ErrorReply = z.object({
 /** Encode a thrown value as the error-reply JSON body. */
 export function encodeErrorReply(err: unknown): Uint8Array {
   const { code, message } = errorToWire(err);
-  return new TextEncoder().encode(JSON.stringify({ code, message: message.slice(0, MAX_ERROR_MESSAGE) }));
+  return new TextEncoder().encode(
+    JSON.stringify({ code, message: message.slice(0, MAX_ERROR_MESSAGE) }),
+  );
 }
 
 /** Parse an error-reply body into the `MeshError` the caller sees (`remote: true`). */
@@ -114,7 +116,9 @@ export async function rpcCall(
   try {
     await writeFrame(ps.stream, [req], opts.signal);
     frame = await ps.reader.next(maxBytes + 1, opts.signal);
-    if (frame === null) throw new MeshError("PEER_FAILED", "Peer closed the stream without replying");
+    if (frame === null) {
+      throw new MeshError("PEER_FAILED", "Peer closed the stream without replying");
+    }
     if (frame.byteLength === 0 || (frame[0] !== 0 && frame[0] !== 1)) {
       throw new MeshError("BAD_FRAME", "Bad frame: unknown reply status");
     }
@@ -132,5 +136,7 @@ export async function rpcCall(
 export function toMeshError(err: unknown, signal?: AbortSignal): unknown {
   if (signal?.aborted) return signal.reason;
   if (err instanceof MeshError) return err;
-  return new MeshError("PEER_FAILED", `Peer failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new MeshError("PEER_FAILED", `Peer failed: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  });
 }

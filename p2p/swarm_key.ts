@@ -28,7 +28,9 @@ export function parseSwarmKey(bytes: Uint8Array): Uint8Array {
   }
   const lines = text.trim().split(/\r\n|\r|\n/);
   if (lines.length !== 3) {
-    throw new Error(`Invalid swarm key: expected 3 lines (${HEADER}, ${CODEC}, 64 hex digits), got ${lines.length}`);
+    throw new Error(
+      `Invalid swarm key: expected 3 lines (${HEADER}, ${CODEC}, 64 hex digits), got ${lines.length}`,
+    );
   }
   const [header, codec, hex] = lines.map((l) => l.trim()) as [string, string, string];
   if (header !== HEADER) throw new Error(`Invalid swarm key: first line must be ${HEADER}`);
@@ -48,6 +50,9 @@ export function parseSwarmKey(bytes: Uint8Array): Uint8Array {
  * ```
  */
 export function generateSwarmKey(): Uint8Array {
-  const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
   return new TextEncoder().encode(`${HEADER}\n${CODEC}\n${hex}\n`);
 }

@@ -5,7 +5,7 @@
  * on `Deno.serve`.
  * @module
  */
-import { createPool, openDatabase, type Pool } from "../kv/mod.ts";
+import { createPool, MAX_MESSAGE_BYTES, openDatabase, type Pool } from "../kv/mod.ts";
 import { createMesh, createRouter } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
@@ -90,7 +90,8 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       self: mesh.peerId,
       members: () => mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
       onMembership: (cb) => mesh.onMembership(() => cb()),
-      request: (peer, body, opts) => mesh.request(peer, KV_PROTOCOL, body, opts),
+      request: (peer, body, opts) =>
+        mesh.request(peer, KV_PROTOCOL, body, { ...opts, maxBytes: MAX_MESSAGE_BYTES }),
       handle: (handler) => mesh.handle(KV_PROTOCOL, handler, { maxBytes: 32 * 1024 * 1024 }),
     },
   });

@@ -117,7 +117,7 @@ export class CallTable {
         if (!call.body) throw new Error("Body chunk before a streamed head");
         call.resBytes += payload.length;
         if (call.resBytes > this.#init.maxResponseBytes) return this.#tooLarge(call);
-        call.body.push(payload);
+        call.body.push(payload.slice());
         return;
       case T.RES_END:
         call.body?.end();
@@ -140,7 +140,7 @@ export class CallTable {
     if (head.b === 1) {
       call.resBytes = tail.length;
       if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
-      body = tail as Uint8Array<ArrayBuffer>;
+      body = tail.slice();
     } else if (head.b === 2) {
       call.body = new Inbound(
         (n) => this.#init.out.send(T.RES_CREDIT, call.id, u32(n)),

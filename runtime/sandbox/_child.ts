@@ -59,7 +59,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
   const call: Call = { abort: new AbortController() };
   calls.set(id, call);
   let body: BodyInit | null = null;
-  if (h.b === 1) body = tail as Uint8Array<ArrayBuffer>;
+  if (h.b === 1) body = tail.slice();
   else if (h.b === 2) {
     call.body = new Inbound((n) => out.send(T.REQ_CREDIT, id, u32(n)), () => {});
     body = call.body.readable;
@@ -110,7 +110,7 @@ function onFrame(type: number, id: number, payload: Uint8Array): void {
       serve(id, payload);
       return;
     case T.REQ_CHUNK:
-      calls.get(id)?.body?.push(payload);
+      calls.get(id)?.body?.push(payload.slice());
       return;
     case T.REQ_END:
       calls.get(id)?.body?.end();
@@ -131,7 +131,7 @@ function onFrame(type: number, id: number, payload: Uint8Array): void {
     }
     case T.KV_REPLY: {
       const { json: msg, tail } = splitJson(payload);
-      kvReply(id, msg, tail);
+      kvReply(id, msg, tail.slice());
       return;
     }
     case T.LOAD:
@@ -148,8 +148,7 @@ async function warmUp(): Promise<void> {
 
 await warmUp();
 out.send(T.READY, 0);
-const reader = new FrameReader(Number.MAX_SAFE_INTEGER, onFrame);
-for await (const chunk of Deno.stdin.readable) reader.push(chunk);
+await new FrameReader(0xffff_ffff, onFrame).readAll(Deno.stdin.readable);
 // stdin closed: the host is gone or retired us. Let waitUntil work finish, briefly.
 await Promise.race([
   Promise.allSettled([...waiting]),

@@ -169,7 +169,7 @@ export class SandboxProcess {
   async #readStdout(): Promise<void> {
     const reader = new FrameReader(MAX_FRAME_BYTES, (type, id, payload) => this.#onFrame(type, id, payload));
     try {
-      for await (const chunk of this.#child.stdout) reader.push(chunk);
+      await reader.readAll(this.#child.stdout);
     } catch (e) {
       this.kill("FUNCTION_CRASHED", `Function process sent a malformed frame: ${(e as Error).message}`);
     }

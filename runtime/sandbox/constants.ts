@@ -69,3 +69,9 @@ export const SCALE_INFLIGHT = 8;
 
 /** A process that has sent nothing for this long while calls wait is CPU-bound: scale out. */
 export const SCALE_BUSY_MS = 50;
+
+/**
+ * Delay before replacing a spare that was just taken: starting a Deno process costs ~50 ms of
+ * CPU, which on 2 cores would slow the freshly loaded function's first calls several-fold.
+ */
+export const SPARE_REFILL_DELAY_MS = 250;

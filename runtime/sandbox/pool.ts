@@ -15,6 +15,7 @@ import {
   IDLE_SWEEP_MS,
   SCALE_BUSY_MS,
   SCALE_INFLIGHT,
+  SPARE_REFILL_DELAY_MS,
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { FunctionSpec, SandboxInit, SandboxPool, SandboxStats } from "./types.ts";
@@ -58,6 +59,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   const groups = new Map<string, Group>();
   const retiring = new Set<SandboxProcess>();
   const all = new Set<SandboxProcess>();
+  const refills = new Set<ReturnType<typeof setTimeout>>();
   let sparesStarting = 0;
   let running = false;
   let stopWatchdog: (() => void) | undefined;
@@ -105,8 +107,14 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   const startFor = async (spec: FunctionSpec): Promise<SandboxProcess> => {
     const profile = profileOf(spec);
     let p = profileKey(profile) === DEFAULT_KEY ? spares.shift() : undefined;
-    if (p) fillSpares();
-    else p = await spawn(profile);
+    if (p) {
+      const t = setTimeout(() => {
+        refills.delete(t);
+        fillSpares();
+      }, SPARE_REFILL_DELAY_MS);
+      Deno.unrefTimer(t as unknown as number);
+      refills.add(t);
+    } else p = await spawn(profile);
     try {
       await p.load(spec);
     } catch (e) {
@@ -164,6 +172,8 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       running = false;
       stopWatchdog?.();
       clearInterval(sweep);
+      for (const t of refills) clearTimeout(t);
+      refills.clear();
       const procs = [...all];
       for (const p of procs) p.kill("SANDBOX_STOPPED", "Sandbox pool stopped", true);
       groups.clear();

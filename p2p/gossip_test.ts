@@ -1,0 +1,60 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { decodeLoadRecord } from "./gossip.ts";
+import { LOAD_TOPIC } from "./constants.ts";
+import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
+
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const good = {
+  v: 1,
+  peerId: "12D3KooWx",
+  seq: 1,
+  at: 2,
+  ...fakeLoad({ http: "http://x" }),
+  addrs: [],
+};
+
+Deno.test("load record: valid records parse, bad ones are dropped", () => {
+  assertEquals(decodeLoadRecord(enc(good))?.http, "http://x");
+  const { http: _h, ...noHttp } = good;
+  assert(!("http" in decodeLoadRecord(enc(noHttp))!), "no undefined optionals");
+  assertEquals(decodeLoadRecord(enc({ ...good, v: 2 })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, inflight: -1 })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, cores: 0 })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, functions: "x" })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, seq: 1.5 })), undefined);
+  assertEquals(decodeLoadRecord(new TextEncoder().encode("{not json")), undefined);
+  assertEquals(decodeLoadRecord(new Uint8Array(70_000)), undefined);
+});
+
+Deno.test({
+  name: "gossip: a record about another peer (spoofed peerId) is dropped by receivers",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode({ localLoad: () => fakeLoad({ inflight: 1 }) });
+    const b = await startNode({ join: a.addrs() });
+    try {
+      await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+      // b forges a record claiming to be a third peer, and one claiming to be a.
+      const c = await startNode();
+      const cId = c.peerId;
+      await c.stop();
+      let delivered = 0;
+      a.subscribe(LOAD_TOPIC, (data, from) => {
+        if (from === b.peerId && new TextDecoder().decode(data).includes('"inflight":99')) {
+          delivered++;
+        }
+      });
+      await b.publish(LOAD_TOPIC, enc({ ...good, peerId: cId, seq: Date.now() * 2, inflight: 99 }));
+      await b.publish(
+        LOAD_TOPIC,
+        enc({ ...good, peerId: a.peerId, seq: Date.now() * 2, inflight: 99 }),
+      );
+      await waitFor(() => delivered === 2, 5_000, "forged records delivered");
+      assertEquals(a.peers().map((p) => p.peerId).sort(), [a.peerId, b.peerId].sort());
+      assertEquals(a.peers()[0]?.inflight, 1);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  },
+});

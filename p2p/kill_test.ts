@@ -1,0 +1,48 @@
+import { ok as assert } from "node:assert/strict";
+import { libp2pTest, startNode, waitFor } from "./_testing.ts";
+
+Deno.test({
+  name: "mesh: a SIGKILLed peer leaves every view within 3 s",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode();
+    const b = await startNode({ join: a.addrs() });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./_peer_main.ts", import.meta.url).pathname, a.addrs()[0]!],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("Child exited early");
+        out += value;
+      }
+      reader.releaseLock();
+      const id = out.trim();
+      await waitFor(
+        () => [a, b].every((n) => n.peers().some((p) => p.peerId === id)),
+        10_000,
+        "child join",
+      );
+      const t0 = Date.now();
+      child.kill("SIGKILL");
+      await waitFor(
+        () => [a, b].every((n) => !n.peers().some((p) => p.peerId === id)),
+        3_000,
+        "child leave",
+      );
+      assert(Date.now() - t0 <= 3_000);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already dead */ }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await b.stop();
+      await a.stop();
+    }
+  },
+});

@@ -1,0 +1,121 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
+import type { MembershipEvent } from "./types.ts";
+
+Deno.test({
+  name: "mesh: 3 nodes join by `join`, form a full mesh and see each other's loads",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode({ localLoad: () => fakeLoad({ inflight: 1, functions: ["f@1"] }) });
+    const b = await startNode({ join: a.addrs(), localLoad: () => fakeLoad({ inflight: 2 }) });
+    const c = await startNode({
+      join: a.addrs(),
+      localLoad: () => fakeLoad({ inflight: 3, http: "http://c" }),
+    });
+    const nodes = [a, b, c];
+    try {
+      await waitFor(() => nodes.every((n) => n.peers().length === 3), 5_000, "full view");
+      for (const n of nodes) {
+        const peers = n.peers();
+        assertEquals(peers[0]?.peerId, n.peerId, "self first");
+        assert(peers[0]?.self && peers[0].ageMs === 0);
+        assert(peers.slice(1).every((p) => !p.self && p.ageMs >= 0 && p.ageMs < 3_000));
+        const byId = new Map(peers.map((p) => [p.peerId, p]));
+        assertEquals(byId.get(a.peerId)?.inflight, 1);
+        assertEquals(byId.get(a.peerId)?.functions, ["f@1"]);
+        assertEquals(byId.get(b.peerId)?.inflight, 2);
+        assertEquals(byId.get(c.peerId)?.http, "http://c");
+        assert(byId.get(c.peerId)!.addrs.some((x) => x.endsWith(`/p2p/${c.peerId}`)));
+      }
+      // b and c only knew a, yet they connect directly (addresses learned from a).
+      await waitFor(
+        () => b.node.getConnections().some((x) => x.remotePeer.toString() === c.peerId),
+        5_000,
+        "b–c",
+      );
+    } finally {
+      for (const n of nodes) await n.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "mesh: a stopped node leaves every view (onMembership leave)",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode();
+    const b = await startNode({ join: a.addrs() });
+    const c = await startNode({ join: a.addrs() });
+    try {
+      await waitFor(() => [a, b, c].every((n) => n.peers().length === 3), 5_000, "full view");
+      const left = (n: typeof a) =>
+        new Promise<MembershipEvent>((resolve) => {
+          const off = n.onMembership((ev) => {
+            if (ev.type === "leave" && ev.peerId === c.peerId) {
+              off();
+              resolve(ev);
+            }
+          });
+        });
+      const leaves = Promise.all([left(a), left(b)]);
+      const t0 = Date.now();
+      await c.stop();
+      await leaves;
+      assert(Date.now() - t0 < 3_000, `left after ${Date.now() - t0} ms`);
+      assertEquals(a.peers().length, 2);
+      assertEquals(b.peers().length, 2);
+    } finally {
+      for (const n of [a, b, c]) await n.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "mesh: peer id persists across restart, and the restarted peer rejoins",
+  ...libp2pTest,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "virgo-p2p-" });
+    const a = await startNode();
+    let b = await startNode({ dataDir, join: a.addrs() });
+    const id = b.peerId;
+    try {
+      await waitFor(() => a.peers().length === 2, 5_000, "join");
+      await b.stop();
+      await waitFor(() => a.peers().length === 1, 5_000, "leave");
+      b = await startNode({ dataDir, join: a.addrs() });
+      assertEquals(b.peerId, id);
+      await waitFor(() => a.peers().some((p) => p.peerId === id), 5_000, "rejoin");
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "mesh: publish/subscribe on an app topic reports the sender",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode();
+    const b = await startNode({ join: a.addrs() });
+    try {
+      const got: Array<[string, string]> = [];
+      a.subscribe("app/1", (data, from) => got.push([new TextDecoder().decode(data), from]));
+      b.subscribe("app/1", () => {});
+      await waitFor(() => a.peers().length === 2, 5_000, "join");
+      // Subscriptions propagate asynchronously: publish until one arrives.
+      await waitFor(
+        () => {
+          void b.publish("app/1", new TextEncoder().encode("hi"));
+          return got.length > 0;
+        },
+        5_000,
+        "delivery",
+      );
+      assertEquals(got[0], ["hi", b.peerId]);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  },
+});
