@@ -6,7 +6,7 @@
  * @module
  */
 interface KV {
-  getWithVersion(key: string): Promise<{ value: string; version: string } | null>;
+  getWithVersion(key: string): Promise<{ value: Uint8Array; version: string } | null>;
   set(key: string, value: string, opts?: { ifMatch?: string }): Promise<{ version: string }>;
 }
 
@@ -15,7 +15,7 @@ export default {
     const key = `hits/${new URL(request.url).searchParams.get("key") ?? "default"}`;
     for (let attempt = 0; attempt < 100; attempt++) {
       const current = await env.KV.getWithVersion(key);
-      const count = (current ? Number(current.value) : 0) + 1;
+      const count = (current ? Number(new TextDecoder().decode(current.value)) : 0) + 1;
       try {
         // "0" means "only if the key does not exist yet".
         await env.KV.set(key, String(count), { ifMatch: current?.version ?? "0" });

@@ -50,6 +50,7 @@ export const STATUS: Readonly<Record<string, number>> = {
   NO_PEER_AVAILABLE: 503,
   QUORUM_FAILED: 503,
   SHUTTING_DOWN: 503,
+  SANDBOX_STOPPED: 503,
   FUNCTION_TIMEOUT: 504,
   POOL_FULL: 507,
 };

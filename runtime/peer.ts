@@ -55,6 +55,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   const loop = startLoopMonitor();
   let pool: Pool | undefined;
   let invokerRef: { inflight(): number } | undefined;
+  let sandboxInflight = () => 0;
   let held: () => string[] = () => [];
   let httpUrl = "";
   const meshInit: Parameters<typeof createMesh>[0] = {
@@ -65,10 +66,9 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: logger.child({ component: "mesh" }),
     localLoad: () => {
       const cap = pool?.capacity() ?? { totalBytes: 0, freeBytes: 0 };
-      const stats = sandbox.stats();
       return {
         inflight: invokerRef?.inflight() ?? 0,
-        queued: Math.max(0, stats.inflight - (invokerRef?.inflight() ?? 0)),
+        queued: Math.max(0, sandboxInflight() - (invokerRef?.inflight() ?? 0)),
         cores: navigator.hardwareConcurrency,
         loopDelayMs: loop.delayMs(),
         poolTotalBytes: cap.totalBytes,
@@ -104,6 +104,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     spares: cfg.spares,
   });
   await sandbox.start();
+  sandboxInflight = () => sandbox.stats().inflight;
   const registry = createRegistry({ db, sandbox, net: mesh, logger: logger.child({ component: "catalog" }) });
   held = () => registry.held();
   const metrics = createMetrics();

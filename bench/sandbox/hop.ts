@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { createSandboxPool, type FunctionSpec, type Logger, type SandboxPool } from "../../runtime/sandbox/mod.ts";
+import {
+  createSandboxPool,
+  type FunctionSpec,
+  type Logger,
+  type SandboxPool,
+} from "../../runtime/sandbox/mod.ts";
 
 const seconds = Number(Deno.args.find((a) => a.startsWith("--seconds="))?.slice(10) ?? 3);
 const HELLO = `export default { fetch(req, env, ctx) {
@@ -17,10 +22,22 @@ const HELLO = `export default { fetch(req, env, ctx) {
 const logger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 let n = 0;
 const spec = (): FunctionSpec => ({
-  name: "hello", version: `bench-${++n}`, code: HELLO, vars: {}, timeoutMs: 10_000, memoryMb: 128, kvNamespace: "hello",
+  name: "hello",
+  version: `bench-${++n}`,
+  code: HELLO,
+  vars: {},
+  timeoutMs: 10_000,
+  memoryMb: 128,
+  kvNamespace: "hello",
 });
 const pool = (spares: number): SandboxPool =>
-  createSandboxPool({ peerId: "bench", logger, kv: () => Promise.resolve({ value: null }), denyNet: [], spares });
+  createSandboxPool({
+    peerId: "bench",
+    logger,
+    kv: () => Promise.resolve({ value: null }),
+    denyNet: [],
+    spares,
+  });
 
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.floor(xs.length * p)] ?? NaN;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -39,7 +56,11 @@ async function load(conc: number, call: () => Promise<unknown>) {
     }
   }));
   const dt = (performance.now() - t0) / 1000;
-  return { callsPerSec: Math.round(lat.length / dt), p50ms: r3(pct(lat, 0.5)), p99ms: r3(pct(lat, 0.99)) };
+  return {
+    callsPerSec: Math.round(lat.length / dt),
+    p50ms: r3(pct(lat, 0.5)),
+    p99ms: r3(pct(lat, 0.99)),
+  };
 }
 
 const direct = (await import("data:application/javascript," + encodeURIComponent(HELLO))).default;
@@ -61,13 +82,21 @@ result.direct_c1 = await load(1, directCall);
 result.pool_c1 = await load(1, viaPool);
 result.direct_c50 = await load(50, directCall);
 result.pool_c50 = await load(50, viaPool);
-result.ratio_c50 = r3((result.pool_c50 as { callsPerSec: number }).callsPerSec / (result.direct_c50 as { callsPerSec: number }).callsPerSec);
-result.added_p50_ms_c1 = r3((result.pool_c1 as { p50ms: number }).p50ms - (result.direct_c1 as { p50ms: number }).p50ms);
+result.ratio_c50 = r3(
+  (result.pool_c50 as { callsPerSec: number }).callsPerSec /
+    (result.direct_c50 as { callsPerSec: number }).callsPerSec,
+);
+result.added_p50_ms_c1 = r3(
+  (result.pool_c1 as { p50ms: number }).p50ms - (result.direct_c1 as { p50ms: number }).p50ms,
+);
 
 // RSS of the function process after the load above (the watchdog samples it every 50 ms).
 await new Promise((r) => setTimeout(r, 200));
 const detail = p.stats().detail ?? [];
-result.rss_mb_per_process = detail.map((d) => ({ fn: d.fn ?? "spare", rssMb: r3(d.rssBytes / 1024 / 1024) }));
+result.rss_mb_per_process = detail.map((d) => ({
+  fn: d.fn ?? "spare",
+  rssMb: r3(d.rssBytes / 1024 / 1024),
+}));
 
 /** load()+first invoke of a new version, `reps` times. */
 async function cold(pl: SandboxPool, reps: number, waitSpare: boolean) {
@@ -85,7 +114,11 @@ async function cold(pl: SandboxPool, reps: number, waitSpare: boolean) {
     firstMs.push(t2 - t1);
     pl.retire(sp.version);
   }
-  return { loadP50ms: r3(pct(loadMs, 0.5)), firstInvokeP50ms: r3(pct(firstMs, 0.5)), totalP50ms: r3(pct(loadMs.map((l, i) => l + firstMs[i]!), 0.5)) };
+  return {
+    loadP50ms: r3(pct(loadMs, 0.5)),
+    firstInvokeP50ms: r3(pct(firstMs, 0.5)),
+    totalP50ms: r3(pct(loadMs.map((l, i) => l + firstMs[i]!), 0.5)),
+  };
 }
 result.cold_from_spare = await cold(p, 10, true);
 await p.stop();

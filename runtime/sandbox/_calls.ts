@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type FrameWriter, json, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
+import { type FrameWriter, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
 import { Inbound, pump, readHead, Window } from "./_stream.ts";
 import { ResError, ResHead } from "./_schema.ts";
 import { CANCEL_GRACE_MS, CHUNK_MAX, INLINE_BODY_MAX, STREAM_WINDOW } from "./constants.ts";
@@ -62,7 +62,10 @@ export class CallTable {
     const call = { id, resolve, reject, headDone: false, resBytes: 0 } as Call;
     call.timer = setTimeout(() => {
       this.#timedOut.add(id);
-      this.#cancel(call, new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`));
+      this.#cancel(
+        call,
+        new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`),
+      );
     }, timeoutMs);
     this.#calls.set(id, call);
     if (opts.signal) {
@@ -96,7 +99,14 @@ export class CallTable {
     head.b = 2;
     out.send(T.REQ, call.id, jsonPart(head));
     call.reqWin = new Window(STREAM_WINDOW);
-    const ended = await pump(got.reader, got.first, got.pending, call.reqWin, CHUNK_MAX, (c) => out.send(T.REQ_CHUNK, call.id, [c]));
+    const ended = await pump(
+      got.reader,
+      got.first,
+      got.pending,
+      call.reqWin,
+      CHUNK_MAX,
+      (c) => out.send(T.REQ_CHUNK, call.id, [c]),
+    );
     if (ended && this.#calls.has(call.id)) out.send(T.REQ_END, call.id);
   }
 
@@ -152,7 +162,10 @@ export class CallTable {
     try {
       res = new Response(body, { status: head.s, headers: head.h });
     } catch (e) {
-      return this.#cancel(call, new SandboxError("FUNCTION_ERROR", `Invalid response: ${(e as Error).message}`));
+      return this.#cancel(
+        call,
+        new SandboxError("FUNCTION_ERROR", `Invalid response: ${(e as Error).message}`),
+      );
     }
     call.headDone = true;
     call.resolve(res);
@@ -160,7 +173,13 @@ export class CallTable {
   }
 
   #tooLarge(call: Call): void {
-    this.#cancel(call, new SandboxError("PAYLOAD_TOO_LARGE", `Response body exceeds ${this.#init.maxResponseBytes} bytes`));
+    this.#cancel(
+      call,
+      new SandboxError(
+        "PAYLOAD_TOO_LARGE",
+        `Response body exceeds ${this.#init.maxResponseBytes} bytes`,
+      ),
+    );
   }
 
   /** Ends a call early and tells the child; the child must acknowledge within the grace. */
@@ -170,7 +189,9 @@ export class CallTable {
     this.#init.out.send(T.CANCEL, call.id);
     const t = setTimeout(() => {
       this.#acks.delete(call.id);
-      this.#init.stuck(`Function process was unresponsive for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`);
+      this.#init.stuck(
+        `Function process was unresponsive for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`,
+      );
     }, CANCEL_GRACE_MS);
     this.#acks.set(call.id, t);
   }

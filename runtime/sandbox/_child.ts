@@ -6,10 +6,26 @@
  *
  * @module
  */
-import { FrameReader, FrameWriter, json, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
+import {
+  FrameReader,
+  FrameWriter,
+  json,
+  jsonPart,
+  parseJson,
+  readU32,
+  splitJson,
+  T,
+  u32,
+} from "./_frame.ts";
 import { Inbound, pump, readHead, Window } from "./_stream.ts";
 import { captureConsole, createKv, current } from "./_child_env.ts";
-import { CHUNK_MAX, INLINE_BODY_MAX, MAX_LOG_CHARS, STREAM_WINDOW, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
+import {
+  CHUNK_MAX,
+  INLINE_BODY_MAX,
+  MAX_LOG_CHARS,
+  STREAM_WINDOW,
+  WAIT_UNTIL_GRACE_MS,
+} from "./constants.ts";
 
 type Handler = { fetch: (req: Request, env: unknown, ctx: unknown) => unknown };
 type Call = { abort: AbortController; body?: Inbound; win?: Window };
@@ -95,7 +111,14 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
     }
     out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b: 2 }));
     call.win = new Window(STREAM_WINDOW);
-    const ended = await pump(got.reader, got.first, got.pending, call.win, CHUNK_MAX, (c) => out.send(T.RES_CHUNK, id, [c]));
+    const ended = await pump(
+      got.reader,
+      got.first,
+      got.pending,
+      call.win,
+      CHUNK_MAX,
+      (c) => out.send(T.RES_CHUNK, id, [c]),
+    );
     if (ended) out.send(T.RES_END, id);
   } catch (e) {
     if (!call.abort.signal.aborted) out.send(T.RES_ERROR, id, json({ message: message(e) }));

@@ -5,7 +5,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type FrameWriter, jsonPart, json, T } from "./_frame.ts";
+import { type FrameWriter, json, jsonPart, T } from "./_frame.ts";
 
 /** The request id of the call whose code is running, for log attribution. */
 export const current = new AsyncLocalStorage<string>();
@@ -13,7 +13,10 @@ export const current = new AsyncLocalStorage<string>();
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-type Pending = { resolve: (v: { r: Record<string, unknown>; tail: Uint8Array }) => void; reject: (e: Error) => void };
+type Pending = {
+  resolve: (v: { r: Record<string, unknown>; tail: Uint8Array }) => void;
+  reject: (e: Error) => void;
+};
 
 /** The `env.KV` object a function sees, plus the reply handler for KV_REPLY frames. */
 export function createKv(out: FrameWriter): {
@@ -52,7 +55,11 @@ export function createKv(out: FrameWriter): {
       const { r, tail } = await call({ op: "get", key: String(key) });
       return r.value === null ? null : { value: tail, version: r.version };
     },
-    set: async (key: string, value: unknown, opts: { ttlSeconds?: number; ifMatch?: string } = {}) => {
+    set: async (
+      key: string,
+      value: unknown,
+      opts: { ttlSeconds?: number; ifMatch?: string } = {},
+    ) => {
       const op: Record<string, unknown> = { op: "set", key: String(key) };
       if (opts.ttlSeconds !== undefined) op.ttlSeconds = opts.ttlSeconds;
       if (opts.ifMatch !== undefined) op.ifMatch = opts.ifMatch;
@@ -100,8 +107,15 @@ export function captureConsole(out: FrameWriter, maxChars: number): void {
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
   const forward: Record<string, string> = {
-    log: "info", info: "info", debug: "debug", warn: "warn", error: "error", trace: "debug",
-    dir: "info", dirxml: "info", table: "info",
+    log: "info",
+    info: "info",
+    debug: "debug",
+    warn: "warn",
+    error: "error",
+    trace: "debug",
+    dir: "info",
+    dirxml: "info",
+    table: "info",
   };
   for (const key of Object.keys(c)) {
     if (typeof c[key] !== "function") continue;

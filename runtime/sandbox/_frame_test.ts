@@ -20,11 +20,16 @@ Deno.test("frames survive any chunking, zero-copy or buffered", async () => {
     for (let i = 0; i < all.length; i += cut) r.push(all.subarray(i, i + cut));
     assert.deepEqual(got, [[T.RES, 7, 4 + 9 + 3], [T.RES_CHUNK, 7, 100_000], [T.RES_END, 7, 0]]);
   }
-  const { json, tail } = splitJson(jsonPart({ s: 200 }, new Uint8Array([1, 2, 3])).reduce((a, b) => new Uint8Array([...a, ...b])));
+  const { json, tail } = splitJson(
+    jsonPart({ s: 200 }, new Uint8Array([1, 2, 3])).reduce((a, b) => new Uint8Array([...a, ...b])),
+  );
   assert.deepEqual([json, [...tail]], [{ s: 200 }, [1, 2, 3]]);
 });
 
 Deno.test("an oversized frame length is rejected", () => {
   const r = new FrameReader(1024, () => {});
-  assert.throws(() => r.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 1])), /Bad frame length/);
+  assert.throws(
+    () => r.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 1])),
+    /Bad frame length/,
+  );
 });

@@ -26,7 +26,10 @@ export async function handleKv(
     }
     return jsonPart({ ok: true, r: result });
   } catch (e) {
-    const o = (typeof e === "object" && e !== null ? e : {}) as { code?: unknown; message?: unknown };
+    const o = (typeof e === "object" && e !== null ? e : {}) as {
+      code?: unknown;
+      message?: unknown;
+    };
     return jsonPart({
       ok: false,
       code: typeof o.code === "string" ? o.code : "KV_ERROR",

@@ -84,9 +84,12 @@ export class SandboxProcess {
   /** Spawns a child and waits until it has warmed up; throws if it dies first. */
   static async start(init: ProcessInit): Promise<SandboxProcess> {
     const p = new SandboxProcess(init);
-    await Promise.race([p.#ready.promise, p.exited.then(() => {
-      throw new SandboxError("FUNCTION_CRASHED", "Sandbox process exited while starting");
-    })]);
+    await Promise.race([
+      p.#ready.promise,
+      p.exited.then(() => {
+        throw new SandboxError("FUNCTION_CRASHED", "Sandbox process exited while starting");
+      }),
+    ]);
     // A dummy call through the whole channel warms both sides' code paths (MEASURED.md).
     const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, 10_000);
     await warm.arrayBuffer();
@@ -112,7 +115,11 @@ export class SandboxProcess {
     const done = new Promise<[boolean, string]>((resolve) => {
       this.#loads.set(id, (ok, message) => resolve([ok, message]));
     });
-    this.#out.send(T.LOAD, id, json({ code: spec.code, vars: spec.vars, peerId: this.#init.peerId }));
+    this.#out.send(
+      T.LOAD,
+      id,
+      json({ code: spec.code, vars: spec.vars, peerId: this.#init.peerId }),
+    );
     const [ok, message] = await done;
     if (!ok) throw new SandboxError("INVALID_BUNDLE", message);
     this.spec = spec;
@@ -122,7 +129,9 @@ export class SandboxProcess {
   call(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
     this.lastUsed = performance.now();
     if (!this.alive) {
-      return Promise.reject(new SandboxError("FUNCTION_CRASHED", "Function process is not running"));
+      return Promise.reject(
+        new SandboxError("FUNCTION_CRASHED", "Function process is not running"),
+      );
     }
     return this.#calls.start(req, opts, timeoutMs);
   }
@@ -142,7 +151,10 @@ export class SandboxProcess {
     if (this.#dead) return;
     this.#out.close();
     this.#child.stdin.close().catch(() => {});
-    const t = setTimeout(() => this.kill("FUNCTION_CRASHED", "Sandbox process did not exit"), WAIT_UNTIL_GRACE_MS + 1_000);
+    const t = setTimeout(
+      () => this.kill("FUNCTION_CRASHED", "Sandbox process did not exit"),
+      WAIT_UNTIL_GRACE_MS + 1_000,
+    );
     Deno.unrefTimer(t);
     this.exited.then(() => clearTimeout(t));
   }
@@ -155,9 +167,16 @@ export class SandboxProcess {
     this.#dead = true;
     this.#out.close();
     const mb = this.#init.profile.memoryMb;
-    const err = this.#killedFor ?? (s.code === 133 || s.signal === "SIGTRAP"
-      ? new SandboxError("FUNCTION_MEMORY_LIMIT", `Function exceeded its memory limit of ${mb} MB`)
-      : new SandboxError("FUNCTION_CRASHED", `Function process exited unexpectedly (code ${s.code})`));
+    const err = this.#killedFor ??
+      (s.code === 133 || s.signal === "SIGTRAP"
+        ? new SandboxError(
+          "FUNCTION_MEMORY_LIMIT",
+          `Function exceeded its memory limit of ${mb} MB`,
+        )
+        : new SandboxError(
+          "FUNCTION_CRASHED",
+          `Function process exited unexpectedly (code ${s.code})`,
+        ));
     this.#calls.failAll(err);
     for (const done of this.#loads.values()) done(false, err.message);
     this.#loads.clear();
@@ -167,11 +186,17 @@ export class SandboxProcess {
   }
 
   async #readStdout(): Promise<void> {
-    const reader = new FrameReader(MAX_FRAME_BYTES, (type, id, payload) => this.#onFrame(type, id, payload));
+    const reader = new FrameReader(
+      MAX_FRAME_BYTES,
+      (type, id, payload) => this.#onFrame(type, id, payload),
+    );
     try {
       await reader.readAll(this.#child.stdout);
     } catch (e) {
-      this.kill("FUNCTION_CRASHED", `Function process sent a malformed frame: ${(e as Error).message}`);
+      this.kill(
+        "FUNCTION_CRASHED",
+        `Function process sent a malformed frame: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -182,7 +207,9 @@ export class SandboxProcess {
         const lines = (rest + text).split("\n");
         rest = lines.pop()!.slice(-8192);
         for (const line of lines) {
-          if (line) this.#init.logger.warn({ fn: this.#fnName(), level: "stderr" }, line.slice(0, 8192));
+          if (line) {
+            this.#init.logger.warn({ fn: this.#fnName(), level: "stderr" }, line.slice(0, 8192));
+          }
         }
       }
     } catch { /* the child is gone */ }
@@ -238,4 +265,3 @@ function childEnv(): Record<string, string> {
   } catch { /* no env permission on the host: the child uses its default */ }
   return env;
 }
-

@@ -8,7 +8,9 @@ import { SandboxError } from "./errors.ts";
 import type { FunctionSpec, KvOp, KvResult, Logger, SandboxInit, SandboxPool } from "./types.ts";
 
 /** A logger that keeps every line, for assertions. */
-export function recordingLogger(): Logger & { lines: Array<{ level: string; obj: object; msg?: string | undefined }> } {
+export function recordingLogger(): Logger & {
+  lines: Array<{ level: string; obj: object; msg?: string | undefined }>;
+} {
   const lines: Array<{ level: string; obj: object; msg?: string | undefined }> = [];
   const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg });
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
@@ -51,7 +53,9 @@ export function memoryKv(): (ns: string, op: KvOp) => Promise<KvResult> {
         return Promise.resolve({ deleted: data.delete(k) });
       case "list": {
         const pre = `${ns}/${op.prefix ?? ""}`;
-        const keys = [...data.keys()].filter((x) => x.startsWith(pre)).map((x) => x.slice(ns.length + 1));
+        const keys = [...data.keys()].filter((x) => x.startsWith(pre)).map((x) =>
+          x.slice(ns.length + 1)
+        );
         return Promise.resolve({ keys });
       }
     }
@@ -59,9 +63,18 @@ export function memoryKv(): (ns: string, op: KvOp) => Promise<KvResult> {
 }
 
 /** A started pool with test defaults; the caller stops it. */
-export async function startPool(extra: Partial<SandboxInit> = {}): Promise<SandboxPool & { logger: ReturnType<typeof recordingLogger> }> {
+export async function startPool(
+  extra: Partial<SandboxInit> = {},
+): Promise<SandboxPool & { logger: ReturnType<typeof recordingLogger> }> {
   const logger = recordingLogger();
-  const pool = createSandboxPool({ peerId: "peer-test", logger, kv: memoryKv(), denyNet: [], spares: 1, ...extra });
+  const pool = createSandboxPool({
+    peerId: "peer-test",
+    logger,
+    kv: memoryKv(),
+    denyNet: [],
+    spares: 1,
+    ...extra,
+  });
   await pool.start();
   return Object.assign(pool, { logger });
 }
@@ -75,7 +88,9 @@ export const HELLO = `export default {
 };`;
 
 /** Awaits `p`, which must reject with a SandboxError; returns it. */
-export async function rejection(p: Promise<unknown> | (() => Promise<unknown>)): Promise<SandboxError> {
+export async function rejection(
+  p: Promise<unknown> | (() => Promise<unknown>),
+): Promise<SandboxError> {
   try {
     await (typeof p === "function" ? p() : p);
   } catch (e) {

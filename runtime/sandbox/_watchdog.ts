@@ -20,7 +20,10 @@ export interface Watched {
 const PAGE = 4096;
 
 /** Starts sampling `list()` every RSS_SAMPLE_MS; returns a stop function. */
-export function startWatchdog(list: () => Iterable<Watched>, limitMb: (w: Watched) => number): () => void {
+export function startWatchdog(
+  list: () => Iterable<Watched>,
+  limitMb: (w: Watched) => number,
+): () => void {
   let busy = false;
   const tick = async () => {
     if (busy) return;

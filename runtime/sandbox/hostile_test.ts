@@ -7,7 +7,8 @@ import { HELLO, rejection, spec, startPool } from "./_testing.ts";
 import type { FunctionSpec, SandboxPool } from "./types.ts";
 
 /** A function that runs `body` and reports what was thrown, or LEAKED. */
-const attempt = (body: string) => `export default { async fetch() {
+const attempt = (body: string) =>
+  `export default { async fetch() {
   try { ${body}; return new Response("LEAKED"); }
   catch (e) { return new Response("denied: " + (e && e.name) + ": " + (e && e.message)); } } }`;
 
@@ -66,22 +67,43 @@ Deno.test("no file, env, subprocess or FFI access", async () => {
 });
 
 Deno.test("loopback and the peer's own address are unreachable unless allowed", async () => {
-  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("secret"));
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("secret"),
+  );
   const port = server.addr.port;
   const pool = await startPool({ denyNet: [`10.0.0.1:${port}`] });
   try {
     await whileHealthy(pool, async () => {
-      for (const host of ["127.0.0.1", "localhost", "127.0.0.2", "[::1]", "0.0.0.0", "2130706433"]) {
-        const out = await text(pool, spec("net", attempt(`await (await fetch("http://${host}:${port}/")).text()`)));
+      for (
+        const host of ["127.0.0.1", "localhost", "127.0.0.2", "[::1]", "0.0.0.0", "2130706433"]
+      ) {
+        const out = await text(
+          pool,
+          spec("net", attempt(`await (await fetch("http://${host}:${port}/")).text()`)),
+        );
         assert.match(out, /^denied: NotCapable/, `${host}: ${out}`);
       }
-      const connect = await text(pool, spec("tcp", attempt(`(await Deno.connect({ hostname: "127.0.0.1", port: ${port} })).close()`)));
+      const connect = await text(
+        pool,
+        spec(
+          "tcp",
+          attempt(`(await Deno.connect({ hostname: "127.0.0.1", port: ${port} })).close()`),
+        ),
+      );
       assert.match(connect, /^denied: NotCapable/);
       const own = await text(pool, spec("own", attempt(`await fetch("http://10.0.0.1:${port}/")`)));
       assert.match(own, /^denied: NotCapable/);
-      const allowed = spec("lo", `export default { async fetch() { return new Response(await (await fetch("http://127.0.0.1:${port}/")).text()); } }`, { allowLoopback: true });
+      const allowed = spec(
+        "lo",
+        `export default { async fetch() { return new Response(await (await fetch("http://127.0.0.1:${port}/")).text()); } }`,
+        { allowLoopback: true },
+      );
       assert.equal(await text(pool, allowed), "secret");
-      const narrowed = spec("narrow", attempt(`await fetch("http://127.0.0.1:${port}/")`), { allowNet: ["example.com"], allowLoopback: true });
+      const narrowed = spec("narrow", attempt(`await fetch("http://127.0.0.1:${port}/")`), {
+        allowNet: ["example.com"],
+        allowLoopback: true,
+      });
       assert.match(await text(pool, narrowed), /^denied: NotCapable/);
     });
   } finally {
@@ -93,10 +115,14 @@ Deno.test("a heap bomb ends with FUNCTION_MEMORY_LIMIT, then the function recove
   const pool = await startPool();
   try {
     await whileHealthy(pool, async () => {
-      const s = spec("heap", `const keep = []; export default { fetch(req) {
+      const s = spec(
+        "heap",
+        `const keep = []; export default { fetch(req) {
         if (new URL(req.url).searchParams.has("ok")) return new Response("ok");
         for (;;) keep.push({ a: Math.random(), b: [1, 2, 3], c: "x".repeat(10) + Math.random() });
-      } }`, { memoryMb: 64 });
+      } }`,
+        { memoryMb: 64 },
+      );
       const e = await rejection(pool.invoke(s, req(), { requestId: "r" }));
       assert.equal(e.code, "FUNCTION_MEMORY_LIMIT", e.message);
       assert.match(e.message, /64 MB/);
@@ -112,20 +138,26 @@ Deno.test("1 GB of ArrayBuffers is stopped by the RSS watchdog", async () => {
   const pool = await startPool();
   try {
     await whileHealthy(pool, async () => {
-      const s = spec("buffers", `export default { async fetch() {
+      const s = spec(
+        "buffers",
+        `export default { async fetch() {
         const keep = [];
         for (let i = 0; i < 64; i++) {
           keep.push(new Uint8Array(16 * 1024 * 1024).fill(1));
           await new Promise((r) => setTimeout(r, 0));
         }
         return new Response("allocated " + keep.length * 16 + " MB");
-      } }`);
+      } }`,
+      );
       const e = await rejection(pool.invoke(s, req(), { requestId: "r" }));
       assert.equal(e.code, "FUNCTION_MEMORY_LIMIT", e.message);
-      const sync = spec("buffers-sync", `export default { fetch() {
+      const sync = spec(
+        "buffers-sync",
+        `export default { fetch() {
         const keep = []; for (let i = 0; i < 64; i++) keep.push(new Uint8Array(16 * 1024 * 1024).fill(1));
         return new Response(String(keep.length));
-      } }`);
+      } }`,
+      );
       const e2 = await rejection(pool.invoke(sync, req(), { requestId: "r" }));
       assert.equal(e2.code, "FUNCTION_MEMORY_LIMIT", e2.message);
     });
@@ -138,15 +170,21 @@ Deno.test("an endless loop times out, its process is replaced, other calls on it
   const pool = await startPool();
   try {
     await whileHealthy(pool, async () => {
-      const s = spec("loop", `export default { async fetch(req) {
+      const s = spec(
+        "loop",
+        `export default { async fetch(req) {
         const u = new URL(req.url);
         if (u.searchParams.has("wait")) { await new Promise((r) => setTimeout(r, 60_000)); }
         if (u.searchParams.has("spin")) for (;;) {}
         return new Response("alive");
-      } }`, { timeoutMs: 500 });
+      } }`,
+        { timeoutMs: 500 },
+      );
       await pool.load(s);
       const waiting = rejection(pool.invoke(s, new Request("http://fn/?wait"), { requestId: "w" }));
-      const spin = await rejection(pool.invoke(s, new Request("http://fn/?spin"), { requestId: "s" }));
+      const spin = await rejection(
+        pool.invoke(s, new Request("http://fn/?spin"), { requestId: "s" }),
+      );
       assert.equal(spin.code, "FUNCTION_TIMEOUT");
       assert.match(spin.message, /500 ms/);
       const other = await waiting;
@@ -163,10 +201,13 @@ Deno.test("garbage on stdout and exiting mid-call crash only that function", asy
   const pool = await startPool();
   try {
     await whileHealthy(pool, async () => {
-      const garbage = spec("garbage", `export default { async fetch() {
+      const garbage = spec(
+        "garbage",
+        `export default { async fetch() {
         await Deno.stdout.write(new Uint8Array([255, 255, 255, 255, 1, 2, 3, 4, 5, 6]));
         await new Promise(() => {});
-      } }`);
+      } }`,
+      );
       const e = await rejection(pool.invoke(garbage, req(), { requestId: "r" }));
       assert.equal(e.code, "FUNCTION_CRASHED", e.message);
       const exits = spec("exits", `export default { fetch() { Deno.exit(3); } }`);

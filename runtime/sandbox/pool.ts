@@ -93,12 +93,14 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     const started: Promise<void>[] = [];
     while (running && spares.length + sparesStarting < spareTarget) {
       sparesStarting++;
-      started.push(spawn(DEFAULT_PROFILE).then(
-        (p) => {
-          if (p.alive) spares.push(p);
-        },
-        (e) => init.logger.warn({ err: String(e) }, "Could not start a spare sandbox"),
-      ).finally(() => sparesStarting--));
+      started.push(
+        spawn(DEFAULT_PROFILE).then(
+          (p) => {
+            if (p.alive) spares.push(p);
+          },
+          (e) => init.logger.warn({ err: String(e) }, "Could not start a spare sandbox"),
+        ).finally(() => sparesStarting--),
+      );
     }
     return Promise.all(started).then(() => {});
   };
@@ -153,7 +155,10 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     async start() {
       if (running) return;
       running = true;
-      stopWatchdog = startWatchdog(() => all, (w) => (w as SandboxProcess).spec?.memoryMb ?? DEFAULT_MEMORY_MB);
+      stopWatchdog = startWatchdog(
+        () => all,
+        (w) => (w as SandboxProcess).spec?.memoryMb ?? DEFAULT_MEMORY_MB,
+      );
       sweep = setInterval(() => {
         const now = performance.now();
         for (const [version, g] of groups) {

@@ -22,16 +22,31 @@ Deno.test("invokes a hello function with the stripped path, query and ctx", asyn
 Deno.test("passes method, headers, status, env.VARS and ctx.requestId", async () => {
   const pool = await startPool({ spares: 0 });
   try {
-    const s = spec("echo", `export default { async fetch(req, env, ctx) {
+    const s = spec(
+      "echo",
+      `export default { async fetch(req, env, ctx) {
       return Response.json({ m: req.method, p: new URL(req.url).pathname, h: req.headers.get("x-a"),
         body: await req.text(), v: env.VARS.GREETING, r: ctx.requestId }, { status: 201, headers: { "x-b": "2" } });
-    } }`, { vars: { GREETING: "hi" } });
-    const res = await pool.invoke(s, req("/a/b", { method: "POST", headers: { "x-a": "1" }, body: "data" }), {
-      requestId: "req-7",
-    });
+    } }`,
+      { vars: { GREETING: "hi" } },
+    );
+    const res = await pool.invoke(
+      s,
+      req("/a/b", { method: "POST", headers: { "x-a": "1" }, body: "data" }),
+      {
+        requestId: "req-7",
+      },
+    );
     assertEquals(res.status, 201);
     assertEquals(res.headers.get("x-b"), "2");
-    assertEquals(await res.json(), { m: "POST", p: "/a/b", h: "1", body: "data", v: "hi", r: "req-7" });
+    assertEquals(await res.json(), {
+      m: "POST",
+      p: "/a/b",
+      h: "1",
+      body: "data",
+      v: "hi",
+      r: "req-7",
+    });
   } finally {
     await pool.stop();
   }
@@ -40,7 +55,9 @@ Deno.test("passes method, headers, status, env.VARS and ctx.requestId", async ()
 Deno.test("env.KV goes to the host in the function's namespace; kv errors keep their code", async () => {
   const pool = await startPool();
   try {
-    const s = spec("kv", `export default { async fetch(req, env) {
+    const s = spec(
+      "kv",
+      `export default { async fetch(req, env) {
       await env.KV.set("a", "1");
       await env.KV.set("b", new Uint8Array([1, 2]), { ttlSeconds: 5 });
       const text = await env.KV.getText("a");
@@ -51,7 +68,9 @@ Deno.test("env.KV goes to the host in the function's namespace; kv errors keep t
       let code = "";
       try { await env.KV.set("a", "x", { ifMatch: "nope" }); } catch (e) { code = e.code + ":" + e.message; }
       return Response.json({ text, bytes: [...bytes], missing, keys: list.keys, deleted, code });
-    } }`, { kvNamespace: "ns1" });
+    } }`,
+      { kvNamespace: "ns1" },
+    );
     const res = await pool.invoke(s, req(), { requestId: "r" });
     assertEquals(await res.json(), {
       text: "1",
@@ -69,20 +88,28 @@ Deno.test("env.KV goes to the host in the function's namespace; kv errors keep t
 Deno.test("console output reaches the logger with fn, level and requestId", async () => {
   const pool = await startPool();
   try {
-    const s = spec("logs", `export default { async fetch() {
+    const s = spec(
+      "logs",
+      `export default { async fetch() {
       console.log("hello", { a: 1 });
       await new Promise((r) => setTimeout(r, 1));
       console.error("after await");
       console.table([1]);
       return new Response("ok");
-    } }`);
+    } }`,
+    );
     await (await pool.invoke(s, req(), { requestId: "rid-1" })).text();
     const lines = pool.logger.lines.filter((l) => (l.obj as { fn?: string }).fn === "logs");
-    assertEquals(lines.map((l) => [l.msg, (l.obj as { level: string }).level, (l.obj as { requestId: string }).requestId]), [
-      ["hello { a: 1 }", "info", "rid-1"],
-      ["after await", "error", "rid-1"],
-      ["[ 1 ]", "info", "rid-1"],
-    ]);
+    assertEquals(
+      lines.map((
+        l,
+      ) => [l.msg, (l.obj as { level: string }).level, (l.obj as { requestId: string }).requestId]),
+      [
+        ["hello { a: 1 }", "info", "rid-1"],
+        ["after await", "error", "rid-1"],
+        ["[ 1 ]", "info", "rid-1"],
+      ],
+    );
   } finally {
     await pool.stop();
   }
@@ -100,7 +127,10 @@ Deno.test("load rejects bad bundles with INVALID_BUNDLE and the loader's message
     const throws = await rejection(() => pool.load(spec("bad", "throw new Error('boom at load')")));
     assertEquals(throws.message, "boom at load");
     const s = spec("hello", HELLO);
-    assertEquals(await (await pool.invoke(s, req(), { requestId: "r" })).text(), "hello world from peer-test\n");
+    assertEquals(
+      await (await pool.invoke(s, req(), { requestId: "r" })).text(),
+      "hello world from peer-test\n",
+    );
   } finally {
     await pool.stop();
   }
@@ -111,7 +141,11 @@ Deno.test("a throwing function gives FUNCTION_ERROR with its message only", asyn
   try {
     const s = spec("throws", `export default { fetch() { throw new Error("nope: bad input"); } }`);
     const e = await rejection(() => pool.invoke(s, req(), { requestId: "r" }));
-    assertEquals([e.code, e.message, e.name], ["FUNCTION_ERROR", "nope: bad input", "SandboxError"]);
+    assertEquals([e.code, e.message, e.name], [
+      "FUNCTION_ERROR",
+      "nope: bad input",
+      "SandboxError",
+    ]);
     const notRes = spec("notres", `export default { fetch() { return "str"; } }`);
     const e2 = await rejection(() => pool.invoke(notRes, req(), { requestId: "r" }));
     assertEquals(e2.code, "FUNCTION_ERROR");
@@ -123,13 +157,18 @@ Deno.test("a throwing function gives FUNCTION_ERROR with its message only", asyn
 Deno.test("100 concurrent calls on one function all answer correctly", async () => {
   const pool = await startPool();
   try {
-    const s = spec("conc", `export default { async fetch(req) {
+    const s = spec(
+      "conc",
+      `export default { async fetch(req) {
       const n = new URL(req.url).searchParams.get("n");
       await new Promise((r) => setTimeout(r, Number(n) % 7));
       return new Response("n=" + n + ";" + await req.text());
-    } }`);
+    } }`,
+    );
     const bodies = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-      const res = await pool.invoke(s, req(`/?n=${i}`, { method: "POST", body: `b${i}` }), { requestId: `r${i}` });
+      const res = await pool.invoke(s, req(`/?n=${i}`, { method: "POST", body: `b${i}` }), {
+        requestId: `r${i}`,
+      });
       return await res.text();
     }));
     bodies.forEach((b, i) => assertEquals(b, `n=${i};b${i}`));
@@ -142,10 +181,13 @@ Deno.test("100 concurrent calls on one function all answer correctly", async () 
 Deno.test("retire lets in-flight calls finish, then ends the process; a new version loads", async () => {
   const pool = await startPool();
   try {
-    const s = spec("slow", `export default { async fetch() {
+    const s = spec(
+      "slow",
+      `export default { async fetch() {
       await new Promise((r) => setTimeout(r, 200));
       return new Response("done");
-    } }`);
+    } }`,
+    );
     await pool.load(s);
     const inflight = pool.invoke(s, req(), { requestId: "r" }); // registered synchronously
     pool.retire(s.version);
@@ -165,9 +207,14 @@ Deno.test("idle processes are retired after idleMs", async () => {
     await (await pool.invoke(s, req(), { requestId: "r" })).text();
     assertEquals(pool.stats().processes, 1);
     const deadline = Date.now() + 10_000;
-    while (pool.stats().processes > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (pool.stats().processes > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assertEquals(pool.stats().processes, 0);
-    assertEquals(await (await pool.invoke(s, req(), { requestId: "r" })).text(), "hello world from peer-test\n");
+    assertEquals(
+      await (await pool.invoke(s, req(), { requestId: "r" })).text(),
+      "hello world from peer-test\n",
+    );
   } finally {
     await pool.stop();
   }

@@ -27,11 +27,14 @@ async function count(body: ReadableStream<Uint8Array> | null): Promise<number> {
 Deno.test("a 20 MB request body streams to the function", async () => {
   const pool = await startPool();
   try {
-    const s = spec("upload", `export default { async fetch(req) {
+    const s = spec(
+      "upload",
+      `export default { async fetch(req) {
       let n = 0, chunks = 0;
       for await (const c of req.body) { n += c.length; chunks++; }
       return Response.json({ n, streamed: chunks > 1 });
-    } }`);
+    } }`,
+    );
     const req = new Request("http://fn/", { method: "POST", body: bytes(20 * MB) });
     const res = await pool.invoke(s, req, { requestId: "r" });
     assert.deepEqual(await res.json(), { n: 20 * MB, streamed: true });
@@ -48,7 +51,9 @@ Deno.test("a response streams: the first chunk arrives before the function finis
   };
   const pool = await startPool({ kv });
   try {
-    const s = spec("sse", `export default { fetch(req, env) {
+    const s = spec(
+      "sse",
+      `export default { fetch(req, env) {
       const te = new TextEncoder();
       const body = new ReadableStream({ async start(c) {
         c.enqueue(te.encode("first\\n"));
@@ -57,7 +62,8 @@ Deno.test("a response streams: the first chunk arrives before the function finis
         c.close();
       } });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
-    } }`);
+    } }`,
+    );
     const res = await pool.invoke(s, new Request("http://fn/"), { requestId: "r" });
     assert.equal(res.headers.get("content-type"), "text/event-stream");
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -73,14 +79,17 @@ Deno.test("a response streams: the first chunk arrives before the function finis
 Deno.test("a 100 MB response streams through without buffering whole in the host", async () => {
   const pool = await startPool();
   try {
-    const s = spec("big", `export default { fetch() {
+    const s = spec(
+      "big",
+      `export default { fetch() {
       let sent = 0;
       const body = new ReadableStream({ pull(c) {
         if (sent >= 100 * 1024 * 1024) return c.close();
         c.enqueue(new Uint8Array(256 * 1024)); sent += 256 * 1024;
       } });
       return new Response(body);
-    } }`);
+    } }`,
+    );
     const before = Deno.memoryUsage().rss;
     let peak = before;
     const res = await pool.invoke(s, new Request("http://fn/"), { requestId: "r" });
@@ -99,12 +108,21 @@ Deno.test("a 100 MB response streams through without buffering whole in the host
 Deno.test("one 100 MB buffer returned whole also streams; maxResponseBytes stops it", async () => {
   const pool = await startPool({ maxResponseBytes: 10 * MB });
   try {
-    const s = spec("huge", `export default { fetch() { return new Response(new Uint8Array(100 * 1024 * 1024)); } }`);
+    const s = spec(
+      "huge",
+      `export default { fetch() { return new Response(new Uint8Array(100 * 1024 * 1024)); } }`,
+    );
     const res = await pool.invoke(s, new Request("http://fn/"), { requestId: "r" });
     const e = await rejection(count(res.body));
     assert.equal(e.code, "PAYLOAD_TOO_LARGE");
-    const small = spec("small", `export default { fetch() { return new Response(new Uint8Array(5 * 1024 * 1024)); } }`);
-    assert.equal(await count((await pool.invoke(small, new Request("http://fn/"), { requestId: "r" })).body), 5 * MB);
+    const small = spec(
+      "small",
+      `export default { fetch() { return new Response(new Uint8Array(5 * 1024 * 1024)); } }`,
+    );
+    assert.equal(
+      await count((await pool.invoke(small, new Request("http://fn/"), { requestId: "r" })).body),
+      5 * MB,
+    );
   } finally {
     await pool.stop();
   }
@@ -118,13 +136,16 @@ Deno.test("cancelling a response body cancels the function's stream", async () =
   };
   const pool = await startPool({ kv });
   try {
-    const s = spec("endless", `export default { fetch(req, env) {
+    const s = spec(
+      "endless",
+      `export default { fetch(req, env) {
       const body = new ReadableStream({
         pull(c) { c.enqueue(new Uint8Array(64 * 1024)); },
         cancel() { env.KV.set("cancelled", "yes"); },
       });
       return new Response(body);
-    } }`);
+    } }`,
+    );
     const res = await pool.invoke(s, new Request("http://fn/"), { requestId: "r" });
     const reader = res.body!.getReader();
     await reader.read();
