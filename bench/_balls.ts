@@ -69,8 +69,8 @@ export function spread(counts: number[]) {
     chiSquareP: r(chiSquareP(chi2, N - 1), 3),
     seedFormula: {
       value: r(seedExpected(N, k), 4),
-      note: "The seed's formula equals Σ_{x=1..k} x·(1/N)^x → N/(N−1)² for large k: it treats P(x requests) as (1/N)^x, " +
-        "which is not a distribution over 0..k. The binomial expectation k/N (variance k·(1/N)(1−1/N)) is what uniform " +
+      note: "The seed's formula tends to N/(N−1)² for large k (0.444 for N=4, whatever k is) — the value of Σ_{x≥1} x·(1/N)^x, " +
+        "i.e. it treats P(x requests) as (1/N)^x, which is not a distribution over 0..k. The binomial expectation k/N (variance k·(1/N)(1−1/N)) is what uniform " +
         "random routing gives; the observed counts are judged against that.",
     },
   };

@@ -218,6 +218,8 @@ export async function viewOf(peer: Peer): Promise<string[]> {
   return body.peers.map((p) => p.peerId);
 }
 
+export { waitFor };
+
 /** Starts `n` peers, the rest joining the first, and waits until every view has `n` peers. */
 export async function startMesh(n: number, opts: PeerOptions = {}, viewTimeoutMs = 30_000): Promise<Peer[]> {
   const first = await startPeer(opts);

@@ -11,7 +11,7 @@ const put = (url: string, key: string, value: BodyInit, headers: HeadersInit = {
   fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { method: "PUT", body: value, headers });
 
 Deno.test("the pool across three peers", opts, async (t) => {
-  const peers = await startMesh(3, { args: ["--pool-mb", "32"] });
+  const peers = await startMesh(3, { args: ["--pool-mb", "1"] });
   try {
     await t.step("set on one peer, get on every peer", async () => {
       const res = await put(peers[0]!.url, "greeting", "hello pool");
@@ -124,7 +124,14 @@ Deno.test("the pool across three peers", opts, async (t) => {
       await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: -1 }) }), 400, "BAD_REQUEST");
       await check(await fetch(`${url}/v1/mem`, { method: "POST", body: "{" }), 400, "BAD_REQUEST");
       await check(await fetch(`${url}/v1/mem/not-an-address`), 400, "INVALID_ADDRESS");
-      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 60 * 1024 * 1024 }) }), 507, "POOL_FULL");
+      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 2 * 1024 * 1024 }) }), 413, "VALUE_TOO_LARGE");
+      // Each of the three peers offers 1 MiB: three blocks of 1 MiB fill the pool.
+      const mib = JSON.stringify({ size: 1024 * 1024 });
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${peers[i]!.url}/v1/mem`, { method: "POST", body: mib });
+        assert.equal(res.status, 201, await res.text());
+      }
+      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: mib }), 507, "POOL_FULL");
     });
   } finally {
     await stopAll(peers);

@@ -9,7 +9,7 @@ import type { Pool } from "../../kv/mod.ts";
 import { readLimited } from "../_body.ts";
 import { parse, parseJson } from "./_validate.ts";
 
-const AllocBody = z.object({ size: z.number().int().min(1).max(64 * 1024 * 1024) }).strict();
+const AllocBody = z.object({ size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict();
 const SetQuery = z.object({ offset: z.coerce.number().int().min(0).optional() });
 
 /** Routes of the memory API; `maxBlockBytes` bounds a PUT body. */
