@@ -121,6 +121,8 @@ export interface Pool {
   deliverHints?(): Promise<void>;
   /** Hints waiting for their peers. */
   pendingHints?(): Promise<number>;
+  /** What this peer holds: records (its share of the keys, tombstones included) and pending hints. */
+  stats(): Promise<{ records: number; hints: number }>;
 }
 
 /**
@@ -317,5 +319,6 @@ export function createPool(init: PoolInit): Pool {
     drain: () => ctx.bg.idle(),
     deliverHints: () => handoff.deliver(),
     pendingHints: () => handoff.count(),
+    stats: async () => ({ records: await ctx.records.count(), hints: await handoff.count() }),
   };
 }

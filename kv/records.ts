@@ -142,6 +142,18 @@ export class RecordStore {
     });
   }
 
+  /** How many records this peer holds (live, expired or tombstoned), counted in pages. */
+  async count(pageSize = 1024): Promise<number> {
+    let after: string | undefined;
+    let n = 0;
+    for (;;) {
+      const page = await this.#store.list(after === undefined ? { limit: pageSize } : { after, limit: pageSize });
+      n += page.length;
+      if (page.length < pageSize) return n;
+      after = page[page.length - 1]!.key;
+    }
+  }
+
   /** Records in key order with `prefix`, strictly after `after`, at most `limit` (raw). */
   async scan(opts: { prefix?: string; after?: string; limit: number }): Promise<PoolRecord[]> {
     const entries = await this.#store.list(opts);

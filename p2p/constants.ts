@@ -73,6 +73,12 @@ export const MAX_PROTOCOL_STREAMS = 1_024;
 /** Timeout to open a stream (dial + protocol negotiation) before a call fails with PEER_FAILED. */
 export const OPEN_STREAM_TIMEOUT_MS = 5_000;
 
+/** Inbound connections accepted per second from one host. libp2p's default of 5 throttles a mesh restart behind one NAT and in-process tests on 127.0.0.1 (10 peers took 3.5 s to converge, 30 never did); pnet and noise still gate who connects. */
+export const INBOUND_CONNECTIONS_PER_SEC_PER_HOST = 100;
+
+/** Inbound connections allowed to be mid-upgrade at once (libp2p default 10), raised for the same reason. */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
+
 /** Bound on a hello frame (own record plus known peers' addresses). */
 export const MAX_HELLO_BYTES = 256 * 1024;
 

@@ -18,7 +18,11 @@ import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { createLibp2p } from "libp2p";
 import type { Libp2pOptions } from "libp2p";
-import { YAMUX_MAX_STREAM_WINDOW } from "./constants.ts";
+import {
+  INBOUND_CONNECTIONS_PER_SEC_PER_HOST,
+  MAX_INCOMING_PENDING_CONNECTIONS,
+  YAMUX_MAX_STREAM_WINDOW,
+} from "./constants.ts";
 import { parseSwarmKey } from "./swarm_key.ts";
 
 /** The libp2p node with the services Virgo configures. */
@@ -73,6 +77,10 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
     ],
     ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
     peerDiscovery,
+    connectionManager: {
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SEC_PER_HOST,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+    },
     services: {
       identify: identify(),
       ping: ping(),

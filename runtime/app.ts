@@ -29,7 +29,7 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   /** What `GET /v1/status` reports about this peer. */
-  status(): Record<string, unknown>;
+  status(): Promise<Record<string, unknown>>;
   /** With a token, every `/v1/*` mutation needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
   /** Largest value of a key. @default {1048576} */
@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): Hono {
     const peers = deps.net.peers();
     return c.json({ self: deps.peerId, count: peers.length, peers });
   });
-  v1.get("/status", (c) => c.json(deps.status()));
+  v1.get("/status", async (c) => c.json(await deps.status()));
   app.route("/v1", v1);
 
   app.notFound((c) =>

@@ -140,7 +140,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     metrics,
     logger: logger.child({ component: "http" }),
     token: cfg.token,
-    status: () => ({
+    status: async () => ({
       peerId: mesh.peerId,
       http: httpUrl,
       addrs: mesh.addrs(),
@@ -150,7 +150,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       functions: registry.list().length,
       peers: mesh.peers().length,
       sandbox: sandbox.stats(),
-      pool: kvPool.capacity(),
+      pool: { ...kvPool.capacity(), ...(await kvPool.stats()) },
       loopDelayMs: loop.delayMs(),
       uptimeSeconds: (Date.now() - started) / 1000,
       auth: cfg.token ? "token" : "none (loopback only)",

@@ -182,3 +182,32 @@ Deno.test("a SIGKILLed peer loses no acknowledged write", opts, async () => {
     await stopAll(peers);
   }
 });
+
+Deno.test("a fourth peer takes over its share of the keys", opts, async () => {
+  const args = ["--replicas", "2"];
+  const peers = await startMesh(3, { args });
+  const records = async (url: string) => (await (await fetch(`${url}/v1/status`)).json()).pool.records as number;
+  try {
+    const keys = Array.from({ length: 300 }, (_, i) => `share/${i}`);
+    for (const [i, key] of keys.entries()) {
+      const res = await put(peers[i % 3]!.url, key, `v${i}`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+    const fourth = await startPeer({ join: [peers[0]!.p2p], args });
+    peers.push(fourth);
+    // With 2 replicas over 4 peers, the newcomer owns about half of the keys (150 ± 9).
+    await waitFor("the newcomer to take over its share", async () => (await records(fourth.url)) >= 110, 30_000);
+    // Old owners drop what they handed over: two copies of each key, no more.
+    await waitFor("old owners to drop handed-over keys", async () => {
+      const counts = await Promise.all(peers.map((p) => records(p.url)));
+      return counts.reduce((a, b) => a + b, 0) === 600;
+    }, 30_000);
+    for (const [i, key] of keys.entries()) {
+      const res = await fetch(`${fourth.url}/v1/kv/${key}`);
+      assert.equal(await res.text(), `v${i}`);
+    }
+  } finally {
+    await stopAll(peers);
+  }
+});
