@@ -23,8 +23,20 @@ export async function runJsonScript(script: string, args: string[] = [], timeout
   const st = await tracked.exited;
   clearTimeout(timer);
   if (st.signal) throw new Error(`${script} stopped after ${timeoutMs} ms (${st.signal}): ${err.slice(-400)}`);
-  // The JSON is the last top-level value printed: from the last line that starts with { or [.
+  try {
+    return JSON.parse(out);
+  } catch { /* several values, or text around them */ }
   const lines = out.split("\n");
+  // One JSON value per line (e.g. one per size): return them all.
+  const single = lines.filter((l) => /^[[{]/.test(l)).map((l) => {
+    try {
+      return JSON.parse(l) as unknown;
+    } catch {
+      return undefined;
+    }
+  });
+  if (single.length > 1 && single.every((v) => v !== undefined)) return single;
+  // Else the last top-level value printed: from the last line that starts with { or [.
   for (let i = lines.length - 1; i >= 0; i--) {
     if (/^[[{]/.test(lines[i]!)) {
       try {
