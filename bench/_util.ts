@@ -231,3 +231,35 @@ export function f(x: number | null | undefined, unit = "", d = 2): string {
   const s = Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : x.toFixed(d);
   return unit ? `${s} ${unit}` : s;
 }
+
+/**
+ * TCP payload bytes sent and received so far by each process's established
+ * sockets (from `ss -tinp`: bytes_sent/bytes_received per socket), by pid.
+ * Covers libp2p's noise + yamux framing, not IP/TCP headers.
+ */
+export async function tcpBytesByPid(): Promise<Map<number, { sent: number; recv: number; sockets: number }>> {
+  const out = await sh("ss", ["-tinpH", "state", "established"]);
+  const by = new Map<number, { sent: number; recv: number; sockets: number }>();
+  let owners: number[] = [];
+  for (const line of out.split("\n")) {
+    if (line.includes("users:((")) {
+      owners = [...new Set([...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+      for (const pid of owners) {
+        const e = by.get(pid) ?? { sent: 0, recv: 0, sockets: 0 };
+        e.sockets++;
+        by.set(pid, e);
+      }
+    }
+    const sent = /bytes_sent:(\d+)/.exec(line);
+    const recv = /bytes_received:(\d+)/.exec(line);
+    if ((sent || recv) && owners.length) {
+      for (const pid of owners) {
+        const e = by.get(pid)!;
+        e.sent += Number(sent?.[1] ?? 0);
+        e.recv += Number(recv?.[1] ?? 0);
+      }
+      owners = [];
+    }
+  }
+  return by;
+}

@@ -31,7 +31,7 @@ import {
 } from "./_procs.ts";
 import { runJsonScript } from "./_scripts.ts";
 import { versus } from "./_wrk.ts";
-import { f, type Headline, log, type PartOptions, type PartResult, procIo, r, rssMb, sleep, step, writeResult } from "./_util.ts";
+import { f, type Headline, log, type PartOptions, type PartResult, r, rssMb, sleep, step, tcpBytesByPid, writeResult } from "./_util.ts";
 
 const ROUTE = "x-virgo-route";
 
@@ -119,14 +119,16 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
     const others = await Promise.all([
       startPeer({ spares: 0, join: [a.p2p] }),
       startPeer({ spares: 0, join: [a.p2p] }),
-      // The slow peer: it and its sandboxes (children inherit the mask) share CPU 1 with two busy loops.
-      startPeer({ spares: 0, join: [a.p2p], wrap: ["taskset", "-c", "1"] }),
+      // The slow peer: it and its sandboxes (children inherit mask and niceness) run on CPU 1 only, at
+      // nice 10, beside a busy loop at nice 0 there: it gets roughly a tenth of one core.
+      startPeer({ spares: 0, join: [a.p2p], wrap: ["taskset", "-c", "1", "nice", "-n", "10"] }),
     ]);
     peers.push(...others);
     const slow = others[2]!;
     lb.entry = a.peerId;
     lb.slow = slow.peerId;
-    lb.skew = "slow peer pinned to CPU 1 (taskset) with 2 `sh` busy loops pinned there too; others unpinned";
+    lb.skew = "slow peer (and its sandbox) pinned to CPU 1 with taskset at nice 10, one `sh` busy loop at nice 0 " +
+      "pinned to CPU 1 too (≈ 1/10 of a core left for the slow peer); the other peers unpinned";
     await Promise.all(peers.map((p) => waitFor("4 peers in view", async () => (await viewOf(p)).length === 4, 30_000, 100)));
     await deployCli(a, "fib", "fib");
     for (const p of peers) {
@@ -134,7 +136,7 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
       // Warm each peer's fib process (JIT) before the skew starts.
       for (let i = 0; i < 30; i++) await (await fetch(`${a.url}/fn/fib?n=${n}`, { headers: { [ROUTE]: p.peerId } })).text();
     }
-    hogs.push(startHog(1), startHog(1));
+    hogs.push(startHog(1));
     await sleep(1_000);
     const runs: Record<string, Awaited<ReturnType<typeof closedLoop>>> = {};
     lb.runs = runs;
@@ -210,8 +212,9 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
   const window = opts.quick ? 3 : 5;
   const idle: Record<string, unknown> = {
     note: "Real `virgo start` processes with --spares 0 (each spare sandbox would add its own process, see http.json); " +
-      "RSS is the peer process's VmRSS; bytes/s are the peer's read+write syscall bytes (/proc/<pid>/io rchar/wchar) " +
-      "over the window — on an idle peer that is its gossip, hello and libp2p keep-alive traffic (noise + yamux framing included) plus any log lines.",
+      "RSS is the peer process's VmRSS; bytes/s are TCP payload bytes of the peer's established sockets " +
+      "(ss -tinp bytes_sent/bytes_received) over the window — on an idle peer that is gossipsub (load records, " +
+      "signatures, IHAVE/IWANT/heartbeats), hello and keep-alive traffic, with noise + yamux framing, without IP/TCP headers.",
     windowSeconds: window,
   };
   data.idle = idle;
@@ -222,19 +225,22 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
       const startS = r((performance.now() - t0) / 1000, 1);
       try {
         await sleep(2_000);
-        const before = await Promise.all(peers.map((p) => procIo(p.pid)));
+        const before = await tcpBytesByPid();
         await sleep(window * 1000);
-        const after = await Promise.all(peers.map((p) => procIo(p.pid)));
+        const after = await tcpBytesByPid();
         const rss = (await Promise.all(peers.map((p) => rssMb(p.pid)))).filter((x): x is number => x !== undefined);
         const w: number[] = [];
         const rd: number[] = [];
-        after.forEach((x, i) => {
-          const b = before[i];
+        const sockets: number[] = [];
+        for (const p of peers) {
+          const x = after.get(p.pid);
+          const b = before.get(p.pid);
           if (x && b) {
-            w.push((x.wchar - b.wchar) / window);
-            rd.push((x.rchar - b.rchar) / window);
+            w.push((x.sent - b.sent) / window);
+            rd.push((x.recv - b.recv) / window);
+            sockets.push(x.sockets);
           }
-        });
+        }
         const mean = (xs: number[]) => xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : NaN;
         const views = await Promise.all(peers.map((p) => viewOf(p).then((v) => v.length).catch(() => 0)));
         return {
@@ -244,8 +250,9 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
           rssMbMean: r(mean(rss), 1),
           rssMbMax: r(Math.max(...rss), 1),
           rssMbTotal: r(rss.reduce((s, v) => s + v, 0), 0),
-          writeBytesPerPeerPerSec: Math.round(mean(w)),
-          readBytesPerPeerPerSec: Math.round(mean(rd)),
+          tcpSentBytesPerPeerPerSec: Math.round(mean(w)),
+          tcpReceivedBytesPerPeerPerSec: Math.round(mean(rd)),
+          tcpSocketsPerPeer: r(mean(sockets), 1),
         };
       } finally {
         await stopPeers(peers);
@@ -257,18 +264,24 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
       "bench/p2p/gossip.ts",
       ["--nodes", sizes.join(","), "--seconds", String(window)],
       240_000,
-    )) as Array<{ nodes: number; publishedBytesPerPeerPerSec: number; receivedBytesPerPeerPerSec: number }> | undefined;
+    )) as
+    | Array<{ nodes: number; publishedBytesPerPeerPerSec: number; receivedBytesPerPeerPerSec: number }>
+    | { nodes: number; publishedBytesPerPeerPerSec: number; receivedBytesPerPeerPerSec: number }
+    | undefined;
   for (const n of sizes) {
     const real = idle[`peers_${n}`] as
-      | { rssMbMean: number; writeBytesPerPeerPerSec: number; readBytesPerPeerPerSec: number }
+      | { rssMbMean: number; tcpSentBytesPerPeerPerSec: number }
       | undefined;
-    const g = Array.isArray(gossip) ? gossip.find((x) => x.nodes === n) : undefined;
+    const list = Array.isArray(gossip) ? gossip : gossip ? [gossip] : [];
+    const g = list.find((x) => x.nodes === n);
     if (!real?.rssMbMean && !g) continue;
     headlines.push({
       part: "mesh",
-      metric: `idle, ${n} peers: RSS/peer; wire bytes/s/peer (w+r)`,
-      virgo: real?.rssMbMean ? `${f(real.rssMbMean, "MB", 1)}; ${f((real.writeBytesPerPeerPerSec + real.readBytesPerPeerPerSec) / 1024, "KB/s", 1)}` : "—",
-      baseline: g ? `gossip payload ${f(g.receivedBytesPerPeerPerSec / 1024, "KB/s", 2)} in` : "",
+      metric: `idle, ${n} peers: RSS/peer; TCP bytes sent/s/peer`,
+      virgo: real?.rssMbMean ? `${f(real.rssMbMean, "MB", 1)}; ${f(real.tcpSentBytesPerPeerPerSec / 1024, "KB/s", 1)}` : "—",
+      baseline: g
+        ? `load payload: ${f(g.publishedBytesPerPeerPerSec / 1024, "KB/s", 2)} out, ${f(g.receivedBytesPerPeerPerSec / 1024, "KB/s", 2)} in`
+        : "",
       ratio: "",
       target: "",
     });

@@ -7,7 +7,8 @@
  * Compares a new stream per call (dial protocol + one exchange + close)
  * with the mesh's pooled long-lived streams, at 1 and 32 concurrent
  * callers, and measures the invoke hop for a tiny body against calling
- * the same handler locally.
+ * the same handler locally, and a 5 MB invoke echo (body streamed both
+ * ways). `--invoke-only` skips the request/response cases.
  *
  * @module
  */
@@ -60,7 +61,8 @@ const b = await startNode({ join: a.addrs() });
 await waitFor(() => b.peers().length === 2, 5_000, "join");
 const echo = (req: Uint8Array) => Promise.resolve(req);
 await a.handle(PROTO, echo);
-const handler = async (req: Request) => new Response(await req.text());
+const handler = async (req: Request) =>
+  new URL(req.url).pathname === "/echo" ? new Response(req.body) : new Response(await req.text());
 await a.serveInvoke(handler);
 const payload = new Uint8Array(64);
 
@@ -79,8 +81,16 @@ const invokeRemote = async () =>
 const invokeLocal = async () =>
   await (await handler(new Request("http://fn/", { method: "POST", body: "hi" }))).text();
 
+const BIG = new Uint8Array(5 * 1024 * 1024);
+const echoBig = async () => {
+  const res = await b.invoke(a.peerId, new Request("http://fn/echo", { method: "PUT", body: BIG }));
+  const got = (await res.arrayBuffer()).byteLength;
+  if (got !== BIG.byteLength) throw new Error(`Echo returned ${got} bytes`);
+};
+const invokeOnly = Deno.args.includes("--invoke-only");
+
 const results = {
-  request: {
+  request: invokeOnly ? {} : {
     streamPerCall_c1: await run(1, CALLS, streamPerCall),
     streamPerCall_c32: await run(32, CALLS, streamPerCall),
     pooled_c1: await run(1, CALLS, pooled),
@@ -90,6 +100,7 @@ const results = {
     local_c1: await run(1, CALLS, invokeLocal),
     remote_c1: await run(1, CALLS, invokeRemote),
     remote_c32: await run(32, CALLS, invokeRemote),
+    echo5MB: await run(1, 10, echoBig),
   },
   pools: b.poolStats(),
 };
