@@ -5,6 +5,7 @@
  * on `Deno.serve`.
  * @module
  */
+import type { Hono } from "hono";
 import { createPool, MAX_MESSAGE_BYTES, openDatabase, type Pool } from "../kv/mod.ts";
 import { createMesh, createRouter } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
@@ -23,6 +24,8 @@ export interface Peer {
   readonly peerId: string;
   /** Base URL of its HTTP API. */
   readonly url: string;
+  /** The hono app it serves, for `app.request()` in tests. */
+  readonly app: Hono;
   /** Its libp2p multiaddrs, each ending in `/p2p/<peerId>`. */
   addrs(): string[];
   /** Deploys a function from source already bundled (used for the examples). */
@@ -178,6 +181,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   return {
     peerId: mesh.peerId,
     url: httpUrl,
+    app,
     addrs: () => mesh.addrs(),
     async deploy(name, input) {
       await registry.deploy(name, input);

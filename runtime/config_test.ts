@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { isLoopbackHost, resolveConfig } from "./config.ts";
+
+Deno.test("config: defaults, precedence and validation", () => {
+  const d = resolveConfig();
+  assert.equal(d.http, "127.0.0.1:8787");
+  assert.equal(d.routing, "p2c");
+  assert.equal(d.replicas, 3);
+  // Later sources win: virgo.json < environment < flags.
+  const c = resolveConfig({ routing: "random", replicas: 2 }, { routing: "local" }, { replicas: "5" });
+  assert.equal(c.routing, "local");
+  assert.equal(c.replicas, 5);
+  assert.deepEqual(resolveConfig({ join: "/ip4/1.2.3.4/tcp/1/p2p/x, /ip4/1.2.3.5/tcp/2" }).join, [
+    "/ip4/1.2.3.4/tcp/1/p2p/x",
+    "/ip4/1.2.3.5/tcp/2",
+  ]);
+  assert.throws(() => resolveConfig({ routing: "fastest" }), /Invalid option routing/);
+  assert.throws(() => resolveConfig({ http: "nope" }), /Invalid option http/);
+  assert.throws(() => resolveConfig({ p2p: "/udp/1" }), /Invalid option p2p/);
+  assert.throws(() => resolveConfig({ replicas: 0 }), /Invalid option replicas/);
+  assert.throws(() => resolveConfig({ token: "short" }), /8 characters/);
+  assert.throws(() => resolveConfig({ colour: "blue" }), /Invalid option/);
+});
+
+Deno.test("config: loopback hosts", () => {
+  for (const h of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]"]) assert.ok(isLoopbackHost(h), h);
+  for (const h of ["0.0.0.0", "10.0.0.1", "example.com", "::"]) assert.ok(!isLoopbackHost(h), h);
+});
