@@ -115,10 +115,14 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
 
   let stopped = false;
+  // Rendering our own multiaddrs is costly (address manager, multiaddr to
+  // string) and peers() runs on every routed call: keep them until they change.
+  let selfAddrs: string[] | undefined;
+  node.addEventListener("self:peer:update", () => (selfAddrs = undefined));
   const mesh: MeshInternals = {
     peerId: self,
     node,
-    addrs: () => node.getMultiaddrs().map((a) => a.toString()),
+    addrs: () => (selfAddrs ??= node.getMultiaddrs().map((a) => a.toString())),
     peers(): PeerInfo[] {
       const me = toPeerInfo(
         {
