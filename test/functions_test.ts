@@ -3,7 +3,7 @@
  * redeploy under load, and every error path of the function routes.
  */
 import assert from "node:assert/strict";
-import { cli, deploy, deploySource, startPeer } from "./_harness.ts";
+import { cli, deploy, deploySource, startPeer, waitFor } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -205,6 +205,27 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
     await t.step("the peer still serves after all of it", async () => {
       assert.equal((await fetch(`${peer.url}/healthz`)).status, 200);
     });
+  } finally {
+    await peer.stop();
+  }
+});
+
+Deno.test("SIGTERM finishes in-flight calls, then the peer exits cleanly", opts, async () => {
+  const peer = await startPeer();
+  try {
+    await deploySource(
+      peer,
+      "slow",
+      "export default { async fetch() { await new Promise((r) => setTimeout(r, 1500)); return new Response('done'); } }",
+    );
+    const inflight = fetch(`${peer.url}/fn/slow`);
+    // The call is running once the peer reports it in flight.
+    await waitFor("the call to be in flight", async () => (await (await fetch(`${peer.url}/v1/status`)).json()).inflight === 1);
+    const code = peer.stop();
+    const res = await inflight;
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "done");
+    assert.equal(await code, 0);
   } finally {
     await peer.stop();
   }

@@ -50,6 +50,19 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       for (const n of counts.values()) assert.ok(n >= 10, JSON.stringify([...counts]));
     });
 
+    await t.step("concurrent deploys of one name settle on one winner everywhere", async () => {
+      const code = (v: string) => `export default { fetch: () => new Response("${v}") }`;
+      const put = (p: typeof a, v: string) =>
+        fetch(`${p.url}/v1/functions/race`, { method: "PUT", body: JSON.stringify({ code: code(v) }) }).then((r) => r.json());
+      await Promise.all([put(a, "from a"), put(b, "from b"), put(c, "from c")]);
+      const versions = await waitFor("one version everywhere", async () => {
+        const vs = await Promise.all(peers.map(async (p) => (await (await fetch(`${p.url}/v1/functions/race`)).json()).version));
+        return new Set(vs).size === 1 ? vs : false;
+      });
+      const bodies = await Promise.all(peers.map(async (p) => await (await fetch(`${p.url}/fn/race`, { headers: { "x-virgo-route": "local" } })).text()));
+      assert.equal(new Set(bodies).size, 1, `${versions} ${bodies}`);
+    });
+
     await t.step("a pinned unknown peer → 503", async () => {
       const res = await fetch(`${c.url}/fn/hello`, {
         headers: { "x-virgo-route": "12D3KooWGzh9HHjZ2wYVG3WvGrY6FvcXQ8LJkEEFHb7Nbf6E8kQ1" },
@@ -73,6 +86,8 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
     });
 
     await t.step("a restarted peer rejoins with the same id and its functions", async () => {
+      // Deployed while b was down: b must catch up on the catalogue when it returns.
+      await deploy(a, "echo", "echo");
       const port = Number(/\/tcp\/(\d+)/.exec(b.p2p)![1]);
       const back = await startPeer({ data: b.data, p2pPort: port, join: [a.p2p] });
       peers[1] = back;
@@ -82,6 +97,7 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
         return true;
       });
       assert.equal(await peerOf(`${back.url}/fn/hello`, "local"), b.peerId);
+      await waitFor("b to learn of echo", async () => (await fetch(`${back.url}/fn/echo`, { headers: { "x-virgo-route": "local" } })).status === 200);
       await waitFor("c can route to b again", async () => (await peerOf(`${c.url}/fn/hello`, b.peerId)) === b.peerId);
     });
   } finally {
