@@ -154,6 +154,8 @@ export async function startPeer(opts: PeerOptions = {}): Promise<Peer> {
     ...(opts.args ?? []),
   ];
   const [cmd, ...pre] = opts.wrap?.length ? [...opts.wrap, Deno.execPath()] : [Deno.execPath()];
+  const prof = Deno.env.get("VIRGO_BENCH_CPU_PROF");
+  if (prof) args.splice(1, 0, "--cpu-prof", `--cpu-prof-dir=${prof}`);
   const { child, tracked } = spawn(cmd!, [...pre, ...args], {
     label: "peer",
     stdout: "piped",

@@ -64,31 +64,82 @@ function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | unde
  * await writeFrame(stream, [new Uint8Array([0]), payload], signal);
  * ```
  */
-export async function writeFrame(
+export function writeFrame(
   stream: Stream,
   parts: Uint8Array[],
   signal?: AbortSignal,
 ): Promise<void> {
-  let len = 0;
-  for (const p of parts) len += p.byteLength;
-  // Copy the prefix and small parts into one buffer; send a large last part
-  // as is (sends are queued in order, so the frame stays contiguous).
-  const last = parts[parts.length - 1];
-  const big = last !== undefined && last.byteLength > SMALL_PART_BYTES ? last : undefined;
-  const header = encodeVarint(len);
-  let headLen = header.byteLength;
-  const small = big === undefined ? parts : parts.slice(0, -1);
-  for (const p of small) headLen += p.byteLength;
-  const head = new Uint8Array(headLen);
-  head.set(header, 0);
-  let off = header.byteLength;
-  for (const p of small) {
-    head.set(p, off);
-    off += p.byteLength;
+  const batch = new FrameBatch();
+  batch.add(parts);
+  return batch.flush(stream, signal);
+}
+
+/**
+ * Frames collected to go out in one `send`: small parts are copied next to
+ * their length prefixes into one buffer; a frame's large last part is sent
+ * as is right after it (sends are queued in order, so frames stay
+ * contiguous), and ends the batch until the next flush.
+ *
+ * @example
+ * ```ts
+ * const batch = new FrameBatch();
+ * batch.add([HEAD, head]);
+ * batch.add([END]);
+ * await batch.flush(stream, signal); // one send
+ * ```
+ */
+export class FrameBatch {
+  #parts: Uint8Array[] = [];
+  #copied = 0;
+  #big: Uint8Array | undefined;
+
+  /** Bytes batched so far, prefixes included. */
+  get byteLength(): number {
+    return this.#copied + (this.#big?.byteLength ?? 0);
   }
-  let ok = stream.send(head);
-  if (big !== undefined) ok = stream.send(big);
-  if (!ok) await waitForDrain(stream, signal);
+
+  /** True when a large part was added: flush before adding more. */
+  get sealed(): boolean {
+    return this.#big !== undefined;
+  }
+
+  /** Append one frame: length prefix + the concatenation of `parts`; `copy` copies even a large last part. */
+  add(parts: Uint8Array[], copy = false): void {
+    if (this.#big !== undefined) throw new Error("FrameBatch: flush after a large part");
+    let len = 0;
+    for (const p of parts) len += p.byteLength;
+    const last = parts[parts.length - 1];
+    const big = !copy && last !== undefined && last.byteLength > SMALL_PART_BYTES
+      ? last
+      : undefined;
+    const prefix = encodeVarint(len);
+    this.#parts.push(prefix);
+    this.#copied += prefix.byteLength;
+    const n = big === undefined ? parts.length : parts.length - 1;
+    for (let i = 0; i < n; i++) {
+      this.#parts.push(parts[i]!);
+      this.#copied += parts[i]!.byteLength;
+    }
+    this.#big = big;
+  }
+
+  /** Send everything batched (one `send`, two with a large part), empty the batch, and wait for drain if the stream is full. */
+  async flush(stream: Stream, signal?: AbortSignal): Promise<void> {
+    if (this.#copied === 0) return;
+    const out = new Uint8Array(this.#copied);
+    let off = 0;
+    for (const p of this.#parts) {
+      out.set(p, off);
+      off += p.byteLength;
+    }
+    const big = this.#big;
+    this.#parts = [];
+    this.#copied = 0;
+    this.#big = undefined;
+    let ok = stream.send(out);
+    if (big !== undefined) ok = stream.send(big);
+    if (!ok) await waitForDrain(stream, signal);
+  }
 }
 
 /**

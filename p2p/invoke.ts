@@ -2,7 +2,8 @@
  * Remote invoke: send an HTTP `Request` to a peer, get its `Response`,
  * bodies streamed both ways with backpressure, over pooled streams.
  *
- * Wire (every frame length-prefixed, first byte its type):
+ * Wire (every frame length-prefixed, first byte its type; frames ready
+ * together — a head and a small body — go out in one write):
  * - caller → server: `HEAD` JSON `{ method, url, headers }`, `BODY` chunks, `END`
  * - server → caller: `HEAD` JSON `{ status, statusText, headers }`, `BODY` chunks, `END`;
  *   or `ERROR` JSON `{ code, message }` instead of `HEAD` when the handler threw.
@@ -16,24 +17,18 @@
 import type { Stream } from "@libp2p/interface";
 import { z } from "zod";
 import {
-  INVOKE_CHUNK_BYTES,
   INVOKE_PROTOCOL,
   MAX_INVOKE_BODY_FRAME_BYTES,
   MAX_INVOKE_HEAD_BYTES,
 } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
+import { receiveBody, sendMessage, T_BODY, T_END, T_ERROR, T_HEAD } from "./_invoke_body.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
 import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
 import type { InvokeHandler, Logger } from "./types.ts";
 
-const T_HEAD = 1;
-const T_BODY = 2;
-const T_END = 3;
-const T_ERROR = 4;
 const HEAD = new Uint8Array([T_HEAD]);
-const BODY = new Uint8Array([T_BODY]);
-const END = new Uint8Array([T_END]);
 const ERROR = new Uint8Array([T_ERROR]);
 
 const HeaderList = z.array(z.tuple([z.string().max(8192), z.string().max(65536)])).max(1024);
@@ -55,66 +50,10 @@ export const ResponseHead = z.object({
 /** Statuses whose responses have no body, per the Fetch standard. */
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
-const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-const parseJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
-
-/** Write a body as BODY frames of at most INVOKE_CHUNK_BYTES, then END; awaits drain between frames. */
-async function sendBody(
-  stream: Stream,
-  body: ReadableStream<Uint8Array> | null,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (body !== null) {
-    const reader = body.getReader();
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        for (let off = 0; off < value.byteLength; off += INVOKE_CHUNK_BYTES) {
-          await writeFrame(stream, [BODY, value.subarray(off, off + INVOKE_CHUNK_BYTES)], signal);
-        }
-      }
-    } catch (err) {
-      await reader.cancel(err).catch(() => {});
-      throw err;
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  await writeFrame(stream, [END], signal);
-}
-
-/**
- * A pull-based body over BODY…END frames: a frame is read only when the
- * consumer asks, so the FrameReader's pause applies backpressure to the sender.
- */
-function receiveBody(
-  reader: FrameReader,
-  onEnd: () => void,
-  onError: (err: unknown) => void,
-  signal?: AbortSignal,
-) {
-  return new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      try {
-        const f = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
-        if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream inside a body");
-        if (f[0] === T_BODY) ctrl.enqueue(f.subarray(1));
-        else if (f[0] === T_END && f.byteLength === 1) {
-          ctrl.close();
-          onEnd();
-        } else throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
-      } catch (err) {
-        const e = signal?.aborted ? signal.reason : err;
-        onError(e);
-        ctrl.error(e);
-      }
-    },
-    cancel(reason) {
-      onError(reason instanceof Error ? reason : new Error("Body cancelled"));
-    },
-  }, { highWaterMark: 0 });
-}
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const json = (v: unknown) => encoder.encode(JSON.stringify(v));
+const parseJson = (b: Uint8Array): unknown => JSON.parse(decoder.decode(b));
 
 /**
  * Send `req` to `peerId` over a pooled invoke stream and return its response,
@@ -159,11 +98,12 @@ export async function invokeCall(
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const head = { method: req.method, url: req.url, headers: [...req.headers] };
-    await writeFrame(stream, [HEAD, json(head)], signal);
-    sendBody(stream, req.body, signal).then(() => {
+    const sending = sendMessage(stream, [HEAD, json(head)], req.body, signal);
+    sending.done.then(() => {
       reqDone = true;
       maybeRelease();
     }, fail);
+    await sending.headSent;
     const f = await reader.next(MAX_INVOKE_HEAD_BYTES, signal);
     if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream before responding");
     if (f[0] === T_ERROR) throw decodeErrorReply(f.subarray(1));
@@ -259,16 +199,13 @@ async function serveOne(
       { method: head.method, headers: head.headers, body, duplex: "half" } as RequestInit,
     );
     res = await handler(req, from);
-    await writeFrame(stream, [
-      HEAD,
-      json({ status: res.status, statusText: res.statusText, headers: [...res.headers] }),
-    ]);
   } catch (err) {
     await writeFrame(stream, [ERROR, encodeErrorReply(err)]);
     // Drain the request body so the stream can be reused.
     return await drain();
   }
-  await sendBody(stream, res.body);
+  const resHead = { status: res.status, statusText: res.statusText, headers: [...res.headers] };
+  await sendMessage(stream, [HEAD, json(resHead)], res.body).done;
   await drain();
 
   async function drain(): Promise<void> {
