@@ -58,8 +58,11 @@ export function createApp(deps: AppDeps): Hono {
   app.all("/fn/:name/*", invoke);
 
   app.get("/healthz", (c) => c.json({ ok: true, peerId: deps.peerId }));
-  app.get("/metrics", async (c) =>
-    c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType }));
+  app.get(
+    "/metrics",
+    async (c) =>
+      c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType }),
+  );
   app.get("/", (c) => c.html(dashboard(deps.peerId)));
 
   const v1 = new Hono();
@@ -70,8 +73,14 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.token) {
     const auth = bearerAuth({
       token: deps.token,
-      noAuthenticationHeader: { message: { error: { code: "UNAUTHORIZED", message: "Missing Authorization: Bearer <token>" } } },
-      invalidAuthenticationHeader: { message: { error: { code: "UNAUTHORIZED", message: "Malformed Authorization header" } } },
+      noAuthenticationHeader: {
+        message: {
+          error: { code: "UNAUTHORIZED", message: "Missing Authorization: Bearer <token>" },
+        },
+      },
+      invalidAuthenticationHeader: {
+        message: { error: { code: "UNAUTHORIZED", message: "Malformed Authorization header" } },
+      },
       invalidToken: { message: { error: { code: "UNAUTHORIZED", message: "Invalid token" } } },
     });
     v1.use("*", (c, next) => MUTATIONS.has(c.req.method) ? auth(c, next) : next());
@@ -87,7 +96,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/v1", v1);
 
   app.notFound((c) =>
-    errorResponse(new VirgoError("NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}`))
+    errorResponse(
+      new VirgoError("NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}`),
+    )
   );
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();

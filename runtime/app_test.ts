@@ -9,7 +9,10 @@ import { startPeer } from "./peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-async function withPeer(fn: (app: Awaited<ReturnType<typeof startPeer>>["app"], peerId: string) => Promise<void>, extra: Record<string, unknown> = {}) {
+async function withPeer(
+  fn: (app: Awaited<ReturnType<typeof startPeer>>["app"], peerId: string) => Promise<void>,
+  extra: Record<string, unknown> = {},
+) {
   const data = await Deno.makeTempDir({ prefix: "virgo-app-" });
   const peer = await startPeer(
     resolveConfig({ http: "127.0.0.1:0", p2p: "/ip4/127.0.0.1/tcp/0", data, ...extra }),
@@ -60,7 +63,11 @@ Deno.test("app: errors have the contract's shape", opts, () =>
       [app.request("/v1/kv?limit=5000"), 400, "BAD_REQUEST"],
       [app.request("/v1/mem", { method: "POST", body: "[]" }), 400, "BAD_REQUEST"],
       [app.request("/v1/mem/garbage"), 400, "INVALID_ADDRESS"],
-      [app.request("/fn/missing", { headers: { "x-virgo-route": "nowhere" } }), 404, "FUNCTION_NOT_FOUND"],
+      [
+        app.request("/fn/missing", { headers: { "x-virgo-route": "nowhere" } }),
+        404,
+        "FUNCTION_NOT_FOUND",
+      ],
       [app.request("/nothing-here"), 404, "NOT_FOUND"],
     ];
     for (const [pending, status, code] of cases) {
@@ -80,36 +87,60 @@ Deno.test("app: kv round trip with versions and If-Match", opts, () =>
     const get = await app.request("/v1/kv/a/b");
     assert.equal(await get.text(), "one");
     assert.equal(get.headers.get("x-virgo-version"), v1);
-    const stale = await app.request("/v1/kv/a/b", { method: "PUT", body: "two", headers: { "if-match": "0" } });
+    const stale = await app.request("/v1/kv/a/b", {
+      method: "PUT",
+      body: "two",
+      headers: { "if-match": "0" },
+    });
     assert.equal(stale.status, 412);
-    const ok = await app.request("/v1/kv/a/b", { method: "PUT", body: "two", headers: { "if-match": `"${v1}"` } });
+    const ok = await app.request("/v1/kv/a/b", {
+      method: "PUT",
+      body: "two",
+      headers: { "if-match": `"${v1}"` },
+    });
     assert.equal(ok.status, 200);
     assert.deepEqual(await (await app.request("/v1/kv?prefix=a/")).json(), { keys: ["a/b"] });
   }));
 
-Deno.test("app: with a token, mutations need it and reads do not", opts, () =>
-  withPeer(async (app) => {
-    const denied = await app.request("/v1/kv/k", { method: "PUT", body: "x" });
-    assert.equal(denied.status, 401);
-    assert.equal((await denied.json()).error.code, "UNAUTHORIZED");
-    const wrong = await app.request("/v1/kv/k", { method: "PUT", body: "x", headers: { authorization: "Bearer nope-nope" } });
-    assert.equal(wrong.status, 401);
-    const ok = await app.request("/v1/kv/k", { method: "PUT", body: "x", headers: { authorization: "Bearer s3cret-token" } });
-    assert.equal(ok.status, 200);
-    assert.equal((await app.request("/v1/kv/k")).status, 200);
-    assert.equal((await app.request("/v1/status")).status, 200);
-  }, { token: "s3cret-token" }));
+Deno.test(
+  "app: with a token, mutations need it and reads do not",
+  opts,
+  () =>
+    withPeer(async (app) => {
+      const denied = await app.request("/v1/kv/k", { method: "PUT", body: "x" });
+      assert.equal(denied.status, 401);
+      assert.equal((await denied.json()).error.code, "UNAUTHORIZED");
+      const wrong = await app.request("/v1/kv/k", {
+        method: "PUT",
+        body: "x",
+        headers: { authorization: "Bearer nope-nope" },
+      });
+      assert.equal(wrong.status, 401);
+      const ok = await app.request("/v1/kv/k", {
+        method: "PUT",
+        body: "x",
+        headers: { authorization: "Bearer s3cret-token" },
+      });
+      assert.equal(ok.status, 200);
+      assert.equal((await app.request("/v1/kv/k")).status, 200);
+      assert.equal((await app.request("/v1/status")).status, 200);
+    }, { token: "s3cret-token" }),
+);
 
-Deno.test("app: health, metrics, peers, status and the dashboard", opts, () =>
-  withPeer(async (app, peerId) => {
-    assert.deepEqual(await (await app.request("/healthz")).json(), { ok: true, peerId });
-    const metrics = await (await app.request("/metrics")).text();
-    assert.match(metrics, /virgo_mesh_peers 1/);
-    const peers = await (await app.request("/v1/peers")).json();
-    assert.equal(peers.peers[0].peerId, peerId);
-    const status = await (await app.request("/v1/status")).json();
-    assert.equal(status.peerId, peerId);
-    assert.equal(status.routing, "p2c");
-    const page = await app.request("/");
-    assert.match(await page.text(), /<title>Virgo/);
-  }));
+Deno.test(
+  "app: health, metrics, peers, status and the dashboard",
+  opts,
+  () =>
+    withPeer(async (app, peerId) => {
+      assert.deepEqual(await (await app.request("/healthz")).json(), { ok: true, peerId });
+      const metrics = await (await app.request("/metrics")).text();
+      assert.match(metrics, /virgo_mesh_peers 1/);
+      const peers = await (await app.request("/v1/peers")).json();
+      assert.equal(peers.peers[0].peerId, peerId);
+      const status = await (await app.request("/v1/status")).json();
+      assert.equal(status.peerId, peerId);
+      assert.equal(status.routing, "p2c");
+      const page = await app.request("/");
+      assert.match(await page.text(), /<title>Virgo/);
+    }),
+);

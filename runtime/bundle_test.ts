@@ -13,13 +13,19 @@ Deno.test("bundle: relative and npm imports become one module", async () => {
 });
 
 Deno.test("bundle: a missing file or import is a clear INVALID_BUNDLE", async () => {
-  await assert.rejects(() => bundle(`${root}does-not-exist.ts`), (err: Error & { code?: string }) => {
-    assert.equal(err.code, "INVALID_BUNDLE");
-    assert.match(err.message, /Cannot bundle/);
-    return true;
-  });
+  await assert.rejects(
+    () => bundle(`${root}does-not-exist.ts`),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, "INVALID_BUNDLE");
+      assert.match(err.message, /Cannot bundle/);
+      return true;
+    },
+  );
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/bad.ts`, `import x from "./nowhere.ts"; export default { fetch: () => new Response(x) };`);
+  await Deno.writeTextFile(
+    `${dir}/bad.ts`,
+    `import x from "./nowhere.ts"; export default { fetch: () => new Response(x) };`,
+  );
   await assert.rejects(() => bundle(`${dir}/bad.ts`), /nowhere/);
   await Deno.remove(dir, { recursive: true });
 });

@@ -7,7 +7,9 @@ Deno.test("config: defaults, precedence and validation", () => {
   assert.equal(d.routing, "p2c");
   assert.equal(d.replicas, 3);
   // Later sources win: virgo.json < environment < flags.
-  const c = resolveConfig({ routing: "random", replicas: 2 }, { routing: "local" }, { replicas: "5" });
+  const c = resolveConfig({ routing: "random", replicas: 2 }, { routing: "local" }, {
+    replicas: "5",
+  });
   assert.equal(c.routing, "local");
   assert.equal(c.replicas, 5);
   assert.deepEqual(resolveConfig({ join: "/ip4/1.2.3.4/tcp/1/p2p/x, /ip4/1.2.3.5/tcp/2" }).join, [
@@ -23,6 +25,8 @@ Deno.test("config: defaults, precedence and validation", () => {
 });
 
 Deno.test("config: loopback hosts", () => {
-  for (const h of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]"]) assert.ok(isLoopbackHost(h), h);
+  for (const h of ["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]"]) {
+    assert.ok(isLoopbackHost(h), h);
+  }
   for (const h of ["0.0.0.0", "10.0.0.1", "example.com", "::"]) assert.ok(!isLoopbackHost(h), h);
 });

@@ -33,6 +33,10 @@ export const DEFAULT_POOL_MB = 256;
 export const CATALOG_TOPIC = "virgo/catalog/1";
 /** Protocol to fetch a bundle by its sha256 from a peer that holds it. */
 export const BUNDLE_PROTOCOL = "/virgo/bundle/1.0.0";
+/** How often catalogues are checked against the versions peers gossip: a missed announcement heals within about this long. */
+export const CATALOG_SYNC_MS = 2_000;
+/** Every this many checks, the whole catalogue is reconciled with one random peer (spreads missed deletions). */
+export const CATALOG_FULL_SYNC_TICKS = 5;
 /** Protocol to fetch a peer's whole catalogue when joining. */
 export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
 /** Protocol of the key-value pool's replication messages. */

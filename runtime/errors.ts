@@ -83,7 +83,10 @@ export function errorCode(err: unknown): string | undefined {
 export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   const code = errorCode(err);
   if (code) {
-    return { status: STATUS[code] ?? 500, body: { error: { code, message: (err as Error).message } } };
+    return {
+      status: STATUS[code] ?? 500,
+      body: { error: { code, message: (err as Error).message } },
+    };
   }
   return { status: 500, body: { error: { code: "INTERNAL", message: "Internal error" } } };
 }

@@ -162,7 +162,9 @@ export function createInvoker(init: InvokerInit): Invoker {
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
-        const route = opts.fromMesh ? "local" : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
+        const route = opts.fromMesh
+          ? "local"
+          : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
           return await runLocal(req, name, requestId);
         }
@@ -175,7 +177,10 @@ export function createInvoker(init: InvokerInit): Invoker {
             throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} is not in this mesh`);
           }
           if (!canRun(peer)) {
-            throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} does not have ${tag} yet`);
+            throw new VirgoError(
+              "NO_PEER_AVAILABLE",
+              `Peer ${route.peerId} does not have ${tag} yet`,
+            );
           }
         } else {
           peer = router.pick(route, canRun);
@@ -194,9 +199,16 @@ export function createInvoker(init: InvokerInit): Invoker {
           if (!retryable || errorCode(err) !== "PEER_FAILED") throw err;
           const next = router.pick(route, canRun, new Set([peer.peerId]));
           if (!next) throw err;
-          logger.warn({ fn: name, failed: peer.peerId, retry: next.peerId, requestId }, "Retrying call on another peer");
+          logger.warn(
+            { fn: name, failed: peer.peerId, retry: next.peerId, requestId },
+            "Retrying call on another peer",
+          );
           if (next.self) {
-            return await runLocal(new Request(req.url, { method: req.method, headers: req.headers, body }), name, requestId);
+            return await runLocal(
+              new Request(req.url, { method: req.method, headers: req.headers, body }),
+              name,
+              requestId,
+            );
           }
           return await runRemote(req, name, next, requestId, body);
         }

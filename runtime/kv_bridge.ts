@@ -37,7 +37,9 @@ export async function kvBridge(pool: Pool, namespace: string, op: KvOp): Promise
       return { deleted: await pool.delete(namespacedKey(namespace, op.key)) };
     case "list": {
       const base = namespacedKey(namespace, "");
-      const opts: { prefix: string; after?: string; limit?: number } = { prefix: base + (op.prefix ?? "") };
+      const opts: { prefix: string; after?: string; limit?: number } = {
+        prefix: base + (op.prefix ?? ""),
+      };
       if (op.after !== undefined) opts.after = base + op.after;
       if (op.limit !== undefined) opts.limit = op.limit;
       const page = await pool.list(opts);

@@ -24,7 +24,9 @@ export interface Logger {
  * log.child({ component: "mesh" }).info({ peers: 3 }, "Mesh ready");
  * ```
  */
-export function createLogger(opts: { level?: string; bindings?: Record<string, unknown> } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; bindings?: Record<string, unknown> } = {},
+): Logger {
   return pino(
     { level: opts.level ?? Deno.env.get("VIRGO_LOG") ?? "info", base: opts.bindings ?? {} },
     pino.destination(2),

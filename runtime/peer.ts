@@ -56,11 +56,15 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   const db = await openDatabase(`${cfg.data}/db`);
   const swarmKey = cfg.swarmKey ? await Deno.readFile(cfg.swarmKey) : undefined;
   const loop = startLoopMonitor();
-  let pool: Pool | undefined;
-  let invokerRef: { inflight(): number } | undefined;
-  let sandboxInflight = () => 0;
-  let held: () => string[] = () => [];
-  let httpUrl = "";
+  // The mesh samples this peer's load before the parts that know it exist:
+  // each part plugs its reading in here once it is built.
+  const live = {
+    inflight: () => 0,
+    running: () => 0,
+    held: (): string[] => [],
+    capacity: () => ({ totalBytes: 0, freeBytes: 0 }),
+    http: "",
+  };
   const meshInit: Parameters<typeof createMesh>[0] = {
     dataDir: cfg.data,
     listen: [cfg.p2p],
@@ -68,48 +72,55 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     mdns: cfg.mdns,
     logger: logger.child({ component: "mesh" }),
     localLoad: () => {
-      const cap = pool?.capacity() ?? { totalBytes: 0, freeBytes: 0 };
+      const cap = live.capacity();
+      const inflight = live.inflight();
       return {
-        inflight: invokerRef?.inflight() ?? 0,
-        queued: Math.max(0, sandboxInflight() - (invokerRef?.inflight() ?? 0)),
+        inflight,
+        queued: Math.max(0, live.running() - inflight),
         cores: navigator.hardwareConcurrency,
         loopDelayMs: loop.delayMs(),
         poolTotalBytes: cap.totalBytes,
         poolFreeBytes: cap.freeBytes,
-        functions: held(),
-        http: httpUrl,
+        functions: live.held(),
+        http: live.http,
       };
     },
   };
   if (swarmKey) meshInit.swarmKey = swarmKey;
   const mesh = await createMesh(meshInit);
   const router = createRouter(mesh);
-  pool = createPool({
+  const pool: Pool = createPool({
     db,
     replicas: cfg.replicas,
     poolBytes: cfg.poolMb * 1024 * 1024,
     logger: logger.child({ component: "kv" }),
     transport: {
       self: mesh.peerId,
-      members: () => mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
+      members: () =>
+        mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
       onMembership: (cb) => mesh.onMembership(() => cb()),
       request: (peer, body, opts) =>
         mesh.request(peer, KV_PROTOCOL, body, { ...opts, maxBytes: MAX_MESSAGE_BYTES }),
       handle: (handler) => mesh.handle(KV_PROTOCOL, handler, { maxBytes: 32 * 1024 * 1024 }),
     },
   });
-  const kvPool = pool;
+  live.capacity = () => pool.capacity();
   const sandbox = createSandboxPool({
     peerId: mesh.peerId,
     logger: logger.child({ component: "sandbox" }),
-    kv: (namespace, op) => kvBridge(kvPool, namespace, op),
+    kv: (namespace, op) => kvBridge(pool, namespace, op),
     denyNet: [`${listen.hostname}:${listen.port}`],
     spares: cfg.spares,
   });
   await sandbox.start();
-  sandboxInflight = () => sandbox.stats().inflight;
-  const registry = createRegistry({ db, sandbox, net: mesh, logger: logger.child({ component: "catalog" }) });
-  held = () => registry.held();
+  live.running = () => sandbox.stats().inflight;
+  const registry = createRegistry({
+    db,
+    sandbox,
+    net: mesh,
+    logger: logger.child({ component: "catalog" }),
+  });
+  live.held = () => registry.held();
   const metrics = createMetrics();
   const invoker = createInvoker({
     registry,
@@ -120,7 +131,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: logger.child({ component: "invoke" }),
     metrics,
   });
-  invokerRef = invoker;
+  live.inflight = () => invoker.inflight();
   await mesh.serveInvoke((req) => {
     const name = new URL(req.url).pathname.split("/")[2] ?? "";
     return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
@@ -128,10 +139,26 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   await pool.start();
   await registry.start();
 
-  metrics.gauge("virgo_inflight_calls", "Calls running in this peer's sandboxes", () => invoker.inflight());
-  metrics.gauge("virgo_mesh_peers", "Live peers in this peer's view, itself included", () => mesh.peers().length);
-  metrics.gauge("virgo_sandbox_processes", "Function processes, spares included", () => sandbox.stats().processes);
-  metrics.gauge("virgo_pool_free_bytes", "Free memory-pool capacity on this peer", () => kvPool.capacity().freeBytes);
+  metrics.gauge(
+    "virgo_inflight_calls",
+    "Calls running in this peer's sandboxes",
+    () => invoker.inflight(),
+  );
+  metrics.gauge(
+    "virgo_mesh_peers",
+    "Live peers in this peer's view, itself included",
+    () => mesh.peers().length,
+  );
+  metrics.gauge(
+    "virgo_sandbox_processes",
+    "Function processes, spares included",
+    () => sandbox.stats().processes,
+  );
+  metrics.gauge(
+    "virgo_pool_free_bytes",
+    "Free memory-pool capacity on this peer",
+    () => pool.capacity().freeBytes,
+  );
   metrics.gauge("virgo_event_loop_delay_ms", "Event-loop delay, sampled", () => loop.delayMs());
 
   const app = createApp({
@@ -145,7 +172,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     token: cfg.token,
     status: async () => ({
       peerId: mesh.peerId,
-      http: httpUrl,
+      http: live.http,
       addrs: mesh.addrs(),
       routing: cfg.routing,
       replicas: cfg.replicas,
@@ -153,7 +180,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       functions: registry.list().length,
       peers: mesh.peers().length,
       sandbox: sandbox.stats(),
-      pool: { ...kvPool.capacity(), ...(await kvPool.stats()) },
+      pool: { ...pool.capacity(), ...(await pool.stats()) },
       loopDelayMs: loop.delayMs(),
       uptimeSeconds: (Date.now() - started) / 1000,
       auth: cfg.token ? "token" : "none (loopback only)",
@@ -167,15 +194,19 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     onListen: (addr) => ready.resolve(addr),
     onError: (err) => {
       logger.error({ err: String(err) }, "Unhandled HTTP error");
-      return new Response(JSON.stringify({ error: { code: "INTERNAL", message: "Internal error" } }), {
-        status: 500,
-        headers: { "content-type": "application/json" },
-      });
+      return new Response(
+        JSON.stringify({ error: { code: "INTERNAL", message: "Internal error" } }),
+        {
+          status: 500,
+          headers: { "content-type": "application/json" },
+        },
+      );
     },
   }, app.fetch);
   const addr = await ready.promise;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  httpUrl = `http://${host}:${addr.port}`;
+  const httpUrl = `http://${host}:${addr.port}`;
+  live.http = httpUrl;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -193,9 +224,10 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
         const grace = new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)));
         await Promise.race([server.shutdown(), grace]);
         clearTimeout(timer);
+        registry.stop();
         await sandbox.stop();
         await mesh.stop().catch((err) => logger.warn({ err: String(err) }, "Mesh stop failed"));
-        await kvPool.stop();
+        await pool.stop();
         loop.stop();
         await db.close();
       })();

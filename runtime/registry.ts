@@ -9,11 +9,17 @@
 import { z } from "zod";
 import type { Database, Store } from "../kv/mod.ts";
 import type { FunctionSpec, SandboxPool } from "./sandbox/mod.ts";
-import { BUNDLE_PROTOCOL, CATALOG_PROTOCOL, CATALOG_TOPIC, MAX_DEPLOY_BYTES } from "./constants.ts";
+import {
+  CATALOG_FULL_SYNC_TICKS,
+  CATALOG_PROTOCOL,
+  CATALOG_SYNC_MS,
+  CATALOG_TOPIC,
+} from "./constants.ts";
 import { VirgoError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { createStampClock, isStamp } from "./stamp.ts";
 import { sha256Hex } from "./_hash.ts";
+import { createBundleStore } from "./bundles.ts";
 
 /** A catalogue entry: one deployment of one function, or its tombstone. */
 export const FunctionMetaSchema = z.object({
@@ -72,6 +78,7 @@ export interface CatalogNet {
 /** The catalogue of one peer. */
 export interface Registry {
   start(): Promise<void>;
+  stop(): void;
   /** Live (not deleted) entries, by name. */
   list(): FunctionMeta[];
   /** The live entry of `name`, if any. */
@@ -120,11 +127,40 @@ export function createRegistry(
 ): Registry {
   const { sandbox, net, logger } = init;
   const metas: Store = init.db.store("functions");
-  const bundles: Store = init.db.store("bundles");
+  const bundles = createBundleStore({ db: init.db, net, logger });
   const clock = createStampClock(net.peerId);
   const entries = new Map<string, FunctionMeta>();
-  const codeCache = new Map<string, string>();
-  const fetching = new Map<string, Promise<string>>();
+  const lastSync = new Map<string, number>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let ticks = 0;
+
+  /**
+   * Gossip can miss an announcement (a topic mesh still forming, a peer
+   * away), so catalogues are also reconciled: at once with a peer whose load
+   * record lists a version we do not know, and now and then with a random peer
+   * (which also spreads deletions).
+   */
+  function antiEntropy(): void {
+    const others = net.peers().filter((p) => !p.self);
+    if (others.length === 0) return;
+    const now = Date.now();
+    const known = (tag: string) => {
+      const at = tag.lastIndexOf("@");
+      return entries.get(tag.slice(0, at))?.version === tag.slice(at + 1);
+    };
+    for (const p of others) {
+      if (
+        p.functions.some((tag) => !known(tag)) &&
+        now - (lastSync.get(p.peerId) ?? 0) > CATALOG_SYNC_MS * 2
+      ) {
+        lastSync.set(p.peerId, now);
+        void syncFrom(p.peerId);
+      }
+    }
+    if (++ticks % CATALOG_FULL_SYNC_TICKS === 0) {
+      void syncFrom(others[Math.floor(Math.random() * others.length)]!.peerId);
+    }
+  }
 
   /** Applies an entry if it is newer than ours; true when it changed something. */
   async function merge(meta: FunctionMeta): Promise<boolean> {
@@ -166,50 +202,6 @@ export function createRegistry(
     }
   }
 
-  async function loadCode(meta: FunctionMeta): Promise<string> {
-    const cached = codeCache.get(meta.hash);
-    if (cached !== undefined) return cached;
-    const stored = await bundles.get(meta.hash);
-    if (stored) {
-      const code = dec.decode(stored);
-      codeCache.set(meta.hash, code);
-      return code;
-    }
-    let pending = fetching.get(meta.hash);
-    if (!pending) {
-      pending = fetchBundle(meta).finally(() => fetching.delete(meta.hash));
-      fetching.set(meta.hash, pending);
-    }
-    return await pending;
-  }
-
-  async function fetchBundle(meta: FunctionMeta): Promise<string> {
-    const tag = `${meta.name}@${meta.version}`;
-    const holders = net.peers().filter((p) => !p.self && p.functions.includes(tag)).map((p) =>
-      p.peerId
-    );
-    if (!holders.includes(meta.origin) && meta.origin !== net.peerId) holders.unshift(meta.origin);
-    for (const peer of holders) {
-      try {
-        const bytes = await net.request(peer, BUNDLE_PROTOCOL, enc.encode(meta.hash), {
-          maxBytes: MAX_DEPLOY_BYTES + 1024,
-        });
-        if ((await sha256Hex(bytes)) !== meta.hash) {
-          logger.warn({ peer, fn: meta.name }, "Bundle from peer failed its hash check");
-          continue;
-        }
-        await bundles.put(meta.hash, bytes);
-        const code = dec.decode(bytes);
-        codeCache.set(meta.hash, code);
-        logger.info({ fn: meta.name, from: peer, size: bytes.byteLength }, "Bundle fetched");
-        return code;
-      } catch (err) {
-        logger.debug({ peer, err: String(err) }, "Bundle fetch failed");
-      }
-    }
-    throw new VirgoError("NO_PEER_AVAILABLE", `No peer could supply the bundle of ${meta.name}`);
-  }
-
   return {
     async start() {
       for (const { value } of await metas.list()) {
@@ -236,17 +228,16 @@ export function createRegistry(
         () => Promise.resolve(enc.encode(JSON.stringify([...entries.values()]))),
         { maxBytes: 16 },
       );
-      await net.handle(BUNDLE_PROTOCOL, async (req) => {
-        const hash = dec.decode(req);
-        if (!/^[0-9a-f]{64}$/.test(hash)) throw new VirgoError("BAD_REQUEST", "Malformed hash");
-        const bytes = await bundles.get(hash);
-        if (!bytes) throw new VirgoError("NOT_FOUND", `No bundle ${hash}`);
-        return bytes;
-      }, { maxBytes: 128 });
+      await bundles.serve();
       net.onMembership((ev) => {
         if (ev.type === "join") void syncFrom(ev.peerId);
       });
       for (const p of net.peers()) if (!p.self) void syncFrom(p.peerId);
+      timer = setInterval(antiEntropy, CATALOG_SYNC_MS);
+    },
+
+    stop() {
+      clearInterval(timer);
     },
 
     list() {
@@ -291,8 +282,7 @@ export function createRegistry(
       // Load before storing: a bundle that does not load is refused with the
       // loader's message, and the old version keeps serving.
       await sandbox.load(toSpec(meta, input.code));
-      await bundles.put(hash, bytes);
-      codeCache.set(hash, input.code);
+      await bundles.put(hash, bytes, input.code);
       await merge(meta);
       await announce(meta);
       return meta;
@@ -314,7 +304,7 @@ export function createRegistry(
     },
 
     async spec(meta) {
-      return toSpec(meta, await loadCode(meta));
+      return toSpec(meta, await bundles.code(meta));
     },
 
     held() {

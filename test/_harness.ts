@@ -61,11 +61,20 @@ export interface StartOptions {
 export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
   const data = opts.data ?? await Deno.makeTempDir({ prefix: "virgo-test-" });
   const args = [
-    "run", "-A", "--config", CONFIG, CLI, "start",
-    "--http", `127.0.0.1:${opts.httpPort ?? 0}`,
-    "--p2p", `/ip4/127.0.0.1/tcp/${opts.p2pPort ?? 0}`,
-    "--data", data,
-    "--spares", "1",
+    "run",
+    "-A",
+    "--config",
+    CONFIG,
+    CLI,
+    "start",
+    "--http",
+    `127.0.0.1:${opts.httpPort ?? 0}`,
+    "--p2p",
+    `/ip4/127.0.0.1/tcp/${opts.p2pPort ?? 0}`,
+    "--data",
+    data,
+    "--spares",
+    "1",
     ...(opts.join ?? []).flatMap((j) => ["--join", j]),
     ...(opts.args ?? []),
   ];
@@ -96,7 +105,9 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
       const { done, value } = await reader.read();
       if (done) {
         const status = await child.status;
-        throw new Error(`Peer exited (${status.code}) before ready:\n${logs.slice(-20).join("\n")}`);
+        throw new Error(
+          `Peer exited (${status.code}) before ready:\n${logs.slice(-20).join("\n")}`,
+        );
       }
       const id = /^Virgo peer (\S+)/.exec(value);
       if (id) peerId = id[1]!;
@@ -206,12 +217,17 @@ export async function viewOf(peer: PeerProcess): Promise<string[]> {
 export async function startMesh(n: number, opts: StartOptions = {}): Promise<PeerProcess[]> {
   const first = await startPeer(opts);
   const rest = await Promise.all(
-    Array.from({ length: n - 1 }, () => startPeer({ ...opts, join: [first.p2p, ...(opts.join ?? [])] })),
+    Array.from(
+      { length: n - 1 },
+      () => startPeer({ ...opts, join: [first.p2p, ...(opts.join ?? [])] }),
+    ),
   );
   const peers = [first, ...rest];
-  await Promise.all(peers.map((p) =>
-    waitFor(`${p.peerId} to see ${n} peers`, async () => (await viewOf(p)).length === n)
-  ));
+  await Promise.all(
+    peers.map((p) =>
+      waitFor(`${p.peerId} to see ${n} peers`, async () => (await viewOf(p)).length === n)
+    ),
+  );
   return peers;
 }
 

@@ -33,8 +33,14 @@ const BAD: Array<[string, Uint8Array]> = [
   ["a varint that never ends", new Uint8Array(12).fill(0xff)],
   ["a 100 MiB length prefix", new Uint8Array(varint(100 * 1024 * 1024))],
   ["a truncated frame", new Uint8Array([...varint(50), 1, 2, 3])],
-  ["a frame of garbage", new Uint8Array([...varint(16), ...crypto.getRandomValues(new Uint8Array(16))])],
-  ["a frame of JSON that is not a message", new Uint8Array([...varint(13), ...new TextEncoder().encode('{"evil":true}')])],
+  [
+    "a frame of garbage",
+    new Uint8Array([...varint(16), ...crypto.getRandomValues(new Uint8Array(16))]),
+  ],
+  [
+    "a frame of JSON that is not a message",
+    new Uint8Array([...varint(13), ...new TextEncoder().encode('{"evil":true}')]),
+  ],
 ];
 
 Deno.test("malformed frames on every protocol leave a peer serving", opts, async (t) => {
@@ -58,7 +64,10 @@ Deno.test("malformed frames on every protocol leave a peer serving", opts, async
   }) as MeshInternals;
   try {
     await deploy(peer, "hello", "hello");
-    await waitFor("the client to see the peer", () => client.peers().some((p) => p.peerId === peer.peerId));
+    await waitFor(
+      "the client to see the peer",
+      () => client.peers().some((p) => p.peerId === peer.peerId),
+    );
     for (const protocol of PROTOCOLS) {
       await t.step(protocol, async () => {
         for (const [what, bytes] of BAD) {
@@ -69,10 +78,15 @@ Deno.test("malformed frames on every protocol leave a peer serving", opts, async
           await closed;
           // The mesh still answers on the same peer, and so does HTTP.
           const catalog = JSON.parse(
-            new TextDecoder().decode(await client.request(peer.peerId, "/virgo/catalog/1.0.0", new Uint8Array(0))),
+            new TextDecoder().decode(
+              await client.request(peer.peerId, "/virgo/catalog/1.0.0", new Uint8Array(0)),
+            ),
           ) as Array<{ name: string }>;
           assert.ok(catalog.some((f) => f.name === "hello"), `after ${what}`);
-          const res = await client.invoke(peer.peerId, new Request("http://peer/fn/hello?name=mesh"));
+          const res = await client.invoke(
+            peer.peerId,
+            new Request("http://peer/fn/hello?name=mesh"),
+          );
           assert.equal(await res.text(), `hello mesh from ${peer.peerId}\n`, `after ${what}`);
         }
         assert.equal((await fetch(`${peer.url}/healthz`)).status, 200);

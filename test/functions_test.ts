@@ -44,8 +44,12 @@ Deno.test("deploy and invoke through the CLI and HTTP", opts, async (t) => {
       assert.deepEqual(await sum.json(), { sum: 6.5 });
     });
     await t.step("a streamed request body of 8 MB reaches the function", async () => {
-      await deploySource(peer, "count", `export default { async fetch(req) {
-        let n = 0; for await (const c of req.body) n += c.byteLength; return new Response(String(n)); } }`);
+      await deploySource(
+        peer,
+        "count",
+        `export default { async fetch(req) {
+        let n = 0; for await (const c of req.body) n += c.byteLength; return new Response(String(n)); } }`,
+      );
       const chunk = new Uint8Array(1024 * 1024).fill(7);
       let sent = 0;
       const body = new ReadableStream<Uint8Array>({
@@ -143,7 +147,11 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
       await expectError(await fetch(`${peer.url}/fn/nope`), 404, "FUNCTION_NOT_FOUND");
     });
     await t.step("code that does not load → 400 with the loader's message", async () => {
-      await expectError(await deploySource(peer, "broken", "export default {"), 400, "INVALID_BUNDLE");
+      await expectError(
+        await deploySource(peer, "broken", "export default {"),
+        400,
+        "INVALID_BUNDLE",
+      );
       await expectError(
         await deploySource(peer, "nofetch", "export default { hello: 1 }"),
         400,
@@ -159,10 +167,19 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
     });
     await t.step("malformed deploy bodies → 400", async () => {
       const put = (body: string) =>
-        fetch(`${peer.url}/v1/functions/x`, { method: "PUT", body, headers: { "content-type": "application/json" } });
+        fetch(`${peer.url}/v1/functions/x`, {
+          method: "PUT",
+          body,
+          headers: { "content-type": "application/json" },
+        });
       await expectError(await put("not json"), 400, "BAD_REQUEST", /JSON/);
       await expectError(await put(JSON.stringify({ code: 5 })), 400, "BAD_REQUEST", /code/);
-      await expectError(await put(JSON.stringify({ code: "x", timeoutMs: -1 })), 400, "BAD_REQUEST", /timeoutMs/);
+      await expectError(
+        await put(JSON.stringify({ code: "x", timeoutMs: -1 })),
+        400,
+        "BAD_REQUEST",
+        /timeoutMs/,
+      );
       await expectError(await put(JSON.stringify({ code: "x", extra: 1 })), 400, "BAD_REQUEST");
       await expectError(await deploySource(peer, "Bad.Name", "x"), 400, "BAD_REQUEST", /name/);
     });
@@ -177,7 +194,11 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
     await t.step("an invoke body past 10 MB → 413, declared or streamed", async () => {
       await deploy(peer, "echo", "echo");
       const big = new Uint8Array(11 * 1024 * 1024);
-      await expectError(await fetch(`${peer.url}/fn/echo`, { method: "POST", body: big }), 413, "PAYLOAD_TOO_LARGE");
+      await expectError(
+        await fetch(`${peer.url}/fn/echo`, { method: "POST", body: big }),
+        413,
+        "PAYLOAD_TOO_LARGE",
+      );
       let sent = 0;
       const stream = new ReadableStream<Uint8Array>({
         pull(c) {
@@ -190,8 +211,17 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
       await res.body?.cancel();
     });
     await t.step("a function that throws → 500 with its message, no host stack", async () => {
-      await deploySource(peer, "thrower", "export default { fetch() { throw new Error('kaput'); } }");
-      const message = await expectError(await fetch(`${peer.url}/fn/thrower`), 500, "FUNCTION_ERROR", /kaput/);
+      await deploySource(
+        peer,
+        "thrower",
+        "export default { fetch() { throw new Error('kaput'); } }",
+      );
+      const message = await expectError(
+        await fetch(`${peer.url}/fn/thrower`),
+        500,
+        "FUNCTION_ERROR",
+        /kaput/,
+      );
       assert.doesNotMatch(message, /runtime\/|\.ts:\d+|at /);
     });
     await t.step("a bad route header → 400; unknown routes → 404", async () => {
@@ -220,7 +250,10 @@ Deno.test("SIGTERM finishes in-flight calls, then the peer exits cleanly", opts,
     );
     const inflight = fetch(`${peer.url}/fn/slow`);
     // The call is running once the peer reports it in flight.
-    await waitFor("the call to be in flight", async () => (await (await fetch(`${peer.url}/v1/status`)).json()).inflight === 1);
+    await waitFor(
+      "the call to be in flight",
+      async () => (await (await fetch(`${peer.url}/v1/status`)).json()).inflight === 1,
+    );
     const code = peer.stop();
     const res = await inflight;
     assert.equal(res.status, 200);

@@ -40,31 +40,41 @@ Deno.test("the pool across three peers", opts, async (t) => {
     });
 
     await t.step("listing is ordered and paged", async () => {
-      for (let i = 0; i < 12; i++) await (await put(peers[i % 3]!.url, `page/${String(i).padStart(2, "0")}`, "x")).body?.cancel();
+      for (let i = 0; i < 12; i++) {
+        await (await put(peers[i % 3]!.url, `page/${String(i).padStart(2, "0")}`, "x")).body
+          ?.cancel();
+      }
       const first = await (await fetch(`${peers[2]!.url}/v1/kv?prefix=page/&limit=5`)).json();
       assert.deepEqual(first.keys, ["page/00", "page/01", "page/02", "page/03", "page/04"]);
       assert.ok(first.next);
-      const second = await (await fetch(`${peers[0]!.url}/v1/kv?prefix=page/&limit=5&after=${encodeURIComponent(first.next)}`)).json();
+      const second = await (await fetch(
+        `${peers[0]!.url}/v1/kv?prefix=page/&limit=5&after=${encodeURIComponent(first.next)}`,
+      )).json();
       assert.deepEqual(second.keys, ["page/05", "page/06", "page/07", "page/08", "page/09"]);
     });
 
-    await t.step("compare-and-set under 50 concurrent writers: one winner per version", async () => {
-      const created = await put(peers[0]!.url, "cas", "0");
-      const v0 = created.headers.get("x-virgo-version")!;
-      await created.body?.cancel();
-      const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
-        const res = await put(peers[i % 3]!.url, "cas", `writer ${i}`, { "if-match": v0 });
-        await res.body?.cancel();
-        return res.status;
-      }));
-      assert.equal(results.filter((s) => s === 200).length, 1, JSON.stringify(results));
-      assert.equal(results.filter((s) => s === 412).length, 49, JSON.stringify(results));
-    });
+    await t.step(
+      "compare-and-set under 50 concurrent writers: one winner per version",
+      async () => {
+        const created = await put(peers[0]!.url, "cas", "0");
+        const v0 = created.headers.get("x-virgo-version")!;
+        await created.body?.cancel();
+        const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+          const res = await put(peers[i % 3]!.url, "cas", `writer ${i}`, { "if-match": v0 });
+          await res.body?.cancel();
+          return res.status;
+        }));
+        assert.equal(results.filter((s) => s === 200).length, 1, JSON.stringify(results));
+        assert.equal(results.filter((s) => s === 412).length, 49, JSON.stringify(results));
+      },
+    );
 
     await t.step("a counter function stays right under concurrent calls", async () => {
       await deploy(peers[0]!, "counter", "counter");
       await waitFor("counter on every peer", async () => {
-        for (const p of peers) if ((await fetch(`${p.url}/v1/functions/counter`)).status !== 200) return false;
+        for (const p of peers) {
+          if ((await fetch(`${p.url}/v1/functions/counter`)).status !== 200) return false;
+        }
         return true;
       });
       const counts = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
@@ -79,27 +89,47 @@ Deno.test("the pool across three peers", opts, async (t) => {
     });
 
     await t.step("a key with a TTL expires", async () => {
-      const res = await fetch(`${peers[0]!.url}/v1/kv/ephemeral?ttl=1`, { method: "PUT", body: "soon gone" });
+      const res = await fetch(`${peers[0]!.url}/v1/kv/ephemeral?ttl=1`, {
+        method: "PUT",
+        body: "soon gone",
+      });
       assert.equal(res.status, 200);
       await res.body?.cancel();
       assert.equal((await fetch(`${peers[1]!.url}/v1/kv/ephemeral`)).status, 200);
-      await waitFor("the key to expire", async () => (await fetch(`${peers[2]!.url}/v1/kv/ephemeral`)).status === 404, 5_000);
+      await waitFor(
+        "the key to expire",
+        async () => (await fetch(`${peers[2]!.url}/v1/kv/ephemeral`)).status === 404,
+        5_000,
+      );
     });
 
     await t.step("VIRGO's memory API: malloc, set, get, free", async () => {
-      const alloc = await fetch(`${peers[0]!.url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 16 }) });
+      const alloc = await fetch(`${peers[0]!.url}/v1/mem`, {
+        method: "POST",
+        body: JSON.stringify({ size: 16 }),
+      });
       assert.equal(alloc.status, 201);
       const { addr } = await alloc.json();
-      const set = await fetch(`${peers[1]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=2`, { method: "PUT", body: "abc" });
+      const set = await fetch(`${peers[1]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=2`, {
+        method: "PUT",
+        body: "abc",
+      });
       assert.equal(set.status, 200);
       await set.body?.cancel();
-      const got = new Uint8Array(await (await fetch(`${peers[2]!.url}/v1/mem/${encodeURIComponent(addr)}`)).arrayBuffer());
+      const got = new Uint8Array(
+        await (await fetch(`${peers[2]!.url}/v1/mem/${encodeURIComponent(addr)}`)).arrayBuffer(),
+      );
       assert.equal(got.byteLength, 16);
       assert.deepEqual([...got.slice(0, 6)], [0, 0, 97, 98, 99, 0]);
-      const past = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=14`, { method: "PUT", body: "xyz" });
+      const past = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}?offset=14`, {
+        method: "PUT",
+        body: "xyz",
+      });
       assert.equal(past.status, 413);
       await past.body?.cancel();
-      const freed = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}`, { method: "DELETE" });
+      const freed = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}`, {
+        method: "DELETE",
+      });
       assert.equal(freed.status, 200);
       await freed.body?.cancel();
       const after = await fetch(`${peers[0]!.url}/v1/mem/${encodeURIComponent(addr)}`);
@@ -117,14 +147,33 @@ Deno.test("the pool across three peers", opts, async (t) => {
       await check(await put(url, "k".repeat(1025), "x"), 413, "KEY_TOO_LARGE");
       await check(await put(url, "big", new Uint8Array(1024 * 1024 + 1)), 413, "VALUE_TOO_LARGE");
       await check(await put(url, "bad\u0001key", "x"), 400, "INVALID_KEY");
-      await check(await fetch(`${url}/v1/kv/x?ttl=-5`, { method: "PUT", body: "x" }), 400, "BAD_REQUEST");
+      await check(
+        await fetch(`${url}/v1/kv/x?ttl=-5`, { method: "PUT", body: "x" }),
+        400,
+        "BAD_REQUEST",
+      );
       await check(await fetch(`${url}/v1/kv?limit=0`), 400, "BAD_REQUEST");
-      await check(await put(url, "greeting", "x", { "if-match": "not-a-version" }), 412, "PRECONDITION_FAILED");
+      await check(
+        await put(url, "greeting", "x", { "if-match": "not-a-version" }),
+        412,
+        "PRECONDITION_FAILED",
+      );
       await check(await fetch(`${url}/v1/kv/never-set`), 404, "NOT_FOUND");
-      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: -1 }) }), 400, "BAD_REQUEST");
+      await check(
+        await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: -1 }) }),
+        400,
+        "BAD_REQUEST",
+      );
       await check(await fetch(`${url}/v1/mem`, { method: "POST", body: "{" }), 400, "BAD_REQUEST");
       await check(await fetch(`${url}/v1/mem/not-an-address`), 400, "INVALID_ADDRESS");
-      await check(await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: 2 * 1024 * 1024 }) }), 413, "VALUE_TOO_LARGE");
+      await check(
+        await fetch(`${url}/v1/mem`, {
+          method: "POST",
+          body: JSON.stringify({ size: 2 * 1024 * 1024 }),
+        }),
+        413,
+        "VALUE_TOO_LARGE",
+      );
       // Each of the three peers offers 1 MiB: three blocks of 1 MiB fill the pool.
       const mib = JSON.stringify({ size: 1024 * 1024 });
       for (let i = 0; i < 3; i++) {
@@ -172,7 +221,12 @@ Deno.test("a SIGKILLed peer loses no acknowledged write", opts, async () => {
     };
     assert.deepEqual(await readAll([peers[0]!.url, peers[1]!.url]), []);
     const port = Number(/\/tcp\/(\d+)/.exec(peers[2]!.p2p)![1]);
-    peers[2] = await startPeer({ data: peers[2]!.data, p2pPort: port, join: [peers[0]!.p2p], args: ["--pool-mb", "16"] });
+    peers[2] = await startPeer({
+      data: peers[2]!.data,
+      p2pPort: port,
+      join: [peers[0]!.p2p],
+      args: ["--pool-mb", "16"],
+    });
     await waitFor("the peer to rejoin", async () => {
       const res = await fetch(`${peers[0]!.url}/v1/peers`);
       return (await res.json()).peers.length === 3;
@@ -186,7 +240,8 @@ Deno.test("a SIGKILLed peer loses no acknowledged write", opts, async () => {
 Deno.test("a fourth peer takes over its share of the keys", opts, async () => {
   const args = ["--replicas", "2"];
   const peers = await startMesh(3, { args });
-  const records = async (url: string) => (await (await fetch(`${url}/v1/status`)).json()).pool.records as number;
+  const records = async (url: string) =>
+    (await (await fetch(`${url}/v1/status`)).json()).pool.records as number;
   try {
     const keys = Array.from({ length: 300 }, (_, i) => `share/${i}`);
     for (const [i, key] of keys.entries()) {
@@ -197,7 +252,11 @@ Deno.test("a fourth peer takes over its share of the keys", opts, async () => {
     const fourth = await startPeer({ join: [peers[0]!.p2p], args });
     peers.push(fourth);
     // With 2 replicas over 4 peers, the newcomer owns about half of the keys (150 ± 9).
-    await waitFor("the newcomer to take over its share", async () => (await records(fourth.url)) >= 110, 30_000);
+    await waitFor(
+      "the newcomer to take over its share",
+      async () => (await records(fourth.url)) >= 110,
+      30_000,
+    );
     // Old owners drop what they handed over: two copies of each key, no more.
     await waitFor("old owners to drop handed-over keys", async () => {
       const counts = await Promise.all(peers.map((p) => records(p.url)));

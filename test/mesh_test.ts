@@ -36,7 +36,8 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       for (const r of ["random", "least-loaded", "p2c"]) {
         assert.ok(peers.some((p) => p.peerId), await peerOf(url, r));
       }
-      const body = await (await fetch(url + "?name=x", { headers: { "x-virgo-route": b.peerId } })).text();
+      const body = await (await fetch(url + "?name=x", { headers: { "x-virgo-route": b.peerId } }))
+        .text();
       assert.equal(body, `hello x from ${b.peerId}\n`);
     });
 
@@ -53,13 +54,24 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
     await t.step("concurrent deploys of one name settle on one winner everywhere", async () => {
       const code = (v: string) => `export default { fetch: () => new Response("${v}") }`;
       const put = (p: typeof a, v: string) =>
-        fetch(`${p.url}/v1/functions/race`, { method: "PUT", body: JSON.stringify({ code: code(v) }) }).then((r) => r.json());
+        fetch(`${p.url}/v1/functions/race`, {
+          method: "PUT",
+          body: JSON.stringify({ code: code(v) }),
+        }).then((r) => r.json());
       await Promise.all([put(a, "from a"), put(b, "from b"), put(c, "from c")]);
       const versions = await waitFor("one version everywhere", async () => {
-        const vs = await Promise.all(peers.map(async (p) => (await (await fetch(`${p.url}/v1/functions/race`)).json()).version));
+        const vs = await Promise.all(
+          peers.map(async (p) =>
+            (await (await fetch(`${p.url}/v1/functions/race`)).json()).version
+          ),
+        );
         return new Set(vs).size === 1 ? vs : false;
       });
-      const bodies = await Promise.all(peers.map(async (p) => await (await fetch(`${p.url}/fn/race`, { headers: { "x-virgo-route": "local" } })).text()));
+      const bodies = await Promise.all(
+        peers.map(async (p) =>
+          await (await fetch(`${p.url}/fn/race`, { headers: { "x-virgo-route": "local" } })).text()
+        ),
+      );
       assert.equal(new Set(bodies).size, 1, `${versions} ${bodies}`);
     });
 
@@ -71,19 +83,22 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       assert.equal((await res.json()).error.code, "NO_PEER_AVAILABLE");
     });
 
-    await t.step("a SIGKILLed peer leaves every view within 3 s and calls keep working", async () => {
-      await b.kill();
-      const t0 = Date.now();
-      await waitFor("b to leave every view", async () => {
-        for (const p of [a, c]) if ((await viewOf(p)).includes(b.peerId)) return false;
-        return true;
-      }, 10_000);
-      const took = Date.now() - t0;
-      assert.ok(took <= 3_000, `took ${took} ms`);
-      for (let i = 0; i < 30; i++) {
-        assert.notEqual(await peerOf(`${c.url}/fn/hello`, i % 2 ? "random" : "p2c"), b.peerId);
-      }
-    });
+    await t.step(
+      "a SIGKILLed peer leaves every view within 3 s and calls keep working",
+      async () => {
+        await b.kill();
+        const t0 = Date.now();
+        await waitFor("b to leave every view", async () => {
+          for (const p of [a, c]) if ((await viewOf(p)).includes(b.peerId)) return false;
+          return true;
+        }, 10_000);
+        const took = Date.now() - t0;
+        assert.ok(took <= 3_000, `took ${took} ms`);
+        for (let i = 0; i < 30; i++) {
+          assert.notEqual(await peerOf(`${c.url}/fn/hello`, i % 2 ? "random" : "p2c"), b.peerId);
+        }
+      },
+    );
 
     await t.step("a restarted peer rejoins with the same id and its functions", async () => {
       // Deployed while b was down: b must catch up on the catalogue when it returns.
@@ -97,8 +112,16 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
         return true;
       });
       assert.equal(await peerOf(`${back.url}/fn/hello`, "local"), b.peerId);
-      await waitFor("b to learn of echo", async () => (await fetch(`${back.url}/fn/echo`, { headers: { "x-virgo-route": "local" } })).status === 200);
-      await waitFor("c can route to b again", async () => (await peerOf(`${c.url}/fn/hello`, b.peerId)) === b.peerId);
+      await waitFor(
+        "b to learn of echo",
+        async () =>
+          (await fetch(`${back.url}/fn/echo`, { headers: { "x-virgo-route": "local" } })).status ===
+            200,
+      );
+      await waitFor(
+        "c can route to b again",
+        async () => (await peerOf(`${c.url}/fn/hello`, b.peerId)) === b.peerId,
+      );
     });
   } finally {
     await stopAll(peers);
@@ -108,7 +131,9 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
 Deno.test("a peer without the swarm key cannot join a private mesh", opts, async () => {
   const dir = await Deno.makeTempDir({ prefix: "virgo-swarm-" });
   const key = (hex: string) => `/key/swarm/psk/1.0.0/\n/base16/\n${hex}\n`;
-  const rand = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const rand = () =>
+    [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
   await Deno.writeTextFile(`${dir}/good.key`, key(rand()));
   await Deno.writeTextFile(`${dir}/other.key`, key(rand()));
   const peers = [];

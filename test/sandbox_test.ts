@@ -8,7 +8,8 @@ import { deploy, deploySource, startPeer } from "./_harness.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** A function that runs `body` and reports what was thrown, or LEAKED. */
-const attempt = (body: string) => `export default { async fetch() {
+const attempt = (body: string) =>
+  `export default { async fetch() {
   try { ${body}; return new Response("LEAKED"); }
   catch (e) { return new Response("denied: " + (e && e.name) + ": " + (e && e.message)); } } }`;
 
@@ -39,25 +40,35 @@ Deno.test("sandboxed functions cannot escape, and the peer keeps serving", opts,
 
     const denied: Array<[string, string]> = [
       ["read /etc/passwd", `await Deno.readTextFile("/etc/passwd")`],
-      ["read the environment", `const v = Deno.env.get("PATH"); if (v === undefined) throw new Error("no env")`],
+      [
+        "read the environment",
+        `const v = Deno.env.get("PATH"); if (v === undefined) throw new Error("no env")`,
+      ],
       ["spawn a process", `await new Deno.Command("id").output()`],
       ["open a dynamic library", `Deno.dlopen("libc.so.6", {})`],
       ["write a file", `await Deno.writeTextFile("/tmp/virgo-escape", "x")`],
       ["reach the peer's own API", `await fetch("${peer.url}/v1/status")`],
-      ["reach loopback by name", `await fetch("http://localhost:${new URL(peer.url).port}/healthz")`],
+      [
+        "reach loopback by name",
+        `await fetch("http://localhost:${new URL(peer.url).port}/healthz")`,
+      ],
     ];
     for (const [what, code] of denied) {
       await t.step(`cannot ${what}`, async () => {
         const name = `hostile-${what.replace(/[^a-z]+/g, "-")}`.slice(0, 60).replace(/-$/, "");
         const res = await deploySource(peer, name, attempt(code));
         assert.equal(res.status, 201, await res.text());
-        const out = await whileServing(async () => await (await fetch(`${peer.url}/fn/${name}`)).text());
+        const out = await whileServing(async () =>
+          await (await fetch(`${peer.url}/fn/${name}`)).text()
+        );
         assert.match(out, /^denied: /, out);
       });
     }
 
     await t.step("an endless loop is ended at its timeout with 504", async () => {
-      await deploySource(peer, "spin", "export default { fetch() { for (;;) {} } }", { timeoutMs: 500 });
+      await deploySource(peer, "spin", "export default { fetch() { for (;;) {} } }", {
+        timeoutMs: 500,
+      });
       const res = await whileServing(() => fetch(`${peer.url}/fn/spin`));
       assert.equal(res.status, 504);
       assert.equal((await res.json()).error.code, "FUNCTION_TIMEOUT");
@@ -66,12 +77,18 @@ Deno.test("sandboxed functions cannot escape, and the peer keeps serving", opts,
     for (
       const [what, code] of <Array<[string, string]>> [
         ["heap objects", "const a = []; for (;;) a.push({ x: Math.random(), y: [1, 2, 3] });"],
-        ["ArrayBuffers", "const a = []; for (;;) { const b = new Uint8Array(16 * 1024 * 1024); b.fill(1); a.push(b); }"],
+        [
+          "ArrayBuffers",
+          "const a = []; for (;;) { const b = new Uint8Array(16 * 1024 * 1024); b.fill(1); a.push(b); }",
+        ],
       ]
     ) {
       await t.step(`allocating ${what} without bound kills only that call`, async () => {
         const name = `bomb-${what.includes("heap") ? "heap" : "buffers"}`;
-        await deploySource(peer, name, `export default { fetch() { ${code} } }`, { memoryMb: 64, timeoutMs: 30_000 });
+        await deploySource(peer, name, `export default { fetch() { ${code} } }`, {
+          memoryMb: 64,
+          timeoutMs: 30_000,
+        });
         const res = await whileServing(() => fetch(`${peer.url}/fn/${name}`));
         assert.equal(res.status, 500);
         assert.match((await res.json()).error.code, /^FUNCTION_(MEMORY_LIMIT|CRASHED)$/);
@@ -124,7 +141,17 @@ Deno.test("each example runs unchanged under deno serve", opts, async (t) => {
         const port = (probe.addr as Deno.NetAddr).port;
         probe.close();
         const serve = new Deno.Command(Deno.execPath(), {
-          args: ["serve", "-A", "--config", `${root}deno.json`, "--host", "127.0.0.1", "--port", String(port), `${root}functions/${name}.ts`],
+          args: [
+            "serve",
+            "-A",
+            "--config",
+            `${root}deno.json`,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(port),
+            `${root}functions/${name}.ts`,
+          ],
           stdout: "null",
           stderr: "piped",
         }).spawn();

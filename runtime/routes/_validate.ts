@@ -15,6 +15,9 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new VirgoError("BAD_REQUEST", `Invalid ${what}: body is not JSON: ${(err as Error).message}`);
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Invalid ${what}: body is not JSON: ${(err as Error).message}`,
+    );
   }
 }

@@ -70,7 +70,9 @@ export function kvRoutes(pool: Pool, maxValueBytes: number): Hono {
     const opts: { ifMatch?: string } = {};
     const match = ifMatch(c.req.header("if-match"));
     if (match !== undefined) opts.ifMatch = match;
-    if (!(await pool.delete(key, opts))) throw new VirgoError("NOT_FOUND", `No key ${key.slice(0, 200)}`);
+    if (!(await pool.delete(key, opts))) {
+      throw new VirgoError("NOT_FOUND", `No key ${key.slice(0, 200)}`);
+    }
     return c.json({ key, deleted: true });
   });
   return app;

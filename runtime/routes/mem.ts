@@ -16,13 +16,19 @@ const SetQuery = z.object({ offset: z.coerce.number().int().min(0).optional() })
 export function memRoutes(pool: Pool, maxBlockBytes: number): Hono {
   const app = new Hono();
   app.post("/", async (c) => {
-    const body = parse(AllocBody, parseJson(await readLimited(c.req.raw, 4096), "alloc body"), "alloc body");
+    const body = parse(
+      AllocBody,
+      parseJson(await readLimited(c.req.raw, 4096), "alloc body"),
+      "alloc body",
+    );
     const addr = await pool.alloc(body.size);
     return c.json({ addr, size: body.size }, 201);
   });
   app.get("/:addr", async (c) => {
     const bytes = await pool.memGet(c.req.param("addr"));
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/octet-stream",
+    });
   });
   app.put("/:addr", async (c) => {
     const addr = c.req.param("addr");

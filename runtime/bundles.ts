@@ -1,0 +1,107 @@
+/**
+ * Function bundles, stored content-addressed by sha256 in LevelDB and served
+ * to other peers over `/virgo/bundle/1.0.0`. A peer that lacks a bundle
+ * fetches it on first need from a peer that holds it, and keeps it only if
+ * its hash matches.
+ * @module
+ */
+import type { Database } from "../kv/mod.ts";
+import { BUNDLE_PROTOCOL, MAX_DEPLOY_BYTES } from "./constants.ts";
+import { VirgoError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import type { CatalogNet, FunctionMeta } from "./registry.ts";
+import { sha256Hex } from "./_hash.ts";
+
+/** The bundles of one peer. */
+export interface BundleStore {
+  /** Registers the protocol that serves bundles to other peers. */
+  serve(): Promise<void>;
+  /** Stores a bundle under its hash. */
+  put(hash: string, bytes: Uint8Array, code: string): Promise<void>;
+  /** The code of an entry: from memory, from LevelDB, or fetched from the mesh. */
+  code(meta: FunctionMeta): Promise<string>;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Creates the bundle store.
+ *
+ * @example
+ * ```ts
+ * const bundles = createBundleStore({ db, net: mesh, logger });
+ * await bundles.serve();
+ * const code = await bundles.code(meta);
+ * ```
+ */
+export function createBundleStore(
+  init: { db: Database; net: CatalogNet; logger: Logger },
+): BundleStore {
+  const { net, logger } = init;
+  const store = init.db.store("bundles");
+  const cache = new Map<string, string>();
+  const fetching = new Map<string, Promise<string>>();
+
+  async function fetchFromMesh(meta: FunctionMeta): Promise<string> {
+    const tag = `${meta.name}@${meta.version}`;
+    const holders = net.peers().filter((p) => !p.self && p.functions.includes(tag)).map((p) =>
+      p.peerId
+    );
+    if (!holders.includes(meta.origin) && meta.origin !== net.peerId) holders.unshift(meta.origin);
+    for (const peer of holders) {
+      try {
+        const bytes = await net.request(peer, BUNDLE_PROTOCOL, enc.encode(meta.hash), {
+          maxBytes: MAX_DEPLOY_BYTES + 1024,
+        });
+        if ((await sha256Hex(bytes)) !== meta.hash) {
+          logger.warn({ peer, fn: meta.name }, "Bundle from peer failed its hash check");
+          continue;
+        }
+        const code = dec.decode(bytes);
+        await store.put(meta.hash, bytes);
+        cache.set(meta.hash, code);
+        logger.info({ fn: meta.name, from: peer, size: bytes.byteLength }, "Bundle fetched");
+        return code;
+      } catch (err) {
+        logger.debug({ peer, err: String(err) }, "Bundle fetch failed");
+      }
+    }
+    throw new VirgoError("NO_PEER_AVAILABLE", `No peer could supply the bundle of ${meta.name}`);
+  }
+
+  return {
+    async serve() {
+      await net.handle(BUNDLE_PROTOCOL, async (req) => {
+        const hash = dec.decode(req);
+        if (!HASH.test(hash)) throw new VirgoError("BAD_REQUEST", "Malformed hash");
+        const bytes = await store.get(hash);
+        if (!bytes) throw new VirgoError("NOT_FOUND", `No bundle ${hash}`);
+        return bytes;
+      }, { maxBytes: 128 });
+    },
+
+    async put(hash, bytes, code) {
+      await store.put(hash, bytes);
+      cache.set(hash, code);
+    },
+
+    async code(meta) {
+      const cached = cache.get(meta.hash);
+      if (cached !== undefined) return cached;
+      const stored = await store.get(meta.hash);
+      if (stored) {
+        const code = dec.decode(stored);
+        cache.set(meta.hash, code);
+        return code;
+      }
+      let pending = fetching.get(meta.hash);
+      if (!pending) {
+        pending = fetchFromMesh(meta).finally(() => fetching.delete(meta.hash));
+        fetching.set(meta.hash, pending);
+      }
+      return await pending;
+    },
+  };
+}
