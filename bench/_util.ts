@@ -228,7 +228,9 @@ export async function writeResult(name: string, data: Record<string, unknown>, e
 /** Formats a number for the table ("—" when missing). */
 export function f(x: number | null | undefined, unit = "", d = 2): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "—";
-  const s = Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : x.toFixed(d);
+  const s = Math.abs(x) >= 1000 || (Number.isInteger(x) && unit !== "ms")
+    ? Math.round(x).toLocaleString("en-US")
+    : x.toFixed(d);
   return unit ? `${s} ${unit}` : s;
 }
 

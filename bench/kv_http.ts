@@ -177,8 +177,9 @@ async function takeover(mesh: Peer[], keys: number, timeoutMs: number) {
     passes,
     method: "GET /v1/status exposes no key count, so: the time from the 4th peer's `Ready` until every old peer has " +
       "logged `rebalance pass done` with 4 members and the new peer's LevelDB folder has stopped growing for 2 s. " +
-      "With 3 replicas on 4 peers the new peer should own 3/4 of the keys; newPeerDbOverOldMean compares its LevelDB " +
-      "size with the old peers' (before compaction, so only indicative).",
+      "With 3 replicas on 4 peers the new peer should own 3/4 of the keys and each old peer should drop 1/4 " +
+      "(droppedByOldPeers, from their logs); newPeerDbOverOldMean compares LevelDB folder sizes (before compaction, " +
+      "so only indicative). movedByOldPeers counts record copies each old peer sent.",
   };
 }
 
@@ -296,7 +297,7 @@ export async function run(opts: PartOptions): Promise<PartResult> {
         metric: `4th peer takes its share of ${keys.toLocaleString("en-US")} keys`,
         virgo: `${f(t.takeoverSeconds, "s", 1)}${t.complete ? "" : " (incomplete)"}`,
         baseline: `writes ${f(t.write.keysPerSec)} keys/s`,
-        ratio: `new/old LevelDB ${f(t.newPeerDbOverOldMean)} (exp. 0.75)`,
+        ratio: `old peers dropped ${t.droppedByOldPeers.map((x) => f(x / keys * 100, "%", 1)).join(", ")} (exp. 25%)`,
         target: "",
       });
     }

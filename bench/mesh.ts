@@ -207,6 +207,30 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
   }
 }
 
+function summarizeViews(v: number[]) {
+  const s = [...v].sort((a, b) => a - b);
+  return { min: s[0] ?? 0, median: s[s.length >> 1] ?? 0, max: s[s.length - 1] ?? 0 };
+}
+
+/**
+ * Starts `n` idle peers joining the first and waits up to `timeoutMs` for full
+ * views; unlike `startMesh`, a mesh that does not converge is kept (and
+ * measured), with its view sizes recorded.
+ */
+async function startMeshPartial(n: number, timeoutMs: number) {
+  const opts = { spares: 0, keepLogs: false, timeoutMs: 180_000 };
+  const first = await startPeer(opts);
+  const rest = await Promise.allSettled(
+    Array.from({ length: n - 1 }, () => startPeer({ ...opts, join: [first.p2p] })),
+  );
+  const peers = [first, ...rest.flatMap((x) => x.status === "fulfilled" ? [x.value] : [])];
+  const sizes = () => Promise.all(peers.map((p) => viewOf(p).then((v) => v.length).catch(() => 0)));
+  let views: number[] = [];
+  const converged = await waitFor("full views", async () => (views = await sizes()).every((v) => v === n), timeoutMs, 250)
+    .then(() => true, () => false);
+  return { peers, converged, views };
+}
+
 async function idleCost(opts: PartOptions, data: Record<string, unknown>, headlines: Headline[]) {
   const sizes = opts.quick ? [3, 10] : [3, 10, 30];
   const window = opts.quick ? 3 : 5;
@@ -221,7 +245,7 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
   for (const n of sizes) {
     await step(idle, `peers_${n}`, async () => {
       const t0 = performance.now();
-      const peers = await startMesh(n, { spares: 0, keepLogs: false, timeoutMs: 180_000 }, 90_000);
+      const { peers, converged, views: viewsAtStart } = await startMeshPartial(n, n >= 30 ? 45_000 : 30_000);
       const startS = r((performance.now() - t0) / 1000, 1);
       try {
         await sleep(2_000);
@@ -245,7 +269,11 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
         const views = await Promise.all(peers.map((p) => viewOf(p).then((v) => v.length).catch(() => 0)));
         return {
           peers: n,
+          started: peers.length,
           startAndConvergeSeconds: startS,
+          converged,
+          viewSizesAtStart: summarizeViews(viewsAtStart),
+          viewSizesAtEnd: summarizeViews(views),
           viewsCompleteAtEnd: views.every((v) => v === n),
           rssMbMean: r(mean(rss), 1),
           rssMbMax: r(Math.max(...rss), 1),
@@ -270,14 +298,16 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
     | undefined;
   for (const n of sizes) {
     const real = idle[`peers_${n}`] as
-      | { rssMbMean: number; tcpSentBytesPerPeerPerSec: number }
+      | { rssMbMean: number; tcpSentBytesPerPeerPerSec: number; converged: boolean; viewSizesAtEnd: { min: number; max: number } }
       | undefined;
     const list = Array.isArray(gossip) ? gossip : gossip ? [gossip] : [];
     const g = list.find((x) => x.nodes === n);
     if (!real?.rssMbMean && !g) continue;
     headlines.push({
       part: "mesh",
-      metric: `idle, ${n} peers: RSS/peer; TCP bytes sent/s/peer`,
+      metric: `idle, ${n} peers: RSS/peer; TCP bytes sent/s/peer${
+        real?.rssMbMean && !real.converged ? ` (views did not converge: ${real.viewSizesAtEnd.min}–${real.viewSizesAtEnd.max})` : ""
+      }`,
       virgo: real?.rssMbMean ? `${f(real.rssMbMean, "MB", 1)}; ${f(real.tcpSentBytesPerPeerPerSec / 1024, "KB/s", 1)}` : "—",
       baseline: g
         ? `load payload: ${f(g.publishedBytesPerPeerPerSec / 1024, "KB/s", 2)} out, ${f(g.receivedBytesPerPeerPerSec / 1024, "KB/s", 2)} in`
