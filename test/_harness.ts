@@ -55,6 +55,17 @@ export interface StartOptions {
   httpPort?: number;
   args?: string[];
   env?: Record<string, string>;
+  /** Run inside this network namespace (`ip netns exec`), listening on `host`. */
+  netns?: string;
+  /** Address to listen on. @default {"127.0.0.1"} */
+  host?: string;
+}
+
+/** The command line that runs Deno, inside a network namespace when asked. */
+function denoCommand(args: string[], netns?: string): { cmd: string; args: string[] } {
+  return netns
+    ? { cmd: "ip", args: ["netns", "exec", netns, Deno.execPath(), ...args] }
+    : { cmd: Deno.execPath(), args };
 }
 
 /** Starts `virgo start` and waits until it is ready. */
@@ -68,9 +79,9 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     CLI,
     "start",
     "--http",
-    `127.0.0.1:${opts.httpPort ?? 0}`,
+    `${opts.host ?? "127.0.0.1"}:${opts.httpPort ?? 0}`,
     "--p2p",
-    `/ip4/127.0.0.1/tcp/${opts.p2pPort ?? 0}`,
+    `/ip4/${opts.host ?? "127.0.0.1"}/tcp/${opts.p2pPort ?? 0}`,
     "--data",
     data,
     "--spares",
@@ -78,8 +89,9 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     ...(opts.join ?? []).flatMap((j) => ["--join", j]),
     ...(opts.args ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const run = denoCommand(args, opts.netns);
+  const child = new Deno.Command(run.cmd, {
+    args: run.args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -154,9 +166,11 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
 export async function cli(
   args: string[],
   env: Record<string, string> = {},
+  netns?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, CLI, ...args],
+  const run = denoCommand(["run", "-A", "--config", CONFIG, CLI, ...args], netns);
+  const out = await new Deno.Command(run.cmd, {
+    args: run.args,
     stdin: "null",
     env: { NO_COLOR: "1", ...env },
   }).output();
