@@ -5,10 +5,8 @@
  * @module
  */
 import { Command, Option } from "commander";
-import { bundle } from "../bundle.ts";
-import { readConfigFile, resolveConfig, splitList } from "../config.ts";
-import { createLogger } from "../log.ts";
-import { startPeer } from "../peer.ts";
+import { bundle, createLogger, readConfigFile, resolveConfig, startPeer } from "../mod.ts";
+import { splitList } from "../config.ts";
 import { generateSwarmKey } from "../../p2p/mod.ts";
 import { CliError, createClient } from "./client.ts";
 
