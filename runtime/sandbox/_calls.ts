@@ -7,7 +7,7 @@
  */
 import { type FrameWriter, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
 import { Inbound, pump, readHead, Window } from "./_stream.ts";
-import { ResError, ResHead } from "./_schema.ts";
+import { parseResHead, ResError } from "./_schema.ts";
 import { CANCEL_GRACE_MS, CHUNK_MAX, INLINE_BODY_MAX, STREAM_WINDOW } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { InvokeOptions } from "./types.ts";
@@ -145,7 +145,7 @@ export class CallTable {
   #onHead(call: Call, payload: Uint8Array): void {
     if (call.headDone) throw new Error("Second response head for one call");
     const { json: raw, tail } = splitJson(payload);
-    const head = ResHead.parse(raw);
+    const head = parseResHead(raw);
     let body: BodyInit | null = null;
     if (head.b === 1) {
       call.resBytes = tail.length;

@@ -1,8 +1,9 @@
 /**
  * The generic sandbox program, run as its own Deno process with no permission but net. It
- * receives a bundle over stdin (LOAD), imports it from a `data:` URL (needs no read permission),
- * and serves calls multiplexed by id; see `_frame.ts`. It exits when stdin closes, so it dies
- * with its host.
+ * connects once to its host's unix socket (path in `Deno.args[0]`) and revokes its permission on
+ * that path before any function code runs, receives a bundle (LOAD), imports it from a `data:`
+ * URL (needs no read permission), and serves calls multiplexed by id; see `_frame.ts`. It exits
+ * when the socket closes, so it dies with its host.
  *
  * @module
  */
@@ -16,9 +17,10 @@ import {
   splitJson,
   T,
   u32,
+  writeAllTo,
 } from "./_frame.ts";
 import { Inbound, pump, readHead, Window } from "./_stream.ts";
-import { captureConsole, createKv, current } from "./_child_env.ts";
+import { captureConsole, createCurrent, createKv } from "./_child_env.ts";
 import {
   CHUNK_MAX,
   INLINE_BODY_MAX,
@@ -30,8 +32,11 @@ import {
 type Handler = { fetch: (req: Request, env: unknown, ctx: unknown) => unknown };
 type Call = { abort: AbortController; body?: Inbound; win?: Window };
 
-const stdout = Deno.stdout.writable.getWriter();
-const out = new FrameWriter((b) => stdout.write(b), () => Deno.exit(1));
+const sock = Deno.args[0]!;
+const conn = await Deno.connect({ transport: "unix", path: sock });
+Deno.permissions.revokeSync({ name: "read", path: sock });
+Deno.permissions.revokeSync({ name: "write", path: sock });
+const out = new FrameWriter(writeAllTo(conn), () => Deno.exit(1));
 const { kv, reply: kvReply } = createKv(out);
 const calls = new Map<number, Call>();
 const waiting = new Set<Promise<unknown>>();
@@ -39,7 +44,8 @@ let handler: Handler | undefined;
 let env: unknown = { KV: kv, VARS: {} };
 let peerId = "";
 
-captureConsole(out, MAX_LOG_CHARS);
+const current = await createCurrent();
+captureConsole(out, MAX_LOG_CHARS, current);
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   console.error("Unhandled rejection:", e.reason);
@@ -171,8 +177,8 @@ async function warmUp(): Promise<void> {
 
 await warmUp();
 out.send(T.READY, 0);
-await new FrameReader(0xffff_ffff, onFrame).readAll(Deno.stdin.readable);
-// stdin closed: the host is gone or retired us. Let waitUntil work finish, briefly.
+await new FrameReader(0xffff_ffff, onFrame).readAll(conn).catch(() => {});
+// The socket closed: the host is gone or retired us. Let waitUntil work finish, briefly.
 await Promise.race([
   Promise.allSettled([...waiting]),
   new Promise((r) => setTimeout(r, WAIT_UNTIL_GRACE_MS)),

@@ -21,8 +21,16 @@ export function profileKey(p: Profile): string {
   return `${p.memoryMb}|${p.allowLoopback ? 1 : 0}|${p.allowNet?.join(",") ?? "*"}`;
 }
 
-/** Arguments after `deno` for a child running `childUrl` with profile `p`. */
-export function childArgs(p: Profile, denyNet: string[], childUrl: string): string[] {
+/**
+ * Arguments after `deno` for a child running `childUrl` with profile `p`, reaching its host over
+ * the unix socket at `sock` (which it may open once: it revokes the path before loading code).
+ */
+export function childArgs(
+  p: Profile,
+  denyNet: string[],
+  childUrl: string,
+  sock: string,
+): string[] {
   const args = [
     "run",
     "--no-prompt",
@@ -31,12 +39,14 @@ export function childArgs(p: Profile, denyNet: string[], childUrl: string): stri
     "--no-remote",
     "--quiet",
     `--v8-flags=--max-old-space-size=${p.memoryMb}`,
+    `--allow-read=${sock}`,
+    `--allow-write=${sock}`,
   ];
-  // allowNet: [] means no network at all, so no flag.
+  // allowNet: [] means no network but the host's socket.
   if (p.allowNet === undefined) args.push("--allow-net");
-  else if (p.allowNet.length > 0) args.push(`--allow-net=${p.allowNet.join(",")}`);
+  else args.push(`--allow-net=${[...p.allowNet, `unix:${sock}`].join(",")}`);
   const deny = p.allowLoopback ? [] : [...LOOPBACK_DENY, ...denyNet];
   if (deny.length > 0 && p.allowNet?.length !== 0) args.push(`--deny-net=${deny.join(",")}`);
-  args.push(childUrl);
+  args.push(childUrl, sock);
   return args;
 }

@@ -1,6 +1,6 @@
 /**
  * The host↔child wire: `[u32 length][u8 type][u32 id][payload]`, big-endian, where `length`
- * counts type, id and payload. Calls are multiplexed by id over the child's stdin/stdout.
+ * counts type, id and payload. Calls are multiplexed by id over one unix socket per child.
  * Used by both sides, so it imports nothing and needs no permission.
  *
  * @module
@@ -65,6 +65,13 @@ export function u32(n: number): Uint8Array[] {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n);
   return [b];
+}
+
+/** A sink for {@linkcode FrameWriter} writing all of each buffer to `conn`. */
+export function writeAllTo(conn: { write(p: Uint8Array): Promise<number> }) {
+  return async (buf: Uint8Array): Promise<void> => {
+    for (let off = 0; off < buf.length;) off += await conn.write(buf.subarray(off));
+  };
 }
 
 /** Decodes a u32 payload, or -1 when the payload is not 4 bytes. */
@@ -161,21 +168,17 @@ export class FrameReader {
     this.#onFrame = onFrame;
   }
 
-  /** Reads `stream` to its end; throws on a malformed frame or a throwing `onFrame`. */
-  async readAll(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = stream.getReader({ mode: "byob" });
-    try {
-      for (;;) {
-        this.#makeRoom();
-        const view = new Uint8Array(this.#buf.buffer, this.#end, this.#buf.length - this.#end);
-        const { done, value } = await reader.read(view);
-        if (done || !value) return;
-        this.#buf = new Uint8Array(value.buffer);
-        this.#end += value.length;
-        this.#drain();
-      }
-    } finally {
-      reader.releaseLock();
+  /**
+   * Reads `src` (a `Deno.Conn`: plain reads, no stream machinery per chunk) to its end; throws
+   * on a malformed frame or a throwing `onFrame`.
+   */
+  async readAll(src: { read(p: Uint8Array): Promise<number | null> }): Promise<void> {
+    for (;;) {
+      this.#makeRoom();
+      const n = await src.read(this.#buf.subarray(this.#end));
+      if (n === null) return;
+      this.#end += n;
+      this.#drain();
     }
   }
 

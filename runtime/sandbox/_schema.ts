@@ -7,11 +7,26 @@
 import { z } from "zod";
 
 /** RES head: status, header pairs, body mode (0 none, 1 inline, 2 streamed). */
-export const ResHead = z.object({
-  s: z.number().int().min(200).max(599),
-  h: z.array(z.tuple([z.string(), z.string()])),
-  b: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-});
+export interface ResHead {
+  s: number;
+  h: [string, string][];
+  b: 0 | 1 | 2;
+}
+
+/**
+ * Checks a RES head by hand: it is on every call's path, where zod cost several µs. Throws like
+ * a failed parse; the same rules as the other shapes here.
+ */
+export function parseResHead(v: unknown): ResHead {
+  const o = v as Partial<ResHead> | null;
+  const ok = typeof o === "object" && o !== null && Number.isInteger(o.s) && o.s! >= 200 &&
+    o.s! <= 599 && (o.b === 0 || o.b === 1 || o.b === 2) && Array.isArray(o.h) &&
+    o.h.every((p) =>
+      Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string"
+    );
+  if (!ok) throw new Error("Malformed response head");
+  return o as ResHead;
+}
 
 /** LOADED: whether the import and the `fetch` check succeeded. */
 export const Loaded = z.object({ ok: z.boolean(), message: z.string().optional() });

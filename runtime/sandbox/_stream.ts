@@ -169,7 +169,8 @@ export async function readHead(
       if (got === TICK) return { first, reader, pending: p };
       const { done, value } = got;
       if (done) {
-        reader.releaseLock();
+        // No releaseLock(): the stream is closed, and a release rejects `closed` with a new
+        // TypeError (a stack trace per call: 8 µs, two thirds of this function's cost).
         if (first.length === 1) return { inline: first[0]! };
         const all = new Uint8Array(size);
         let off = 0;

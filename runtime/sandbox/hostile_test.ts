@@ -55,6 +55,9 @@ Deno.test("no file, env, subprocess or FFI access", async () => {
         sys: attempt(`Deno.hostname()`),
         fileUrl: attempt(`await fetch("file:///etc/passwd")`),
         importFile: attempt(`await import("file:///etc/passwd")`),
+        // The host's socket: accepted once and unlinked, and the child revoked the path.
+        reopen: attempt(`(await Deno.connect({ transport: "unix", path: Deno.args[0] })).close()`),
+        recreate: attempt(`await Deno.writeTextFile(Deno.args[0], "x")`),
       };
       for (const [name, code] of Object.entries(cases)) {
         const out = await text(pool, spec(name, code));
