@@ -70,13 +70,15 @@ export function parseRoute(value: string | null): Strategy | { peerId: string } 
   );
 }
 
-/** The URL a function sees: `/fn/<name>` stripped from the path. */
+/**
+ * The URL a function sees: `/fn/<name>` stripped from the path. Plain string
+ * work, as it runs on every call: the router already matched the prefix.
+ */
 export function functionUrl(url: string, name: string): string {
-  const u = new URL(url);
-  const prefix = `/fn/${name}`;
-  const rest = u.pathname.slice(prefix.length);
-  u.pathname = rest.startsWith("/") ? rest : `/${rest}`;
-  return u.href;
+  const start = url.indexOf("/fn/", url.indexOf("//") + 2);
+  if (start < 0) return url;
+  const rest = url.slice(start + 4 + name.length);
+  return url.slice(0, start) + (rest.startsWith("/") ? rest : `/${rest}`);
 }
 
 /**
@@ -99,19 +101,23 @@ export function createInvoker(init: InvokerInit): Invoker {
     const meta = registry.get(name);
     if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
     const spec = await registry.spec(meta);
-    const body = req.body ? limitStream(req.body, maxBody) : null;
-    const init: RequestInit & { duplex?: "half" } = {
-      method: req.method,
-      headers: req.headers,
-      body,
-      signal: req.signal,
-    };
-    if (body) init.duplex = "half";
-    const inner = new Request(functionUrl(req.url, name), init);
+    // Without a body the request goes as it is; a body is passed through its bound.
+    const inner = req.body
+      ? new Request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: limitStream(req.body, maxBody),
+        duplex: "half",
+      } as RequestInit)
+      : req;
     running++;
     const end = metrics.invokeTimer(name, "local");
     try {
-      const res = await sandbox.invoke(spec, inner, { requestId, signal: req.signal });
+      const res = await sandbox.invoke(spec, inner, {
+        requestId,
+        signal: req.signal,
+        url: functionUrl(req.url, name),
+      });
       end("ok");
       return withHeaders(res, net.peerId, requestId);
     } catch (err) {

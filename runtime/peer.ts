@@ -113,7 +113,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     spares: cfg.spares,
   });
   await sandbox.start();
-  live.running = () => sandbox.stats().inflight;
+  live.running = () => sandbox.inflight();
   const registry = createRegistry({
     db,
     sandbox,

@@ -133,6 +133,9 @@ export function createRegistry(
   const lastSync = new Map<string, number>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let ticks = 0;
+  let held: string[] | undefined;
+  /** Sandbox specs by version, built once per version (they are asked for on every call). */
+  const specs = new Map<string, FunctionSpec>();
 
   /**
    * Gossip can miss an announcement (a topic mesh still forming, a peer
@@ -168,8 +171,10 @@ export function createRegistry(
     const current = entries.get(meta.name);
     if (current && current.stamp >= meta.stamp) return false;
     entries.set(meta.name, meta);
+    held = undefined;
     await metas.put(meta.name, enc.encode(JSON.stringify(meta)));
     if (current && (current.version !== meta.version || meta.deleted)) {
+      specs.delete(current.version);
       sandbox.retire(current.version);
     }
     logger.info(
@@ -208,6 +213,7 @@ export function createRegistry(
         const parsed = FunctionMetaSchema.safeParse(JSON.parse(dec.decode(value)));
         if (parsed.success) {
           entries.set(parsed.data.name, parsed.data);
+          held = undefined;
           clock.observe(parsed.data.stamp);
         }
       }
@@ -304,11 +310,17 @@ export function createRegistry(
     },
 
     async spec(meta) {
-      return toSpec(meta, await bundles.code(meta));
+      let spec = specs.get(meta.version);
+      if (!spec) {
+        spec = toSpec(meta, await bundles.code(meta));
+        specs.set(meta.version, spec);
+      }
+      return spec;
     },
 
     held() {
-      return this.list().map((m) => `${m.name}@${m.version}`);
+      // Sampled for every routed call (the load record of this peer): cache it.
+      return held ??= this.list().map((m) => `${m.name}@${m.version}`);
     },
   };
 }

@@ -78,12 +78,12 @@ export class CallTable {
       call.onAbort = () => this.#cancel(call, signal.reason);
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
-    this.#send(call, req, opts.requestId).catch((e) => this.#cancel(call, e));
+    this.#send(call, req, opts.requestId, opts.url ?? req.url).catch((e) => this.#cancel(call, e));
     return promise;
   }
 
-  async #send(call: Call, req: Request, requestId: string): Promise<void> {
-    const head = { m: req.method, u: req.url, h: [...req.headers], r: requestId, b: 0 };
+  async #send(call: Call, req: Request, requestId: string, url: string): Promise<void> {
+    const head = { m: req.method, u: url, h: [...req.headers], r: requestId, b: 0 };
     const out = this.#init.out;
     if (!req.body) {
       out.send(T.REQ, call.id, jsonPart(head));

@@ -217,6 +217,13 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       }
     },
 
+    inflight() {
+      let n = 0;
+      for (const g of groups.values()) for (const p of g.procs) n += p.inflight;
+      for (const p of retiring) n += p.inflight;
+      return n;
+    },
+
     stats(): SandboxStats {
       let processes = 0;
       let inflight = 0;

@@ -92,6 +92,8 @@ export interface InvokeOptions {
   requestId: string;
   /** Aborting ends the call and cancels it in the child. */
   signal?: AbortSignal;
+  /** The URL the function sees, when not the request's own (saves building a second Request). */
+  url?: string;
 }
 
 /** One function process, for metrics such as "sandbox memory per function". */
@@ -134,4 +136,6 @@ export interface SandboxPool {
   /** Lets in-flight calls finish, then ends the version's process(es). */
   retire(version: string): void;
   stats(): SandboxStats;
+  /** Calls running in the sandboxes now: what {@linkcode SandboxPool.stats} counts, without the detail (cheap enough for every call). */
+  inflight(): number;
 }
