@@ -19,8 +19,15 @@ export const INVOKE_PROTOCOL = "/virgo/invoke/1.0.0";
 /** How often a peer publishes its load record: 1 s keeps routing fresh at ~0.3 KB/s per peer per receiver. */
 export const GOSSIP_INTERVAL_MS = 1_000;
 
-/** A peer whose last record is older than this leaves the view: 2.5 missed heartbeats, so a SIGKILLed peer (no FIN) is gone within 3 s including the sweep period. */
-export const PEER_EXPIRY_MS = 2_500;
+/**
+ * A peer whose last record is older than this leaves the view: 5 missed
+ * heartbeats. A killed peer usually leaves at once, through its closed
+ * connection; expiry is for peers that vanish without one (a host or link
+ * going down). At 2.5 s, peers of a 30-peer mesh on 2 busy cores flapped in
+ * and out of each other's views, and every flap cost a catalogue sync and a
+ * rebalance pass.
+ */
+export const PEER_EXPIRY_MS = 5_000;
 
 /** How often the view is swept for expired peers; bounds the extra delay after expiry. */
 export const SWEEP_INTERVAL_MS = 250;

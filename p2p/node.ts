@@ -87,6 +87,12 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // Gossipsub penalises more than 10 peers on one IP address (a Sybil
+        // defence for open networks). Virgo peers sharing an address is normal
+        // (a machine running several, containers behind one NAT, loopback),
+        // and with the penalty a mesh past ~11 such peers graylisted itself:
+        // at 30 peers every view collapsed to one within a minute.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
   });
