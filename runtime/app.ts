@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   v1.route("/functions", functionRoutes(deps.registry));
   v1.route("/kv", kvRoutes(deps.pool, maxValue));
-  v1.route("/mem", memRoutes(deps.pool, maxValue * 16));
+  v1.route("/mem", memRoutes(deps.pool, maxValue));
   v1.get("/peers", (c) => {
     const peers = deps.net.peers();
     return c.json({ self: deps.peerId, count: peers.length, peers });

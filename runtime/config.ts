@@ -27,6 +27,12 @@ const multiaddr = z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+(
   message: "Expected a TCP multiaddr, e.g. /ip4/127.0.0.1/tcp/7878",
 });
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A switch from a flag (true), a JSON boolean, or an environment string ("true", "1", "false", "0", ""). */
+const flag = z.union([
+  z.boolean(),
+  z.enum(["true", "1", "yes", "on"]).transform(() => true),
+  z.enum(["false", "0", "no", "off", ""]).transform(() => false),
+]);
 
 /** Schema of the options of `virgo start`. */
 export const StartConfigSchema = z.object({
@@ -34,13 +40,13 @@ export const StartConfigSchema = z.object({
   p2p: multiaddr.default(DEFAULT_P2P),
   data: z.string().min(1).default(DEFAULT_DATA),
   join: z.array(multiaddr).default([]),
-  mdns: z.coerce.boolean().default(false),
+  mdns: flag.default(false),
   routing: z.enum(ROUTINGS).default("p2c"),
   replicas: intFrom(1, 15).default(DEFAULT_REPLICAS),
   poolMb: intFrom(0, 1024 * 1024).default(DEFAULT_POOL_MB),
   token: z.string().min(8, { message: "A token needs at least 8 characters" }).optional(),
   swarmKey: z.string().min(1).optional(),
-  withExamples: z.coerce.boolean().default(false),
+  withExamples: flag.default(false),
   spares: intFrom(0, 16).default(1),
 }).strict();
 

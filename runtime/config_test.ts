@@ -22,6 +22,10 @@ Deno.test("config: defaults, precedence and validation", () => {
   assert.throws(() => resolveConfig({ replicas: 0 }), /Invalid option replicas/);
   assert.throws(() => resolveConfig({ token: "short" }), /8 characters/);
   assert.throws(() => resolveConfig({ colour: "blue" }), /Invalid option/);
+  assert.equal(resolveConfig({ mdns: "false" }).mdns, false);
+  assert.equal(resolveConfig({ mdns: "1" }).mdns, true);
+  assert.equal(resolveConfig({ mdns: true }).mdns, true);
+  assert.throws(() => resolveConfig({ mdns: "maybe" }), /Invalid option mdns/);
 });
 
 Deno.test("config: loopback hosts", () => {
