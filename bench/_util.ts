@@ -34,26 +34,8 @@ export function summary(xs: number[]): { n: number; p50ms: number | null; p99ms:
 /** Waits `ms`. */
 export const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
-/** Polls `check` every `everyMs` until truthy or `timeoutMs`; throws on timeout. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
-  timeoutMs = 20_000,
-  everyMs = 50,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
+/** Polls `check` until truthy or a timeout: the integration tests' helper. */
+export { waitFor } from "../test/_harness.ts";
 
 /** Output of a command, trimmed; "" when it fails. */
 export async function sh(cmd: string, args: string[]): Promise<string> {

@@ -200,11 +200,12 @@ export async function deploySource(
   });
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+/** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
+  check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
   timeoutMs = 15_000,
+  everyMs = 50,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -215,7 +216,7 @@ export async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
