@@ -219,7 +219,12 @@ export function createInvoker(init: InvokerInit): Invoker {
           return await runRemote(req, name, next, requestId, body);
         }
       } catch (err) {
-        if (!errorCode(err)) logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
+        if (req.signal.aborted) {
+          // The caller went away: nobody reads this answer, and it is no fault of ours.
+          logger.debug({ fn: name, requestId }, "Call abandoned by its caller");
+        } else if (!errorCode(err)) {
+          logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
+        }
         return errorResponse(err, { [REQUEST_ID_HEADER]: requestId, [PEER_HEADER]: net.peerId });
       }
     },
