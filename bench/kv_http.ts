@@ -26,7 +26,6 @@ import {
   stopAll,
   stopPeers,
   viewOf,
-  waitFor,
 } from "./_procs.ts";
 import { runJsonScript } from "./_scripts.ts";
 import { versus } from "./_wrk.ts";
