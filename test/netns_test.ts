@@ -51,6 +51,7 @@ async function tearDown(): Promise<void> {
   for (const ns of NS) await ip("netns", "del", ns);
 }
 
+await tearDown(); // what an interrupted earlier run may have left
 const available = await setUp().catch(() => false);
 await tearDown();
 
