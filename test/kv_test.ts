@@ -39,6 +39,23 @@ Deno.test("the pool across three peers", opts, async (t) => {
       assert.match(gone.stderr, /NOT_FOUND/);
     });
 
+    await t.step("the CLI drives VIRGO's memory API", async () => {
+      const peer = ["--peer", peers[2]!.url];
+      const alloc = await cli(["mem", "alloc", "8", ...peer]);
+      assert.equal(alloc.code, 0, alloc.stderr);
+      const { addr } = JSON.parse(alloc.stdout);
+      assert.equal((await cli(["mem", "set", addr, "hi", "--offset", "1", ...peer])).code, 0);
+      const got = await cli(["mem", "get", addr, ...peer]);
+      assert.equal(got.stdout, "\0hi\0\0\0\0\0");
+      assert.equal((await cli(["mem", "free", addr, ...peer])).code, 0);
+      const gone = await cli(["mem", "get", addr, ...peer]);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /NOT_FOUND/);
+      const bad = await cli(["mem", "alloc", "lots", ...peer]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /BAD_REQUEST/);
+    });
+
     await t.step("listing is ordered and paged", async () => {
       for (let i = 0; i < 12; i++) {
         await (await put(peers[i % 3]!.url, `page/${String(i).padStart(2, "0")}`, "x")).body
