@@ -1,0 +1,106 @@
+/**
+ * `virgo start`: run a peer, with the example functions on `--with-examples`.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { bundle, createLogger, readConfigFile, resolveConfig, startPeer } from "../mod.ts";
+import { collect } from "./_shared.ts";
+
+const EXAMPLES = ["hello", "echo", "fib", "router", "counter"];
+
+/** Registers these commands on `program`. */
+export function startCommand(program: Command): void {
+  program.command("start")
+    .description("run a peer")
+    .addOption(
+      new Option("--http <host:port>", "HTTP listen address (default 127.0.0.1:8787)").env(
+        "VIRGO_HTTP",
+      ),
+    )
+    .addOption(
+      new Option("--p2p <multiaddr>", "libp2p listen multiaddr (default /ip4/0.0.0.0/tcp/7878)")
+        .env(
+          "VIRGO_P2P",
+        ),
+    )
+    .addOption(new Option("--data <dir>", "data folder (default ./.virgo)").env("VIRGO_DATA"))
+    .addOption(
+      new Option("--join <multiaddr>", "peer to join (repeatable; env comma-separated)").env(
+        "VIRGO_JOIN",
+      ).argParser(collect),
+    )
+    .addOption(new Option("--mdns", "discover peers on the LAN with mDNS").env("VIRGO_MDNS"))
+    .addOption(
+      new Option("--routing <strategy>", "p2c | least-loaded | random | local (default p2c)").env(
+        "VIRGO_ROUTING",
+      ),
+    )
+    .addOption(new Option("--replicas <n>", "copies of each key (default 3)").env("VIRGO_REPLICAS"))
+    .addOption(
+      new Option("--pool-mb <n>", "memory-pool capacity this peer offers (default 256)").env(
+        "VIRGO_POOL_MB",
+      ),
+    )
+    .addOption(
+      new Option("--token <token>", "admin token; without one the peer listens on loopback only")
+        .env(
+          "VIRGO_TOKEN",
+        ),
+    )
+    .addOption(
+      new Option("--swarm-key <file>", "libp2p swarm key: a private mesh").env("VIRGO_SWARM_KEY"),
+    )
+    .addOption(
+      new Option("--spares <n>", "pre-started generic sandboxes (default 1)").env("VIRGO_SPARES"),
+    )
+    .addOption(
+      new Option("--with-examples", "deploy the example functions on first start").env(
+        "VIRGO_WITH_EXAMPLES",
+      ),
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const cfg = resolveConfig(await readConfigFile(), opts);
+      const logger = createLogger();
+      const peer = await startPeer(cfg, logger);
+      if (cfg.withExamples) {
+        const root = new URL("../../functions/", import.meta.url);
+        for (const name of EXAMPLES) {
+          if (peer.functions().includes(name)) continue;
+          const { code } = await bundle(new URL(`${name}.ts`, root).pathname);
+          await peer.deploy(name, {
+            code,
+            vars: {},
+            timeoutMs: 10_000,
+            memoryMb: 128,
+            allowLoopback: false,
+          });
+        }
+      }
+      const fns = peer.functions();
+      console.log(`Virgo peer ${peer.peerId}`);
+      console.log(`  http       ${peer.url}`);
+      for (const a of peer.addrs()) console.log(`  p2p        ${a}`);
+      console.log(`  routing    ${cfg.routing}, ${cfg.replicas} replicas, ${cfg.poolMb} MiB pool`);
+      console.log(
+        `  functions  ${fns.length ? fns.join(", ") : "(none yet: virgo deploy <entry.ts>)"}`,
+      );
+      console.log(
+        `  auth       ${
+          cfg.token
+            ? "token required for /v1 mutations"
+            : "none: listening on loopback only (give --token to expose)"
+        }`,
+      );
+      console.log(`Ready at ${peer.url}`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, "Shutting down");
+        await peer.stop();
+        Deno.exit(0);
+      };
+      Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+      Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+    });
+}
