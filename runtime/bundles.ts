@@ -9,7 +9,7 @@ import type { Database } from "../kv/mod.ts";
 import { BUNDLE_PROTOCOL, MAX_DEPLOY_BYTES } from "./constants.ts";
 import { VirgoError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import type { CatalogNet, FunctionMeta } from "./registry.ts";
+import type { CatalogNet, FunctionMeta } from "./catalog.ts";
 import { sha256Hex } from "./_hash.ts";
 
 /** The bundles of one peer. */

@@ -6,43 +6,21 @@
  * fetched from a peer that holds them on first need, verified by their hash.
  * @module
  */
-import { z } from "zod";
 import type { Database, Store } from "../kv/mod.ts";
 import type { FunctionSpec, SandboxPool } from "./sandbox/mod.ts";
-import {
-  CATALOG_FULL_SYNC_TICKS,
-  CATALOG_PROTOCOL,
-  CATALOG_SYNC_MS,
-  CATALOG_TOPIC,
-} from "./constants.ts";
-import { VirgoError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { createStampClock, isStamp } from "./stamp.ts";
+import { createStampClock } from "./stamp.ts";
 import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
+import { createCatalogSync } from "./catalog_sync.ts";
+import { type CatalogNet, type FunctionMeta, FunctionMetaSchema } from "./catalog.ts";
 
-/** A catalogue entry: one deployment of one function, or its tombstone. */
-export const FunctionMetaSchema = z.object({
-  name: z.string().min(1).max(63),
-  /** Identity of this deployment: hash of the bundle and its settings. */
-  version: z.string().regex(/^[0-9a-f]{16}$/),
-  /** sha256 of the bundle, its storage key. */
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().nonnegative(),
-  vars: z.record(z.string(), z.string()),
-  timeoutMs: z.number().int().positive(),
-  memoryMb: z.number().int().positive(),
-  allowNet: z.array(z.string()).optional(),
-  allowLoopback: z.boolean(),
-  kvNamespace: z.string(),
-  stamp: z.string().refine(isStamp, "Invalid stamp"),
-  origin: z.string(),
-  deployedAt: z.string(),
-  deleted: z.boolean(),
-});
-/** A catalogue entry. */
-export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;
-const CatalogSchema = z.array(FunctionMetaSchema).max(100_000);
+export {
+  type CatalogNet,
+  CatalogSchema,
+  type FunctionMeta,
+  FunctionMetaSchema,
+} from "./catalog.ts";
 
 /** What a deploy asks for (already validated at the HTTP edge). */
 export interface DeployInput {
@@ -53,26 +31,6 @@ export interface DeployInput {
   allowNet?: string[] | undefined;
   allowLoopback: boolean;
   kvNamespace?: string | undefined;
-}
-
-/** The part of the mesh the catalogue uses. */
-export interface CatalogNet {
-  readonly peerId: string;
-  peers(): Array<{ peerId: string; self: boolean; functions: string[] }>;
-  onMembership(cb: (ev: { type: "join" | "leave"; peerId: string }) => void): () => void;
-  publish(topic: string, data: Uint8Array): Promise<void>;
-  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void;
-  handle(
-    protocol: string,
-    handler: (req: Uint8Array, from: string) => Promise<Uint8Array>,
-    opts?: { maxBytes?: number },
-  ): Promise<void>;
-  request(
-    peerId: string,
-    protocol: string,
-    req: Uint8Array,
-    opts?: { maxBytes?: number; signal?: AbortSignal },
-  ): Promise<Uint8Array>;
 }
 
 /** The catalogue of one peer. */
@@ -130,40 +88,9 @@ export function createRegistry(
   const bundles = createBundleStore({ db: init.db, net, logger });
   const clock = createStampClock(net.peerId);
   const entries = new Map<string, FunctionMeta>();
-  const lastSync = new Map<string, number>();
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let ticks = 0;
   let held: string[] | undefined;
   /** Sandbox specs by version, built once per version (they are asked for on every call). */
   const specs = new Map<string, FunctionSpec>();
-
-  /**
-   * Gossip can miss an announcement (a topic mesh still forming, a peer
-   * away), so catalogues are also reconciled: at once with a peer whose load
-   * record lists a version we do not know, and now and then with a random peer
-   * (which also spreads deletions).
-   */
-  function antiEntropy(): void {
-    const others = net.peers().filter((p) => !p.self);
-    if (others.length === 0) return;
-    const now = Date.now();
-    const known = (tag: string) => {
-      const at = tag.lastIndexOf("@");
-      return entries.get(tag.slice(0, at))?.version === tag.slice(at + 1);
-    };
-    for (const p of others) {
-      if (
-        p.functions.some((tag) => !known(tag)) &&
-        now - (lastSync.get(p.peerId) ?? 0) > CATALOG_SYNC_MS * 2
-      ) {
-        lastSync.set(p.peerId, now);
-        void syncFrom(p.peerId);
-      }
-    }
-    if (++ticks % CATALOG_FULL_SYNC_TICKS === 0) {
-      void syncFrom(others[Math.floor(Math.random() * others.length)]!.peerId);
-    }
-  }
 
   /** Applies an entry if it is newer than ours; true when it changed something. */
   async function merge(meta: FunctionMeta): Promise<boolean> {
@@ -184,28 +111,15 @@ export function createRegistry(
     return true;
   }
 
-  async function announce(meta: FunctionMeta): Promise<void> {
-    await net.publish(CATALOG_TOPIC, enc.encode(JSON.stringify([meta]))).catch((err) =>
-      logger.warn({ err: String(err) }, "Catalogue announce failed")
-    );
-  }
-
-  function parseCatalog(bytes: Uint8Array): FunctionMeta[] {
-    const parsed = CatalogSchema.safeParse(JSON.parse(dec.decode(bytes)));
-    if (!parsed.success) throw new VirgoError("BAD_REQUEST", "Malformed catalogue");
-    return parsed.data;
-  }
-
-  async function syncFrom(peerId: string): Promise<void> {
-    try {
-      const reply = await net.request(peerId, CATALOG_PROTOCOL, new Uint8Array(0), {
-        maxBytes: 64 * 1024 * 1024,
-      });
-      for (const meta of parseCatalog(reply)) await merge(meta);
-    } catch (err) {
-      logger.debug({ peer: peerId, err: String(err) }, "Catalogue sync failed");
-    }
-  }
+  const sync = createCatalogSync({
+    net,
+    logger,
+    catalog: {
+      entries: () => entries.values(),
+      knows: (name, version) => entries.get(name)?.version === version,
+      merge,
+    },
+  });
 
   return {
     async start() {
@@ -217,33 +131,12 @@ export function createRegistry(
           clock.observe(parsed.data.stamp);
         }
       }
-      net.subscribe(CATALOG_TOPIC, (data, from) => {
-        let list: FunctionMeta[];
-        try {
-          list = parseCatalog(data);
-        } catch {
-          logger.warn({ from }, "Dropped a malformed catalogue announcement");
-          return;
-        }
-        for (const meta of list) {
-          merge(meta).catch((err) => logger.error({ err: String(err) }, "Catalogue merge failed"));
-        }
-      });
-      await net.handle(
-        CATALOG_PROTOCOL,
-        () => Promise.resolve(enc.encode(JSON.stringify([...entries.values()]))),
-        { maxBytes: 16 },
-      );
       await bundles.serve();
-      net.onMembership((ev) => {
-        if (ev.type === "join") void syncFrom(ev.peerId);
-      });
-      for (const p of net.peers()) if (!p.self) void syncFrom(p.peerId);
-      timer = setInterval(antiEntropy, CATALOG_SYNC_MS);
+      await sync.start();
     },
 
     stop() {
-      clearInterval(timer);
+      sync.stop();
     },
 
     list() {
@@ -290,7 +183,7 @@ export function createRegistry(
       await sandbox.load(toSpec(meta, input.code));
       await bundles.put(hash, bytes, input.code);
       await merge(meta);
-      await announce(meta);
+      await sync.announce(meta);
       return meta;
     },
 
@@ -305,7 +198,7 @@ export function createRegistry(
         deleted: true,
       };
       await merge(tombstone);
-      await announce(tombstone);
+      await sync.announce(tombstone);
       return true;
     },
 

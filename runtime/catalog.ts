@@ -1,0 +1,52 @@
+/**
+ * What a function catalogue is made of: its entries (one deployment of one
+ * function, or its tombstone), validated with zod wherever they arrive from
+ * another peer, and the part of the mesh a catalogue talks through.
+ * @module
+ */
+import { z } from "zod";
+import { isStamp } from "./stamp.ts";
+
+/** A catalogue entry: one deployment of one function, or its tombstone. */
+export const FunctionMetaSchema = z.object({
+  name: z.string().min(1).max(63),
+  /** Identity of this deployment: hash of the bundle and its settings. */
+  version: z.string().regex(/^[0-9a-f]{16}$/),
+  /** sha256 of the bundle, its storage key. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  vars: z.record(z.string(), z.string()),
+  timeoutMs: z.number().int().positive(),
+  memoryMb: z.number().int().positive(),
+  allowNet: z.array(z.string()).optional(),
+  allowLoopback: z.boolean(),
+  kvNamespace: z.string(),
+  stamp: z.string().refine(isStamp, "Invalid stamp"),
+  origin: z.string(),
+  deployedAt: z.string(),
+  deleted: z.boolean(),
+});
+/** A catalogue entry. */
+export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;
+/** A list of catalogue entries, as announced and as synced. */
+export const CatalogSchema = z.array(FunctionMetaSchema).max(100_000);
+
+/** The part of the mesh the catalogue uses. */
+export interface CatalogNet {
+  readonly peerId: string;
+  peers(): Array<{ peerId: string; self: boolean; functions: string[] }>;
+  onMembership(cb: (ev: { type: "join" | "leave"; peerId: string }) => void): () => void;
+  publish(topic: string, data: Uint8Array): Promise<void>;
+  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void;
+  handle(
+    protocol: string,
+    handler: (req: Uint8Array, from: string) => Promise<Uint8Array>,
+    opts?: { maxBytes?: number },
+  ): Promise<void>;
+  request(
+    peerId: string,
+    protocol: string,
+    req: Uint8Array,
+    opts?: { maxBytes?: number; signal?: AbortSignal },
+  ): Promise<Uint8Array>;
+}
