@@ -61,6 +61,27 @@ Deno.test("deploy and invoke through the CLI and HTTP", opts, async (t) => {
       const res = await fetch(`${peer.url}/fn/count`, { method: "POST", body });
       assert.equal(await res.text(), String(8 * 1024 * 1024));
     });
+    await t.step(
+      "a function's console output lands in the peer's log with its name and request id",
+      async () => {
+        await deploySource(
+          peer,
+          "chatty",
+          "export default { fetch(req) { console.warn('saw', new URL(req.url).pathname); return new Response('ok'); } }",
+        );
+        const res = await fetch(`${peer.url}/fn/chatty/some/path`);
+        assert.equal(await res.text(), "ok");
+        const requestId = res.headers.get("x-virgo-request-id")!;
+        const line = await waitFor(
+          "the log line",
+          () => peer.logs.find((l) => l.includes("saw /some/path")),
+        );
+        const entry = JSON.parse(line);
+        assert.equal(entry.fn, "chatty");
+        assert.equal(entry.requestId, requestId);
+      },
+    );
+
     await t.step("virgo functions lists, rm removes", async () => {
       const ls = await cli(["functions", "--peer", peer.url]);
       assert.equal(ls.code, 0, ls.stderr);
