@@ -6,9 +6,9 @@
  * @module
  */
 import { type FrameWriter, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
-import { Inbound, pump, readHead, Window } from "./_stream.ts";
+import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
-import { CANCEL_GRACE_MS, CHUNK_MAX, INLINE_BODY_MAX, STREAM_WINDOW } from "./constants.ts";
+import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { InvokeOptions } from "./types.ts";
 
@@ -85,29 +85,19 @@ export class CallTable {
   async #send(call: Call, req: Request, requestId: string, url: string): Promise<void> {
     const head = { m: req.method, u: url, h: [...req.headers], r: requestId, b: 0 };
     const out = this.#init.out;
-    if (!req.body) {
-      out.send(T.REQ, call.id, jsonPart(head));
-      return;
-    }
-    const got = await readHead(req.body, INLINE_BODY_MAX);
-    if (!this.#calls.has(call.id)) return;
-    if ("inline" in got) {
-      head.b = 1;
-      out.send(T.REQ, call.id, jsonPart(head, got.inline));
-      return;
-    }
-    head.b = 2;
-    out.send(T.REQ, call.id, jsonPart(head));
-    call.reqWin = new Window(STREAM_WINDOW);
-    const ended = await pump(
-      got.reader,
-      got.first,
-      got.pending,
-      call.reqWin,
-      CHUNK_MAX,
-      (c) => out.send(T.REQ_CHUNK, call.id, [c]),
+    await sendBody(
+      req.body,
+      {
+        head: (b, inline) => {
+          head.b = b;
+          out.send(T.REQ, call.id, jsonPart(head, inline));
+        },
+        chunk: (c) => out.send(T.REQ_CHUNK, call.id, [c]),
+        end: () => out.send(T.REQ_END, call.id),
+      },
+      () => this.#calls.has(call.id),
+      (win) => call.reqWin = win,
     );
-    if (ended && this.#calls.has(call.id)) out.send(T.REQ_END, call.id);
   }
 
   /** Handles a call's frame; throws on a malformed one (the process then kills the child). */

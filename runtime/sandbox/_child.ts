@@ -19,15 +19,9 @@ import {
   u32,
   writeAllTo,
 } from "./_frame.ts";
-import { Inbound, pump, readHead, Window } from "./_stream.ts";
+import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { captureConsole, createCurrent, createKv } from "./_child_env.ts";
-import {
-  CHUNK_MAX,
-  INLINE_BODY_MAX,
-  MAX_LOG_CHARS,
-  STREAM_WINDOW,
-  WAIT_UNTIL_GRACE_MS,
-} from "./constants.ts";
+import { MAX_LOG_CHARS, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 
 type Handler = { fetch: (req: Request, env: unknown, ctx: unknown) => unknown };
 type Call = { abort: AbortController; body?: Inbound; win?: Window };
@@ -105,27 +99,17 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
     });
     if (call.abort.signal.aborted) return;
     const headers = [...res.headers];
-    if (!res.body) {
-      out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b: 0 }));
-      return;
-    }
-    const got = await readHead(res.body, INLINE_BODY_MAX);
-    if (call.abort.signal.aborted) return;
-    if ("inline" in got) {
-      out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b: 1 }, got.inline));
-      return;
-    }
-    out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b: 2 }));
-    call.win = new Window(STREAM_WINDOW);
-    const ended = await pump(
-      got.reader,
-      got.first,
-      got.pending,
-      call.win,
-      CHUNK_MAX,
-      (c) => out.send(T.RES_CHUNK, id, [c]),
+    await sendBody(
+      res.body,
+      {
+        head: (b, inline) =>
+          out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b }, inline)),
+        chunk: (c) => out.send(T.RES_CHUNK, id, [c]),
+        end: () => out.send(T.RES_END, id),
+      },
+      () => !call.abort.signal.aborted,
+      (win) => call.win = win,
     );
-    if (ended) out.send(T.RES_END, id);
   } catch (e) {
     if (!call.abort.signal.aborted) out.send(T.RES_ERROR, id, json({ message: message(e) }));
   } finally {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CHUNK_MAX, INLINE_BODY_MAX, STREAM_WINDOW } from "./constants.ts";
 
 /** A body arriving as frames, exposed as a pull-based ReadableStream. */
 export class Inbound {
@@ -188,4 +189,41 @@ export async function readHead(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The frames one body goes out as: its head (with the body mode), chunks, and the end. */
+export interface BodyFrames {
+  /** Mode 0: no body; 1: `inline` holds all of it; 2: chunks follow. */
+  head(mode: 0 | 1 | 2, inline?: Uint8Array): void;
+  chunk(chunk: Uint8Array): void;
+  end(): void;
+}
+
+/**
+ * Sends a request or response body the one way both sides do it: inline in the head frame when
+ * it is small and ready, otherwise streamed in chunks within a credit window, which `onWindow`
+ * receives so that credit frames can reach it. Stops quietly once `live()` turns false.
+ */
+export async function sendBody(
+  body: ReadableStream<Uint8Array> | null,
+  frames: BodyFrames,
+  live: () => boolean,
+  onWindow: (win: Window) => void,
+): Promise<void> {
+  if (!body) return frames.head(0);
+  const got = await readHead(body, INLINE_BODY_MAX);
+  if (!live()) return;
+  if ("inline" in got) return frames.head(1, got.inline);
+  frames.head(2);
+  const win = new Window(STREAM_WINDOW);
+  onWindow(win);
+  const ended = await pump(
+    got.reader,
+    got.first,
+    got.pending,
+    win,
+    CHUNK_MAX,
+    (c) => frames.chunk(c),
+  );
+  if (ended && live()) frames.end();
 }
