@@ -41,13 +41,16 @@ export async function readLimited(req: Request, max: number): Promise<Uint8Array
   return out;
 }
 
-/** Passes a body stream through, erroring with `PAYLOAD_TOO_LARGE` past `max` bytes. */
+/**
+ * Passes a body stream through, erroring with `PAYLOAD_TOO_LARGE` past `max` bytes; `exceeded()`
+ * tells afterwards whether it did, so the caller can answer 413 whatever its reader made of it.
+ */
 export function limitStream(
   body: ReadableStream<Uint8Array>,
   max: number,
-): ReadableStream<Uint8Array> {
+): { stream: ReadableStream<Uint8Array>; exceeded(): boolean } {
   let size = 0;
-  return body.pipeThrough(
+  const stream = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         size += chunk.byteLength;
@@ -56,4 +59,5 @@ export function limitStream(
       },
     }),
   );
+  return { stream, exceeded: () => size > max };
 }

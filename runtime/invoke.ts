@@ -9,7 +9,7 @@ import type { SandboxPool } from "./sandbox/mod.ts";
 import type { PeerInfo, Router, Strategy } from "../p2p/mod.ts";
 import { MAX_INVOKE_BYTES } from "./constants.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
-import type { Registry } from "./registry.ts";
+import type { FunctionMeta, Registry } from "./registry.ts";
 import type { Routing } from "./config.ts";
 import { checkDeclaredLength, limitStream, readLimited } from "./_body.ts";
 import type { Logger } from "./log.ts";
@@ -97,19 +97,22 @@ export function createInvoker(init: InvokerInit): Invoker {
   let seq = 0;
   const idPrefix = net.peerId.slice(-6);
 
-  async function runLocal(req: Request, name: string, requestId: string): Promise<Response> {
-    const meta = registry.get(name);
-    if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+  async function runLocal(req: Request, meta: FunctionMeta, requestId: string): Promise<Response> {
+    const name = meta.name;
     const spec = await registry.spec(meta);
     // Without a body the request goes as it is; a body is passed through its bound.
-    const inner = req.body
+    const limited = req.body ? limitStream(req.body, maxBody) : undefined;
+    const inner = limited
       ? new Request(req.url, {
         method: req.method,
         headers: req.headers,
-        body: limitStream(req.body, maxBody),
+        body: limited.stream,
         duplex: "half",
       } as RequestInit)
       : req;
+    // A body cut off at its bound fails the call as 413, whatever the function made of it.
+    const tooLarge = () =>
+      new VirgoError("PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${maxBody} bytes`);
     running++;
     const end = metrics.invokeTimer(name, "local");
     try {
@@ -118,11 +121,16 @@ export function createInvoker(init: InvokerInit): Invoker {
         signal: req.signal,
         url: functionUrl(req.url, name),
       });
+      if (limited?.exceeded()) {
+        await res.body?.cancel();
+        throw tooLarge();
+      }
       end("ok");
       return withHeaders(res, net.peerId, requestId);
     } catch (err) {
-      end(errorCode(err) ?? "INTERNAL");
-      throw err;
+      const failure = limited?.exceeded() ? tooLarge() : err;
+      end(errorCode(failure) ?? "INTERNAL");
+      throw failure;
     } finally {
       running--;
     }
@@ -172,7 +180,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           ? "local"
           : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
-          return await runLocal(req, name, requestId);
+          return await runLocal(req, meta, requestId);
         }
         const tag = `${meta.name}@${meta.version}`;
         const canRun = (p: PeerInfo) => p.self || p.functions.includes(tag);
@@ -192,7 +200,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           peer = router.pick(route, canRun);
         }
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
-        if (peer.self) return await runLocal(req, name, requestId);
+        if (peer.self) return await runLocal(req, meta, requestId);
 
         const retryable = IDEMPOTENT.has(req.method) && typeof route === "string";
         // A retry needs the body twice, so idempotent calls buffer it (bounded).
@@ -212,7 +220,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           if (next.self) {
             return await runLocal(
               new Request(req.url, { method: req.method, headers: req.headers, body }),
-              name,
+              meta,
               requestId,
             );
           }

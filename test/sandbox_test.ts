@@ -42,7 +42,7 @@ Deno.test("sandboxed functions cannot escape, and the peer keeps serving", opts,
       ["read /etc/passwd", `await Deno.readTextFile("/etc/passwd")`],
       [
         "read the environment",
-        `const v = Deno.env.get("PATH"); if (v === undefined) throw new Error("no env")`,
+        `Deno.env.toObject()`,
       ],
       ["spawn a process", `await new Deno.Command("id").output()`],
       ["open a dynamic library", `Deno.dlopen("libc.so.6", {})`],
