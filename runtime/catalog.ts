@@ -20,6 +20,10 @@ export const FunctionMetaSchema = z.object({
   memoryMb: z.number().int().positive(),
   allowNet: z.array(z.string()).optional(),
   allowLoopback: z.boolean(),
+  /** Private (RFC 1918, CGNAT, ULA) addresses reachable from the function. */
+  allowPrivate: z.boolean().default(false),
+  /** Whether `/fn/<name>` answers callers without the admin token. */
+  public: z.boolean().default(true),
   kvNamespace: z.string(),
   stamp: z.string().refine(isStamp, "Invalid stamp"),
   origin: z.string(),

@@ -30,6 +30,10 @@ export interface DeployInput {
   memoryMb: number;
   allowNet?: string[] | undefined;
   allowLoopback: boolean;
+  /** Opens the private address ranges to the function. @default {false} */
+  allowPrivate?: boolean | undefined;
+  /** Without the admin token, callers of `/fn/<name>` get 401 when false. @default {true} */
+  public?: boolean | undefined;
   kvNamespace?: string | undefined;
 }
 
@@ -64,6 +68,7 @@ function toSpec(meta: FunctionMeta, code: string): FunctionSpec {
     timeoutMs: meta.timeoutMs,
     memoryMb: meta.memoryMb,
     allowLoopback: meta.allowLoopback,
+    allowPrivate: meta.allowPrivate,
     kvNamespace: meta.kvNamespace,
   };
   if (meta.allowNet) spec.allowNet = meta.allowNet;
@@ -159,6 +164,8 @@ export function createRegistry(
         memoryMb: input.memoryMb,
         allowNet: input.allowNet,
         allowLoopback: input.allowLoopback,
+        allowPrivate: input.allowPrivate ?? false,
+        public: input.public ?? true,
         kvNamespace: input.kvNamespace ?? name,
       };
       const version = (await sha256Hex(enc.encode(hash + JSON.stringify(settings)))).slice(0, 16);
@@ -171,6 +178,8 @@ export function createRegistry(
         timeoutMs: settings.timeoutMs,
         memoryMb: settings.memoryMb,
         allowLoopback: settings.allowLoopback,
+        allowPrivate: settings.allowPrivate,
+        public: settings.public,
         kvNamespace: settings.kvNamespace,
         stamp: clock.now(),
         origin: net.peerId,

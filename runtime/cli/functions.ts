@@ -23,6 +23,8 @@ export function functionCommands(program: Command): void {
     .option("--memory-mb <n>", "memory cap")
     .option("--allow-net <hosts>", "outbound allowlist, comma-separated host[:port]")
     .option("--kv-namespace <ns>", "share a key-value namespace with other functions")
+    .option("--private", "callers of /fn/<name> need the admin token")
+    .option("--allow-private", "let the function reach private addresses (10/8, 192.168/16, …)")
     .action(
       async (entry: string, o: Record<string, string | string[] | undefined>, cmd: Command) => {
         const name = (o.name as string | undefined) ??
@@ -45,6 +47,8 @@ export function functionCommands(program: Command): void {
         }
         if (o.allowNet) body.allowNet = splitList(o.allowNet as string);
         if (o.kvNamespace) body.kvNamespace = o.kvNamespace;
+        if (o.private) body.public = false;
+        if (o.allowPrivate) body.allowPrivate = true;
         const client = await clientFor(cmd);
         const res = await client.json(`/v1/functions/${encodeURIComponent(name)}`, {
           method: "PUT",

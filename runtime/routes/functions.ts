@@ -26,6 +26,8 @@ export const DeployBodySchema = z.object({
   allowNet: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/))
     .max(100).optional(),
   allowLoopback: z.boolean().default(false),
+  allowPrivate: z.boolean().default(false),
+  public: z.boolean().default(true),
   kvNamespace: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional(),
 }).strict();
 

@@ -84,6 +84,8 @@ export interface FunctionSpec {
   /** Outbound allowlist (`host[:port]`); undefined = any public host. */
   allowNet?: string[];
   allowLoopback?: boolean;
+  /** Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) reachable. */
+  allowPrivate?: boolean;
   kvNamespace: string;
 }
 
