@@ -63,3 +63,11 @@ export const INTERNAL_PREFIX = "\u0000";
 
 /** Prefix of memory-block keys (`virgo_malloc` blocks) inside the pool. */
 export const MEM_PREFIX = `${INTERNAL_PREFIX}mem/`;
+
+/**
+ * How far ahead of this peer's clock a version (or catalogue stamp) from another peer may be.
+ * NTP keeps hosts within milliseconds of each other; 30 s forgives a badly set clock, while a
+ * version from the far future — which would win every later write of that key and drag this
+ * peer's clock along — is refused, never adopted.
+ */
+export const MAX_CLOCK_AHEAD_MS = 30_000;

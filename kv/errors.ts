@@ -14,7 +14,8 @@ export type KvErrorCode =
   | "POOL_FULL"
   | "OUT_OF_BOUNDS"
   | "QUORUM_FAILED"
-  | "INVALID_ADDRESS";
+  | "INVALID_ADDRESS"
+  | "INVALID_VERSION";
 
 const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
   "INVALID_KEY",
@@ -26,6 +27,7 @@ const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
   "OUT_OF_BOUNDS",
   "QUORUM_FAILED",
   "INVALID_ADDRESS",
+  "INVALID_VERSION",
 ]);
 
 /** True if `code` is one of the {@link KvErrorCode}s (used when decoding remote errors). */

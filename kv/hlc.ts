@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { MAX_CLOCK_AHEAD_MS } from "./constants.ts";
 
 const WALL_WIDTH = 9;
 const COUNTER_WIDTH = 4;
@@ -99,6 +100,12 @@ export class Hlc {
     this.#now = now;
   }
 
+  /** Whether `version` is stamped more than {@linkcode MAX_CLOCK_AHEAD_MS} ahead of the wall clock. */
+  isAhead(version: string): boolean {
+    const p = parseVersion(version);
+    return p !== undefined && p.wall > this.#now() + MAX_CLOCK_AHEAD_MS;
+  }
+
   /** A new version, newer than every version issued or observed before. */
   next(): string {
     const pt = Math.floor(this.#now());
@@ -114,10 +121,14 @@ export class Hlc {
     return formatVersion({ wall: this.#wall, counter: this.#counter, peerId: this.#peerId });
   }
 
-  /** Moves the clock past `version` (ignored if not a version). */
+  /**
+   * Moves the clock past `version`. Ignored if it is not a version, or if it is more than
+   * {@linkcode MAX_CLOCK_AHEAD_MS} ahead of the wall clock: one peer's bad clock, or a forger,
+   * must not drag this one into the future.
+   */
   observe(version: string): void {
     const p = parseVersion(version);
-    if (!p) return;
+    if (!p || this.isAhead(version)) return;
     if (p.wall > this.#wall) {
       this.#wall = p.wall;
       this.#counter = p.counter;

@@ -197,7 +197,16 @@ export function createPool(init: PoolInit): Pool {
       }
       case "apply": {
         const records = unpackRecords(head.r, payload);
-        for (const r of records) checkWireKey(r.key);
+        for (const r of records) {
+          checkWireKey(r.key);
+          if (ctx.hlc.isAhead(r.version)) {
+            logger.warn({ key: r.key, version: r.version }, "kv: refused a record from the future");
+            throw new KvError(
+              "INVALID_VERSION",
+              `Version ${r.version} is ahead of this peer's clock`,
+            );
+          }
+        }
         const v = await Promise.all(records.map((r) => ctx.records.apply(r)));
         return encodeMessage({ t: "vers", v });
       }

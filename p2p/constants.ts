@@ -100,3 +100,10 @@ export const MAX_RECORD_FUNCTIONS = 512;
 
 /** Routing: a gossiped load record's weight halves every this many ms of age, so a record from a peer that stopped reporting fades instead of steering traffic; at the 1 s gossip interval a typical record counts 0.7–1. */
 export const LOAD_AGE_HALF_LIFE_MS = 2_000;
+
+/**
+ * How long the first dial of a join address may take. A wrong swarm key makes the libp2p
+ * handshake hang rather than fail (measured: the dial waited for its full abort signal), so
+ * this bounds how long `virgo start` takes to say so.
+ */
+export const JOIN_PROBE_TIMEOUT_MS = 5_000;

@@ -10,7 +10,9 @@ export type MeshErrorCode =
   | "PEER_FAILED"
   | "FRAME_TOO_LARGE"
   | "BAD_FRAME"
-  | "PEER_UNKNOWN";
+  | "PEER_UNKNOWN"
+  | "NOT_MEMBER"
+  | "JOIN_REFUSED";
 
 /**
  * Error raised by the mesh, with a stable string `code`.

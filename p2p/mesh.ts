@@ -18,6 +18,7 @@ import { Dialer } from "./dialer.ts";
 import { MeshError } from "./errors.ts";
 import { LoadGossip } from "./gossip.ts";
 import { invokeCall, serveInvokeStream } from "./invoke.ts";
+import { checkJoin } from "./join.ts";
 import { loadOrCreatePeerKey } from "./key.ts";
 import { MembershipView, toPeerInfo } from "./membership.ts";
 import { createNode, type VirgoNode } from "./node.ts";
@@ -103,6 +104,19 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   const invokePool = new StreamPool({ open, maxPerPeer: INVOKE_MAX_STREAMS_PER_PEER, logger });
   const handlers = new Map<string, { handler: RequestHandler; maxBytes: number }>();
   let invokeHandler: InvokeHandler | undefined;
+  // Every protocol changes or reveals state (catalogue, bundles, KV writes, hints, rebalance,
+  // memory blocks, invokes): only a current member — a peer whose load record we hold, which in
+  // a private mesh also proved the swarm key — is served. A peer that just connected is a member
+  // as soon as its hello arrives, the first thing either side sends.
+  const member = (from: string, what: string): void => {
+    if (!view.has(from)) {
+      logger.warn(
+        { from, protocol: what },
+        "Refused a frame from a peer that is not a mesh member",
+      );
+      throw new MeshError("NOT_MEMBER", `Not a member of this mesh: ${from}`);
+    }
+  };
   const streamLimits = {
     maxInboundStreams: MAX_PROTOCOL_STREAMS,
     maxOutboundStreams: MAX_PROTOCOL_STREAMS,
@@ -112,6 +126,14 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   await node.start();
   dialer.start();
   gossip.start();
+  try {
+    await checkJoin(node, init.join, init.swarmKey !== undefined, logger);
+  } catch (err) {
+    gossip.stop();
+    dialer.stop();
+    await node.stop();
+    throw err;
+  }
   logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
 
   let stopped = false;
@@ -147,8 +169,13 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       node.services.pubsub.addEventListener("message", (evt) => {
         const msg = evt.detail;
         if (msg.topic !== topic || msg.type !== "signed") return;
+        const from = msg.from.toString();
+        if (!view.has(from)) {
+          logger.warn({ from, topic }, "Dropped a message from a peer that is not a mesh member");
+          return;
+        }
         try {
-          handler(msg.data, msg.from.toString());
+          handler(msg.data, from);
         } catch (err) {
           logger.error({ err, topic }, "subscriber threw");
         }
@@ -160,7 +187,16 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       await node.handle(
         protocol,
         (stream, conn) =>
-          serveRpcStream(stream, conn.remotePeer.toString(), handler, maxBytes, logger),
+          serveRpcStream(
+            stream,
+            conn.remotePeer.toString(),
+            (req, from) => {
+              member(from, protocol);
+              return handler(req, from);
+            },
+            maxBytes,
+            logger,
+          ),
         streamLimits,
       );
     },
@@ -184,7 +220,11 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       invokeHandler = handler;
       await node.handle(
         INVOKE_PROTOCOL,
-        (stream, conn) => serveInvokeStream(stream, conn.remotePeer.toString(), handler, logger),
+        (stream, conn) =>
+          serveInvokeStream(stream, conn.remotePeer.toString(), (req, from) => {
+            member(from, INVOKE_PROTOCOL);
+            return handler(req, from);
+          }, logger),
         streamLimits,
       );
     },

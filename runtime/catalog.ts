@@ -7,6 +7,9 @@
 import { z } from "zod";
 import { isStamp } from "./stamp.ts";
 
+/** A secret's name: an identifier, as `env.<NAME>` needs. */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
 /** A catalogue entry: one deployment of one function, or its tombstone. */
 export const FunctionMetaSchema = z.object({
   name: z.string().min(1).max(63),
@@ -29,6 +32,12 @@ export const FunctionMetaSchema = z.object({
   origin: z.string(),
   deployedAt: z.string(),
   deleted: z.boolean(),
+  /** Secret values by name; sealed at rest, never shown by an API. */
+  secrets: z.record(z.string().regex(SECRET_NAME), z.string().max(64 * 1024)).default({}),
+  /** Random, renewed by every secret change, so the change makes a new version. */
+  secretsRev: z.string().max(64).default(""),
+  /** The operator's Ed25519 signature of the entry (base64url), when the mesh has an operator. */
+  sig: z.string().max(128).optional(),
 });
 /** A catalogue entry. */
 export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;

@@ -24,8 +24,8 @@ export interface SyncedCatalog {
   entries(): Iterable<FunctionMeta>;
   /** Whether the live entry of `name` is at `version`. */
   knows(name: string, version: string): boolean;
-  /** Applies an entry if it is newer than ours. */
-  merge(meta: FunctionMeta): Promise<boolean>;
+  /** Checks an entry received from peer `from` and applies it if it is newer than ours. */
+  merge(meta: FunctionMeta, from: string): Promise<boolean>;
 }
 
 /** The running sync. */
@@ -75,7 +75,7 @@ export function createCatalogSync(
       const reply = await net.request(peerId, CATALOG_PROTOCOL, new Uint8Array(0), {
         maxBytes: 64 * 1024 * 1024,
       });
-      for (const meta of parseCatalog(reply)) await catalog.merge(meta);
+      for (const meta of parseCatalog(reply)) await catalog.merge(meta, peerId);
     } catch (err) {
       logger.debug({ peer: peerId, err: String(err) }, "Catalogue sync failed");
     }
@@ -114,7 +114,7 @@ export function createCatalogSync(
           return;
         }
         for (const meta of list) {
-          catalog.merge(meta).catch((err) =>
+          catalog.merge(meta, from).catch((err) =>
             logger.error({ err: String(err) }, "Catalogue merge failed")
           );
         }

@@ -46,6 +46,10 @@ export const StartConfigSchema = z.object({
   poolMb: intFrom(0, 1024 * 1024).default(DEFAULT_POOL_MB),
   token: z.string().min(8, { message: "A token needs at least 8 characters" }).optional(),
   swarmKey: z.string().min(1).optional(),
+  /** The operator's public key (base64url): only entries it signed are run. */
+  operator: z.string().min(1).optional(),
+  /** The operator's private key file: this peer signs the changes its users make. */
+  operatorKey: z.string().min(1).optional(),
   withExamples: flag.default(false),
   spares: intFrom(0, 16).default(1),
 }).strict();
@@ -113,4 +117,47 @@ export function isLoopbackHost(host: string): boolean {
 export function parseHostPort(value: string): { hostname: string; port: number } {
   const i = value.lastIndexOf(":");
   return { hostname: value.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(value.slice(i + 1)) };
+}
+
+/** The host of a TCP multiaddr (`/ip4/127.0.0.1/tcp/7878` → `127.0.0.1`). */
+export function multiaddrHost(addr: string): string {
+  return addr.split("/")[2] ?? "";
+}
+
+/**
+ * Refuses a configuration that would expose this peer without a lock: HTTP off loopback needs a
+ * token, libp2p off loopback needs a swarm key (who may join) and the operator's key (who may
+ * deploy). Throws `BAD_REQUEST` naming the flag or command that fixes it.
+ *
+ * @example
+ * ```ts
+ * checkExposure(resolveConfig({ p2p: "/ip4/0.0.0.0/tcp/7878" })); // throws: needs --swarm-key
+ * ```
+ */
+export function checkExposure(cfg: StartConfig): void {
+  const http = parseHostPort(cfg.http).hostname;
+  if (!cfg.token && !isLoopbackHost(http)) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Refusing to serve HTTP on ${cfg.http} without a token: give --token <token> (virgo init ` +
+        "makes one), or listen on loopback with --http 127.0.0.1:8787",
+    );
+  }
+  if (isLoopbackHost(multiaddrHost(cfg.p2p))) return;
+  if (!cfg.swarmKey) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Refusing to listen for peers on ${cfg.p2p} without a swarm key: give --swarm-key <file> ` +
+        "(virgo init, or virgo keygen > swarm.key), or listen on loopback with " +
+        "--p2p /ip4/127.0.0.1/tcp/7878",
+    );
+  }
+  if (!cfg.operator && !cfg.operatorKey) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Refusing to listen for peers on ${cfg.p2p} without the operator's key: give ` +
+        "--operator <public key> (or --operator-key <file> on a peer that accepts deploys); " +
+        "virgo init makes both",
+    );
+  }
 }

@@ -5,8 +5,11 @@
 
 /** Default HTTP listen address: loopback, so a peer without a token is never exposed. */
 export const DEFAULT_HTTP = "127.0.0.1:8787";
-/** Default libp2p listen multiaddr: every interface, so other hosts can join. */
-export const DEFAULT_P2P = "/ip4/0.0.0.0/tcp/7878";
+/**
+ * Default libp2p listen multiaddr: loopback, like HTTP. Other hosts can join only a mesh that
+ * is locked with a swarm key and an operator key (`virgo init`), listening on a chosen address.
+ */
+export const DEFAULT_P2P = "/ip4/127.0.0.1/tcp/7878";
 /** Default data folder, relative to the working folder (as in the contract). */
 export const DEFAULT_DATA = "./.virgo";
 /** Default per-call timeout: long enough for real work, short enough to free a stuck slot (issue #2). */
@@ -41,3 +44,5 @@ export const CATALOG_FULL_SYNC_TICKS = 5;
 export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
 /** Protocol of the key-value pool's replication messages. */
 export const KV_PROTOCOL = "/virgo/kv/1.0.0";
+/** Largest secret value: keys, tokens and certificates fit; a secret is not a data store. */
+export const MAX_SECRET_BYTES = 64 * 1024;

@@ -10,7 +10,10 @@ import { createPool, MAX_MESSAGE_BYTES, openDatabase, type Pool } from "../kv/mo
 import { createMesh, createRouter } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
-import { isLoopbackHost, parseHostPort, type StartConfig } from "./config.ts";
+import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
+import { VirgoError } from "./errors.ts";
+import { loadOperator } from "./operator.ts";
+import { loadSealer } from "./secrets.ts";
 import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
 import { createInvoker } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
@@ -36,6 +39,18 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
+/** Reads the swarm key file, naming it when it cannot be read. */
+async function readSwarmKey(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Cannot read --swarm-key ${path}: ${(err as Error).message}`,
+    );
+  }
+}
+
 /**
  * Starts a peer.
  *
@@ -47,14 +62,13 @@ export interface Peer {
  */
 export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer> {
   const started = Date.now();
+  checkExposure(cfg);
   const listen = parseHostPort(cfg.http);
-  if (!cfg.token && !isLoopbackHost(listen.hostname)) {
-    logger.warn({ requested: cfg.http }, "No --token given: listening on loopback only");
-    listen.hostname = "127.0.0.1";
-  }
+  const operator = await loadOperator({ publicKey: cfg.operator, keyFile: cfg.operatorKey });
+  const swarmKey = cfg.swarmKey ? await readSwarmKey(cfg.swarmKey) : undefined;
   await Deno.mkdir(cfg.data, { recursive: true });
+  const sealer = await loadSealer({ swarmKey, dataDir: cfg.data });
   const db = await openDatabase(`${cfg.data}/db`);
-  const swarmKey = cfg.swarmKey ? await Deno.readFile(cfg.swarmKey) : undefined;
   const loop = startLoopMonitor();
   // The mesh samples this peer's load before the parts that know it exist:
   // each part plugs its reading in here once it is built.
@@ -119,6 +133,8 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     sandbox,
     net: mesh,
     logger: logger.child({ component: "catalog" }),
+    sealer,
+    operator,
   });
   live.held = () => registry.held();
   const metrics = createMetrics();
@@ -184,6 +200,8 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       loopDelayMs: loop.delayMs(),
       uptimeSeconds: (Date.now() - started) / 1000,
       auth: cfg.token ? "token" : "none (loopback only)",
+      mesh: swarmKey ? "private (swarm key)" : "open (loopback only)",
+      operator: operator?.publicKey ?? null,
     }),
   });
 

@@ -6,10 +6,13 @@
  * fetched from a peer that holds them on first need, verified by their hash.
  * @module
  */
-import type { Database, Store } from "../kv/mod.ts";
+import { type Database, MAX_CLOCK_AHEAD_MS, type Store } from "../kv/mod.ts";
 import type { FunctionSpec, SandboxPool } from "./sandbox/mod.ts";
 import type { Logger } from "./log.ts";
-import { createStampClock } from "./stamp.ts";
+import { VirgoError } from "./errors.ts";
+import { type Operator, signedBytes } from "./operator.ts";
+import type { Sealer } from "./secrets.ts";
+import { createStampClock, stampTime } from "./stamp.ts";
 import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./catalog_sync.ts";
@@ -53,6 +56,22 @@ export interface Registry {
   spec(meta: FunctionMeta): Promise<FunctionSpec>;
   /** `name@version` of every live entry, as gossiped in the load record. */
   held(): string[];
+  /** Sets secret `key` of function `name` (a new version, mesh-wide). */
+  setSecret(name: string, key: string, value: string): Promise<FunctionMeta>;
+  /** Removes secret `key` of function `name`; false when it had none by that name. */
+  removeSecret(name: string, key: string): Promise<boolean>;
+}
+
+/** What a registry is built from. */
+export interface RegistryInit {
+  db: Database;
+  sandbox: SandboxPool;
+  net: CatalogNet;
+  logger: Logger;
+  /** Seals secrets at rest. */
+  sealer: Sealer;
+  /** The operator key: entries from other peers must carry its signature, and ours are signed. */
+  operator?: Operator | undefined;
 }
 
 const enc = new TextEncoder();
@@ -70,9 +89,29 @@ function toSpec(meta: FunctionMeta, code: string): FunctionSpec {
     allowLoopback: meta.allowLoopback,
     allowPrivate: meta.allowPrivate,
     kvNamespace: meta.kvNamespace,
+    secrets: meta.secrets,
   };
   if (meta.allowNet) spec.allowNet = meta.allowNet;
   return spec;
+}
+
+/** A version id: the bundle, its settings and its secrets' revision. */
+async function versionOf(hash: string, settings: object, secretsRev: string): Promise<string> {
+  return (await sha256Hex(enc.encode(hash + JSON.stringify(settings) + secretsRev))).slice(0, 16);
+}
+
+/** The settings a version is made of, in a fixed order. */
+function settingsOf(meta: FunctionMeta): object {
+  return {
+    vars: meta.vars,
+    timeoutMs: meta.timeoutMs,
+    memoryMb: meta.memoryMb,
+    allowNet: meta.allowNet,
+    allowLoopback: meta.allowLoopback,
+    allowPrivate: meta.allowPrivate,
+    public: meta.public,
+    kvNamespace: meta.kvNamespace,
+  };
 }
 
 /**
@@ -85,10 +124,8 @@ function toSpec(meta: FunctionMeta, code: string): FunctionSpec {
  * await registry.deploy("hello", { code, vars: {}, timeoutMs: 10000, memoryMb: 128, allowLoopback: false });
  * ```
  */
-export function createRegistry(
-  init: { db: Database; sandbox: SandboxPool; net: CatalogNet; logger: Logger },
-): Registry {
-  const { sandbox, net, logger } = init;
+export function createRegistry(init: RegistryInit): Registry {
+  const { sandbox, net, logger, operator, sealer } = init;
   const metas: Store = init.db.store("functions");
   const bundles = createBundleStore({ db: init.db, net, logger });
   const clock = createStampClock(net.peerId);
@@ -104,7 +141,11 @@ export function createRegistry(
     if (current && current.stamp >= meta.stamp) return false;
     entries.set(meta.name, meta);
     held = undefined;
-    await metas.put(meta.name, enc.encode(JSON.stringify(meta)));
+    const { secrets, ...rest } = meta;
+    const stored = Object.keys(secrets).length > 0
+      ? { ...rest, sealed: await sealer.seal(secrets) }
+      : rest;
+    await metas.put(meta.name, enc.encode(JSON.stringify(stored)));
     if (current && (current.version !== meta.version || meta.deleted)) {
       specs.delete(current.version);
       sandbox.retire(current.version);
@@ -116,20 +157,108 @@ export function createRegistry(
     return true;
   }
 
+  /**
+   * Checks an entry from another peer before anything is stored or run: its stamp may not be
+   * far ahead of our clock (else one bad clock or forger pins the name forever), and when the
+   * mesh has an operator it must carry the operator's signature.
+   */
+  async function admit(meta: FunctionMeta, from: string): Promise<boolean> {
+    const ahead = stampTime(meta.stamp) - Date.now();
+    if (ahead > MAX_CLOCK_AHEAD_MS) {
+      logger.warn(
+        { fn: meta.name, from, aheadMs: ahead },
+        "Dropped a catalogue entry stamped in the future",
+      );
+      return false;
+    }
+    if (operator) {
+      const ok = meta.sig !== undefined && await operator.verify(signedBytes(meta), meta.sig);
+      if (!ok) {
+        logger.warn(
+          { fn: meta.name, from, origin: meta.origin },
+          "Dropped a catalogue entry without a valid operator signature",
+        );
+        return false;
+      }
+    }
+    return await merge(meta);
+  }
+
+  /** Refuses a change this peer could not sign, before any work is done for it. */
+  function assertCanSign(): void {
+    if (operator && !operator.sign) {
+      throw new VirgoError(
+        "FORBIDDEN",
+        "This peer holds only the operator's public key, so it cannot sign changes to the " +
+          "catalogue: send them to a peer started with --operator-key",
+      );
+    }
+  }
+
+  /** Stamps, signs and applies a new entry made on this peer, then announces it. */
+  async function publish(entry: Omit<FunctionMeta, "stamp" | "origin" | "deployedAt" | "sig">) {
+    assertCanSign();
+    const meta: FunctionMeta = {
+      ...entry,
+      stamp: clock.now(),
+      origin: net.peerId,
+      deployedAt: new Date().toISOString(),
+    };
+    if (operator?.sign) meta.sig = await operator.sign(signedBytes(meta));
+    await merge(meta);
+    await sync.announce(meta);
+    return meta;
+  }
+
+  /** The live entry of `name`, or `FUNCTION_NOT_FOUND`. */
+  function live(name: string): FunctionMeta {
+    const meta = entries.get(name);
+    if (!meta || meta.deleted) {
+      throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+    }
+    return meta;
+  }
+
+  /** A copy of `meta` with new secrets: a new revision, so a new version. */
+  async function withSecrets(meta: FunctionMeta, secrets: Record<string, string>) {
+    const secretsRev = [...crypto.getRandomValues(new Uint8Array(8))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const { sig: _sig, ...rest } = meta;
+    return {
+      ...rest,
+      secrets,
+      secretsRev,
+      version: await versionOf(meta.hash, settingsOf(meta), secretsRev),
+    };
+  }
+
   const sync = createCatalogSync({
     net,
     logger,
     catalog: {
       entries: () => entries.values(),
       knows: (name, version) => entries.get(name)?.version === version,
-      merge,
+      merge: admit,
     },
   });
 
   return {
     async start() {
       for (const { value } of await metas.list()) {
-        const parsed = FunctionMetaSchema.safeParse(JSON.parse(dec.decode(value)));
+        const stored = JSON.parse(dec.decode(value));
+        if (typeof stored?.sealed === "string") {
+          try {
+            stored.secrets = await sealer.open(stored.sealed);
+          } catch {
+            logger.error(
+              { fn: stored.name },
+              "Cannot open this function's stored secrets (the swarm key or secret.key changed); " +
+                "it will be replaced by the mesh's copy",
+            );
+            continue;
+          }
+        }
+        const parsed = FunctionMetaSchema.safeParse(stored);
         if (parsed.success) {
           entries.set(parsed.data.name, parsed.data);
           held = undefined;
@@ -158,56 +287,61 @@ export function createRegistry(
     async deploy(name, input) {
       const bytes = enc.encode(input.code);
       const hash = await sha256Hex(bytes);
-      const settings = {
+      const current = entries.get(name);
+      const kept = current && !current.deleted
+        ? { secrets: current.secrets, secretsRev: current.secretsRev }
+        : { secrets: {}, secretsRev: "" };
+      const entry: Omit<FunctionMeta, "stamp" | "origin" | "deployedAt" | "sig"> = {
+        name,
+        version: "",
+        hash,
+        size: bytes.byteLength,
         vars: input.vars,
         timeoutMs: input.timeoutMs,
         memoryMb: input.memoryMb,
-        allowNet: input.allowNet,
         allowLoopback: input.allowLoopback,
         allowPrivate: input.allowPrivate ?? false,
         public: input.public ?? true,
         kvNamespace: input.kvNamespace ?? name,
-      };
-      const version = (await sha256Hex(enc.encode(hash + JSON.stringify(settings)))).slice(0, 16);
-      const meta: FunctionMeta = {
-        name,
-        version,
-        hash,
-        size: bytes.byteLength,
-        vars: settings.vars,
-        timeoutMs: settings.timeoutMs,
-        memoryMb: settings.memoryMb,
-        allowLoopback: settings.allowLoopback,
-        allowPrivate: settings.allowPrivate,
-        public: settings.public,
-        kvNamespace: settings.kvNamespace,
-        stamp: clock.now(),
-        origin: net.peerId,
-        deployedAt: new Date().toISOString(),
         deleted: false,
+        ...kept,
       };
-      if (input.allowNet) meta.allowNet = input.allowNet;
+      if (input.allowNet) entry.allowNet = input.allowNet;
+      entry.version = await versionOf(hash, settingsOf(entry as FunctionMeta), kept.secretsRev);
+      assertCanSign();
       // Load before storing: a bundle that does not load is refused with the
       // loader's message, and the old version keeps serving.
-      await sandbox.load(toSpec(meta, input.code));
+      await sandbox.load(toSpec(entry as FunctionMeta, input.code));
       await bundles.put(hash, bytes, input.code);
-      await merge(meta);
-      await sync.announce(meta);
-      return meta;
+      return await publish(entry);
     },
 
     async remove(name) {
       const current = entries.get(name);
       if (!current || current.deleted) return false;
-      const tombstone: FunctionMeta = {
-        ...current,
-        stamp: clock.now(),
-        origin: net.peerId,
-        deployedAt: new Date().toISOString(),
-        deleted: true,
-      };
-      await merge(tombstone);
-      await sync.announce(tombstone);
+      const { stamp: _s, origin: _o, deployedAt: _d, sig: _sig, ...rest } = current;
+      await publish({ ...rest, deleted: true });
+      return true;
+    },
+
+    async setSecret(name, key, value) {
+      const current = live(name);
+      const { stamp: _s, origin: _o, deployedAt: _d, ...rest } = await withSecrets(current, {
+        ...current.secrets,
+        [key]: value,
+      });
+      return await publish(rest);
+    },
+
+    async removeSecret(name, key) {
+      const current = live(name);
+      if (!(key in current.secrets)) return false;
+      const { [key]: _gone, ...secrets } = current.secrets;
+      const { stamp: _s, origin: _o, deployedAt: _d, ...rest } = await withSecrets(
+        current,
+        secrets,
+      );
+      await publish(rest);
       return true;
     },
 

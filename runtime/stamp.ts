@@ -58,3 +58,9 @@ export function createStampClock(peerId: string, wall: () => number = Date.now):
 export function isStamp(value: string): boolean {
   return STAMP.test(value);
 }
+
+/** The wall-clock time (ms since the epoch) of a stamp; NaN when it is not one. */
+export function stampTime(stamp: string): number {
+  const m = STAMP.exec(stamp);
+  return m ? Number(m[1]) : NaN;
+}

@@ -98,7 +98,7 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     env: { NO_COLOR: "1", VIRGO_LOG: "info", ...opts.env },
   }).spawn();
   const logs: string[] = [];
-  (async () => {
+  const logsDone = (async () => {
     for await (const line of lines(child.stderr)) {
       logs.push(line);
     }
@@ -117,6 +117,7 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
       const { done, value } = await reader.read();
       if (done) {
         const status = await child.status;
+        await logsDone;
         throw new Error(
           `Peer exited (${status.code}) before ready:\n${logs.slice(-20).join("\n")}`,
         );

@@ -63,15 +63,25 @@ Deno.test({
   async fn() {
     assert.ok(await setUp(), "network namespaces could not be set up");
     const dir = await Deno.makeTempDir({ prefix: "virgo-netns-" });
-    const keyOut = await cli(["keygen"]);
-    await Deno.writeTextFile(`${dir}/swarm.key`, keyOut.stdout);
-    const token = "netns-test-token";
+    const init = await cli(["init", "--out", `${dir}/keys`]);
+    assert.equal(init.code, 0, init.stderr);
+    const token = (await Deno.readTextFile(`${dir}/keys/token`)).trim();
     const peers: PeerProcess[] = [];
     try {
-      const common = ["--swarm-key", `${dir}/swarm.key`, "--token", token];
-      const a = await startPeer({ netns: NS[0]!, host: ADDR[0]!, args: common });
+      const common = ["--swarm-key", `${dir}/keys/swarm.key`, "--token", token];
+      // a signs deploys; b holds only the operator's public key and checks them.
+      const a = await startPeer({
+        netns: NS[0]!,
+        host: ADDR[0]!,
+        args: [...common, "--operator-key", `${dir}/keys/operator.key`],
+      });
       peers.push(a);
-      const b = await startPeer({ netns: NS[1]!, host: ADDR[1]!, join: [a.p2p], args: common });
+      const b = await startPeer({
+        netns: NS[1]!,
+        host: ADDR[1]!,
+        join: [a.p2p],
+        args: [...common, "--operator", `${dir}/keys/operator.pub`],
+      });
       peers.push(b);
       assert.match(a.url, /^http:\/\/10\.77\.91\.1:/);
       const asB = (args: string[]) => cli([...args, "--peer", b.url, "--token", token], {}, NS[1]);

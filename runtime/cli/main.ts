@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { dataCommands } from "./data.ts";
 import { functionCommands } from "./functions.ts";
 import { meshCommands } from "./mesh.ts";
+import { secretCommands } from "./secrets.ts";
 import { startCommand } from "./start.ts";
 
 const program = new Command("virgo")
@@ -18,6 +19,7 @@ startCommand(program);
 functionCommands(program);
 dataCommands(program);
 meshCommands(program);
+secretCommands(program);
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });

@@ -1,9 +1,11 @@
 /**
- * `virgo peers`, `virgo status` and `virgo keygen`: the mesh.
+ * `virgo peers`, `virgo status`, `virgo keygen` and `virgo init`: the mesh.
  * @module
  */
 import type { Command } from "commander";
 import { generateSwarmKey } from "../../p2p/mod.ts";
+import { generateOperatorKey } from "../operator.ts";
+import { CliError } from "./client.ts";
 import { clientFor, peerOptions, print } from "./_shared.ts";
 
 /** Registers these commands on `program`. */
@@ -43,5 +45,56 @@ export function meshCommands(program: Command): void {
     .description("print a new swarm key for a private mesh (--swarm-key)")
     .action(async () => {
       await Deno.stdout.write(generateSwarmKey());
+    });
+
+  program.command("init")
+    .description("make the keys of a locked mesh: swarm key, operator key and admin token")
+    .option("--out <dir>", "folder to write them to", "virgo-keys")
+    .action(async (o: { out: string }) => {
+      await Deno.mkdir(o.out, { recursive: true, mode: 0o700 });
+      const { privateJwk, publicKey } = await generateOperatorKey();
+      const token = Array.from(
+        crypto.getRandomValues(new Uint8Array(24)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      const files: Array<[string, Uint8Array | string]> = [
+        ["swarm.key", generateSwarmKey()],
+        ["operator.key", JSON.stringify(privateJwk) + "\n"],
+        ["operator.pub", publicKey + "\n"],
+        ["token", token + "\n"],
+      ];
+      for (const [name, data] of files) {
+        const path = `${o.out}/${name}`;
+        const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+        try {
+          await Deno.writeFile(path, bytes, { mode: 0o600, createNew: true });
+        } catch (err) {
+          if (err instanceof Deno.errors.AlreadyExists) {
+            throw new CliError(
+              "BAD_REQUEST",
+              `${path} exists already: keep it, or remove it first`,
+            );
+          }
+          throw err;
+        }
+      }
+      const d = o.out;
+      print(`Keys of a locked mesh in ${d}/ (mode 0600):
+  swarm.key     who may join: copy it to every peer
+  operator.key  who may deploy: keep it only on the peers that accept deploys
+  operator.pub  ${publicKey}
+  token         the admin token for /v1/*, the dashboard and /metrics
+
+First peer:
+  virgo start --http 0.0.0.0:8787 --p2p /ip4/0.0.0.0/tcp/7878 \\
+    --swarm-key ${d}/swarm.key --operator-key ${d}/operator.key --token "$(cat ${d}/token)"
+
+Every other peer (swarm.key and token copied; the address and peer id from the first one's banner):
+  virgo start --http 0.0.0.0:8787 --p2p /ip4/0.0.0.0/tcp/7878 \\
+    --swarm-key swarm.key --operator ${publicKey} --token "$(cat token)" \\
+    --join /ip4/<first peer's address>/tcp/7878/p2p/<its peer id>
+
+Clients:
+  export VIRGO_PEER=http://<a peer>:8787 VIRGO_TOKEN="$(cat ${d}/token)"`);
     });
 }

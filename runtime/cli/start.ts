@@ -18,7 +18,10 @@ export function startCommand(program: Command): void {
       ),
     )
     .addOption(
-      new Option("--p2p <multiaddr>", "libp2p listen multiaddr (default /ip4/0.0.0.0/tcp/7878)")
+      new Option(
+        "--p2p <multiaddr>",
+        "libp2p listen multiaddr (default /ip4/127.0.0.1/tcp/7878; off loopback needs --swarm-key and --operator)",
+      )
         .env(
           "VIRGO_P2P",
         ),
@@ -42,13 +45,24 @@ export function startCommand(program: Command): void {
       ),
     )
     .addOption(
-      new Option("--token <token>", "admin token; without one the peer listens on loopback only")
+      new Option(
+        "--token <token>",
+        "admin token for /v1/*, the dashboard and /metrics; needed to serve HTTP off loopback",
+      )
         .env(
           "VIRGO_TOKEN",
         ),
     )
     .addOption(
       new Option("--swarm-key <file>", "libp2p swarm key: a private mesh").env("VIRGO_SWARM_KEY"),
+    )
+    .addOption(
+      new Option("--operator <public key>", "the operator's public key: only what it signed runs")
+        .env("VIRGO_OPERATOR"),
+    )
+    .addOption(
+      new Option("--operator-key <file>", "the operator's private key: this peer signs deploys")
+        .env("VIRGO_OPERATOR_KEY"),
     )
     .addOption(
       new Option("--spares <n>", "pre-started generic sandboxes (default 1)").env("VIRGO_SPARES"),
@@ -62,7 +76,8 @@ export function startCommand(program: Command): void {
       const cfg = resolveConfig(await readConfigFile(), opts);
       const logger = createLogger();
       const peer = await startPeer(cfg, logger);
-      if (cfg.withExamples) {
+      // A peer that holds only the operator's public key cannot sign, so it deploys nothing.
+      if (cfg.withExamples && (!cfg.operator || cfg.operatorKey)) {
         const root = new URL("../../functions/", import.meta.url);
         for (const name of EXAMPLES) {
           if (peer.functions().includes(name)) continue;
@@ -85,10 +100,26 @@ export function startCommand(program: Command): void {
         `  functions  ${fns.length ? fns.join(", ") : "(none yet: virgo deploy <entry.ts>)"}`,
       );
       console.log(
-        `  auth       ${
+        `  http auth  ${
           cfg.token
-            ? "token required for /v1 mutations"
-            : "none: listening on loopback only (give --token to expose)"
+            ? "token required for /v1/*, the dashboard and /metrics"
+            : "none: listening on loopback only (a token is needed to listen elsewhere)"
+        }`,
+      );
+      console.log(
+        `  mesh       ${
+          cfg.swarmKey
+            ? "private: only peers with the swarm key can connect"
+            : "open: listening on loopback only (a swarm key is needed to listen elsewhere)"
+        }`,
+      );
+      console.log(
+        `  deploys    ${
+          cfg.operatorKey
+            ? "signed here with the operator key; unsigned entries from peers are refused"
+            : cfg.operator
+            ? "only entries signed by operator " + cfg.operator + " are run; this peer cannot sign"
+            : "unsigned: any member of this loopback mesh may deploy"
         }`,
       );
       console.log(`Ready at ${peer.url}`);

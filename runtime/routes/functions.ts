@@ -10,10 +10,12 @@ import {
   FUNCTION_NAME,
   MAX_DEPLOY_BYTES,
   MAX_MEMORY_MB,
+  MAX_SECRET_BYTES,
   MAX_TIMEOUT_MS,
 } from "../constants.ts";
 import { VirgoError } from "../errors.ts";
 import type { FunctionMeta, Registry } from "../registry.ts";
+import { SECRET_NAME } from "../catalog.ts";
 import { readLimited } from "../_body.ts";
 import { parse, parseJson } from "./_validate.ts";
 
@@ -44,8 +46,19 @@ export function checkName(name: string): string {
 
 /** A catalogue entry as users see it. */
 export function describe(meta: FunctionMeta): Record<string, unknown> {
-  const { stamp: _stamp, deleted: _deleted, ...rest } = meta;
-  return rest;
+  const { stamp: _stamp, deleted: _deleted, sig: _sig, secrets, secretsRev: _rev, ...rest } = meta;
+  return { ...rest, secrets: Object.keys(secrets).sort() };
+}
+
+/** Validates a secret's name from a URL. */
+function checkSecretName(key: string): string {
+  if (!SECRET_NAME.test(key)) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `Invalid secret name: ${key.slice(0, 80)} (letters, digits and _, not starting with a digit)`,
+    );
+  }
+  return key;
 }
 
 /** Routes of the function catalogue. */
@@ -64,6 +77,33 @@ export function functionRoutes(registry: Registry): Hono {
     const meta = registry.get(name);
     if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
     return c.json(describe(meta));
+  });
+  app.get("/:name/secrets", (c) => {
+    const name = checkName(c.req.param("name"));
+    const meta = registry.get(name);
+    if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+    return c.json({ name, secrets: Object.keys(meta.secrets).sort() });
+  });
+  app.put("/:name/secrets/:key", async (c) => {
+    const name = checkName(c.req.param("name"));
+    const key = checkSecretName(c.req.param("key"));
+    const bytes = await readLimited(c.req.raw, MAX_SECRET_BYTES);
+    let value: string;
+    try {
+      value = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new VirgoError("BAD_REQUEST", "A secret's value must be UTF-8 text");
+    }
+    const meta = await registry.setSecret(name, key, value);
+    return c.json({ name, secret: key, version: meta.version }, 201);
+  });
+  app.delete("/:name/secrets/:key", async (c) => {
+    const name = checkName(c.req.param("name"));
+    const key = checkSecretName(c.req.param("key"));
+    if (!(await registry.removeSecret(name, key))) {
+      throw new VirgoError("NOT_FOUND", `${name} has no secret named ${key}`);
+    }
+    return c.json({ name, secret: key, deleted: true });
   });
   app.delete("/:name", async (c) => {
     const name = checkName(c.req.param("name"));

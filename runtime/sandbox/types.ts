@@ -87,6 +87,8 @@ export interface FunctionSpec {
   /** Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) reachable. */
   allowPrivate?: boolean;
   kvNamespace: string;
+  /** Secret values by name, seen by the function as `env.<NAME>`; never logged. */
+  secrets?: Record<string, string>;
 }
 
 /** Options of one call. */
