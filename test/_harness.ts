@@ -59,6 +59,8 @@ export interface StartOptions {
   netns?: string;
   /** Address to listen on. @default {"127.0.0.1"} */
   host?: string;
+  /** Leave out `--p2p`, so the peer listens where it does by default. */
+  omitP2p?: boolean;
 }
 
 /** The command line that runs Deno, inside a network namespace when asked. */
@@ -80,8 +82,7 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     "start",
     "--http",
     `${opts.host ?? "127.0.0.1"}:${opts.httpPort ?? 0}`,
-    "--p2p",
-    `/ip4/${opts.host ?? "127.0.0.1"}/tcp/${opts.p2pPort ?? 0}`,
+    ...(opts.omitP2p ? [] : ["--p2p", `/ip4/${opts.host ?? "127.0.0.1"}/tcp/${opts.p2pPort ?? 0}`]),
     "--data",
     data,
     "--spares",
