@@ -52,3 +52,16 @@ Deno.test("hlc: the counter overflows into the next millisecond", () => {
   for (let i = 0; i < 36 ** 4 + 2; i++) last = hlc.next();
   assert.equal(parseVersion(last)!.wall, 1);
 });
+
+Deno.test("hlc: a version far ahead of the wall clock is refused, never adopted", () => {
+  const now = 1_000_000;
+  const hlc = new Hlc("p1", () => now);
+  const near = formatVersion({ wall: now + 29_000, counter: 0, peerId: "p2" });
+  const far = formatVersion({ wall: now + 31_000, counter: 0, peerId: "p2" });
+  assert.equal(hlc.isAhead(near), false);
+  assert.equal(hlc.isAhead(far), true);
+  hlc.observe(far);
+  assert.equal(parseVersion(hlc.next())!.wall, now);
+  hlc.observe(near);
+  assert.equal(parseVersion(hlc.next())!.wall, now + 29_000);
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isLoopbackHost, resolveConfig } from "./config.ts";
+import { checkExposure, isLoopbackHost, resolveConfig } from "./config.ts";
 
 Deno.test("config: defaults, precedence and validation", () => {
   const d = resolveConfig();
@@ -33,4 +33,16 @@ Deno.test("config: loopback hosts", () => {
     assert.ok(isLoopbackHost(h), h);
   }
   for (const h of ["0.0.0.0", "10.0.0.1", "example.com", "::"]) assert.ok(!isLoopbackHost(h), h);
+});
+
+Deno.test("config: listening off loopback needs a token (HTTP), a swarm key and an operator (p2p)", () => {
+  const exposed = (over: Record<string, unknown>) => () => checkExposure(resolveConfig(over));
+  assert.equal(resolveConfig().p2p, "/ip4/127.0.0.1/tcp/7878");
+  checkExposure(resolveConfig());
+  assert.throws(exposed({ http: "0.0.0.0:8787" }), /give --token/);
+  checkExposure(resolveConfig({ http: "0.0.0.0:8787", token: "long-enough" }));
+  assert.throws(exposed({ p2p: "/ip4/0.0.0.0/tcp/7878" }), /give --swarm-key/);
+  assert.throws(exposed({ p2p: "/ip4/10.0.0.1/tcp/7878", swarmKey: "k" }), /give --operator/);
+  checkExposure(resolveConfig({ p2p: "/ip4/10.0.0.1/tcp/7878", swarmKey: "k", operator: "x" }));
+  checkExposure(resolveConfig({ p2p: "/ip6/::1/tcp/7878" }));
 });
