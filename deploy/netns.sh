@@ -18,14 +18,18 @@ case "${1:-}" in
       ip -n "$ns" link set eth0 up
       ip -n "$ns" link set lo up
     done
-    key=$(mktemp); printf '/key/swarm/psk/1.0.0/\n/base16/\n%s\n' "$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$key"
+    keys=$(mktemp -d); rmdir "$keys"
+    "$DENO" run -A --config "$ROOT/deno.json" "$ROOT/runtime/cli/main.ts" init --out "$keys" > /dev/null
+    echo "keys in $keys (VIRGO_TOKEN=$(cat "$keys/token"))"
     first=""
     for i in $(seq 1 "$n"); do
       data=$(mktemp -d)
       args=(run -A --config "$ROOT/deno.json" "$ROOT/runtime/cli/main.ts" start
         --http "10.77.0.$i:8787" --p2p "/ip4/10.77.0.$i/tcp/7878" --data "$data"
-        --swarm-key "$key" --token virgo-netns-token)
-      [ -n "$first" ] && args+=(--join "$first")
+        --swarm-key "$keys/swarm.key" --token "$(cat "$keys/token")")
+      # The first peer signs deploys; the others hold only the operator's public key.
+      if [ -n "$first" ]; then args+=(--join "$first" --operator "$keys/operator.pub")
+      else args+=(--operator-key "$keys/operator.key"); fi
       ip netns exec "virgo-ns$i" "$DENO" "${args[@]}" > "$data/out.log" 2>&1 &
       if [ -z "$first" ]; then
         for _ in $(seq 1 100); do grep -q '^Ready' "$data/out.log" && break; sleep 0.1; done
