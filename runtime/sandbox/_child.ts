@@ -53,7 +53,12 @@ const message = (e: unknown) =>
   e instanceof Error ? e.message : typeof e === "string" ? e : Deno.inspect(e);
 
 async function load(id: number, payload: Uint8Array): Promise<void> {
-  const m = parseJson(payload) as { code: string; vars: Record<string, string>; peerId: string };
+  const m = parseJson(payload) as {
+    code: string;
+    vars: Record<string, string>;
+    secrets: Record<string, string>;
+    peerId: string;
+  };
   try {
     const mod = await import("data:application/javascript," + encodeURIComponent(m.code));
     const h = mod.default as Handler | undefined;
@@ -61,7 +66,13 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
       throw new Error("Default export has no fetch method");
     }
     handler = h;
-    env = Object.freeze({ KV: kv, VARS: Object.freeze({ ...m.vars }) });
+    // Each var and secret as env.<NAME>, as Workers do; KV and VARS cannot be shadowed.
+    env = Object.freeze({
+      ...m.vars,
+      ...m.secrets,
+      KV: kv,
+      VARS: Object.freeze({ ...m.vars }),
+    });
     peerId = m.peerId;
     out.send(T.LOADED, id, json({ ok: true }));
   } catch (e) {

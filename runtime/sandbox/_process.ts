@@ -131,7 +131,12 @@ export class SandboxProcess {
     this.#out.send(
       T.LOAD,
       id,
-      json({ code: spec.code, vars: spec.vars, peerId: this.#init.peerId }),
+      json({
+        code: spec.code,
+        vars: spec.vars,
+        secrets: spec.secrets ?? {},
+        peerId: this.#init.peerId,
+      }),
     );
     const [ok, message] = await done;
     if (!ok) throw new SandboxError("INVALID_BUNDLE", message);
