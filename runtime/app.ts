@@ -2,11 +2,15 @@
  * The HTTP face of a peer: one hono app with every route of the contract.
  * It only parses, checks and maps; the work is done by the components it is
  * given, so the app is tested through `app.request()` with real components.
+ *
+ * With a token, the whole app sits behind it; only the paths in
+ * {@linkcode PUBLIC_PATHS} (`/healthz`, `/fn/*`) answer without it, and the
+ * invoker guards functions deployed `public: false`.
  * @module
  */
-import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { adminAuth, PUBLIC_PATHS, tokenCheck } from "./auth.ts";
 import type { Pool } from "../kv/mod.ts";
 import type { PeerInfo } from "../p2p/mod.ts";
 import { errorResponse, VirgoError } from "./errors.ts";
@@ -30,13 +34,24 @@ export interface AppDeps {
   logger: Logger;
   /** What `GET /v1/status` reports about this peer. */
   status(): Promise<Record<string, unknown>>;
-  /** With a token, every `/v1/*` mutation needs `Authorization: Bearer <token>`. */
+  /**
+   * With a token, every route but `/healthz` and `/fn/*` needs
+   * `Authorization: Bearer <token>`, and so does a function deployed `public: false`.
+   */
   token?: string | undefined;
   /** Largest value of a key. @default {1048576} */
   maxValueBytes?: number;
 }
 
-const MUTATIONS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Codes for the statuses hono's own `HTTPException`s carry; any other becomes `INTERNAL`. */
+const HTTP_CODES: Readonly<Record<number, string>> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  413: "PAYLOAD_TOO_LARGE",
+};
 
 /**
  * Builds the peer's hono app.
@@ -50,10 +65,18 @@ const MUTATIONS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const maxValue = deps.maxValueBytes ?? 1024 * 1024;
+  const check = deps.token ? tokenCheck(deps.token) : undefined;
 
-  // The hot path first and on its own: no middleware between it and the invoker.
-  const invoke = (c: { req: { raw: Request; param(k: "name"): string } }) =>
-    deps.invoker.handle(c.req.raw, c.req.param("name"));
+  // Guarded by default: the check comes before every route, and only the
+  // public paths it lists pass without the token.
+  if (check) app.use("*", adminAuth(check, { publicPaths: PUBLIC_PATHS }));
+
+  // The hot path: nothing but the token check above between it and the invoker.
+  const invoke = async (c: Context) =>
+    deps.invoker.handle(c.req.raw, c.req.param("name") ?? "", {
+      guarded: check !== undefined,
+      admin: check !== undefined && await check.verify(c.req.header("authorization")),
+    });
   app.all("/fn/:name", invoke);
   app.all("/fn/:name/*", invoke);
 
@@ -70,21 +93,6 @@ export function createApp(deps: AppDeps): Hono {
     await next();
     deps.metrics.httpRequest(c.req.routePath, c.res.status);
   });
-  if (deps.token) {
-    const auth = bearerAuth({
-      token: deps.token,
-      noAuthenticationHeader: {
-        message: {
-          error: { code: "UNAUTHORIZED", message: "Missing Authorization: Bearer <token>" },
-        },
-      },
-      invalidAuthenticationHeader: {
-        message: { error: { code: "UNAUTHORIZED", message: "Malformed Authorization header" } },
-      },
-      invalidToken: { message: { error: { code: "UNAUTHORIZED", message: "Invalid token" } } },
-    });
-    v1.use("*", (c, next) => MUTATIONS.has(c.req.method) ? auth(c, next) : next());
-  }
   v1.route("/functions", functionRoutes(deps.registry));
   v1.route("/kv", kvRoutes(deps.pool, maxValue));
   v1.route("/mem", memRoutes(deps.pool, maxValue));
@@ -101,7 +109,9 @@ export function createApp(deps: AppDeps): Hono {
     )
   );
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return err.getResponse();
+    // hono's own exceptions get the contract's shape too; their text is hono's, never a host path.
+    const code = err instanceof HTTPException ? HTTP_CODES[err.status] : undefined;
+    if (code) return errorResponse(new VirgoError(code, err.message || code));
     const res = errorResponse(err);
     if (res.status >= 500 && res.status !== 503 && res.status !== 507) {
       deps.logger.error({ err: String(err), path: new URL(c.req.url).pathname }, "Request failed");

@@ -3,6 +3,8 @@
  * components (LevelDB in a temp folder, sandboxes, a one-peer mesh).
  */
 import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { adminAuth, tokenCheck } from "./auth.ts";
 import { resolveConfig } from "./config.ts";
 import { silentLogger } from "./log.ts";
 import { startPeer } from "./peer.ts";
@@ -102,30 +104,206 @@ Deno.test("app: kv round trip with versions and If-Match", opts, () =>
     assert.deepEqual(await (await app.request("/v1/kv?prefix=a/")).json(), { keys: ["a/b"] });
   }));
 
+const TOKEN = "s3cret-token";
+const bearer = { authorization: `Bearer ${TOKEN}` };
+/** The contract's public paths, written out here so a change to the app's list fails this file. */
+const isPublic = (path: string) => path === "/healthz" || path.startsWith("/fn/");
+
+/** A request path for a route pattern: each param and wildcard filled with a sample value. */
+function samplePath(pattern: string): string {
+  return pattern.replace(/:\w+(\{[^}]*\})?/g, "1").replace(/\*/g, "1");
+}
+
+/**
+ * Every route the app has registered (middleware included), each asked with
+ * and without the token. Returns what breaks the rule: outside the public
+ * paths, 401 without the token and not 401 with it; on them, never 401.
+ */
+async function guardGaps(app: Hono, token: string): Promise<string[]> {
+  const gaps: string[] = [];
+  const seen = new Set<string>();
+  for (const route of app.routes) {
+    const method = route.method === "ALL" ? "GET" : route.method;
+    const path = samplePath(route.path);
+    if (seen.has(`${method} ${path}`)) continue;
+    seen.add(`${method} ${path}`);
+    const without = await app.request(path, { method });
+    await without.body?.cancel();
+    const withToken = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await withToken.body?.cancel();
+    const what = `${route.method} ${route.path} (${method} ${path})`;
+    if (isPublic(path)) {
+      if (without.status === 401) gaps.push(`${what}: public, yet 401 without the token`);
+    } else {
+      if (without.status !== 401) gaps.push(`${what}: ${without.status} without the token`);
+      if (withToken.status === 401) gaps.push(`${what}: 401 with the token`);
+    }
+  }
+  return gaps;
+}
+
 Deno.test(
-  "app: with a token, mutations need it and reads do not",
+  "app: with a token, every route but /healthz and /fn/* needs it",
   opts,
   () =>
     withPeer(async (app) => {
-      const denied = await app.request("/v1/kv/k", { method: "PUT", body: "x" });
+      // A route added to the built app (before its first request, as hono
+      // requires) is guarded without anyone listing it.
+      app.get("/v1/added-later", (c) => c.text("later"));
+      app.get("/added-later", (c) => c.text("later"));
+      const patterns = app.routes.map((r) => `${r.method} ${r.path}`);
+      // The enumeration sees the routes the contract names, so an empty list cannot pass.
+      for (
+        const p of [
+          "GET /",
+          "GET /metrics",
+          "GET /healthz",
+          "GET /v1/status",
+          "GET /v1/peers",
+          "GET /v1/functions",
+          "GET /v1/functions/:name",
+          "GET /v1/kv",
+          "GET /v1/kv/:key{.+}",
+          "GET /v1/mem/:addr",
+          "POST /v1/mem",
+          "PUT /v1/functions/:name",
+          "GET /added-later",
+        ]
+      ) {
+        assert.ok(patterns.includes(p), `${p} not in ${patterns.join(", ")}`);
+      }
+      assert.deepEqual(await guardGaps(app, TOKEN), []);
+
+      const denied = await app.request("/v1/kv/k");
       assert.equal(denied.status, 401);
+      assert.match(denied.headers.get("content-type") ?? "", /application\/json/);
       assert.equal((await denied.json()).error.code, "UNAUTHORIZED");
-      const wrong = await app.request("/v1/kv/k", {
-        method: "PUT",
-        body: "x",
+      const wrong = await app.request("/v1/status", {
         headers: { authorization: "Bearer nope-nope" },
       });
       assert.equal(wrong.status, 401);
-      const ok = await app.request("/v1/kv/k", {
-        method: "PUT",
-        body: "x",
-        headers: { authorization: "Bearer s3cret-token" },
-      });
-      assert.equal(ok.status, 200);
-      assert.equal((await app.request("/v1/kv/k")).status, 200);
-      assert.equal((await app.request("/v1/status")).status, 200);
-    }, { token: "s3cret-token" }),
+      assert.equal((await wrong.json()).error.code, "UNAUTHORIZED");
+      assert.equal((await app.request("/healthz")).status, 200);
+      assert.equal((await app.request("/added-later")).status, 401);
+      assert.equal((await app.request("/added-later", { headers: bearer })).status, 200);
+    }, { token: TOKEN }),
 );
+
+Deno.test("app: the route check reports a route that answers without the token", async () => {
+  const leaky = new Hono();
+  leaky.get("/v1/leak/:id", (c) => c.text("leak"));
+  leaky.use("*", adminAuth(tokenCheck(TOKEN)));
+  leaky.get("/v1/guarded", (c) => c.text("ok"));
+  assert.deepEqual(await guardGaps(leaky, TOKEN), [
+    "GET /v1/leak/:id (GET /v1/leak/1): 200 without the token",
+  ]);
+});
+
+Deno.test(
+  "app: with a token, public functions answer everyone and private ones only the token",
+  opts,
+  () =>
+    withPeer(async (app) => {
+      const code =
+        "export default { fetch: (r) => new Response(r.headers.get('authorization') ?? 'none') }";
+      const put = (name: string, extra: Record<string, unknown>) =>
+        app.request(`/v1/functions/${name}`, {
+          method: "PUT",
+          headers: { "content-type": "application/json", ...bearer },
+          body: JSON.stringify({ code, ...extra }),
+        });
+      assert.equal((await put("open", {})).status, 201);
+      assert.equal((await put("closed", { public: false })).status, 201);
+      assert.equal((await app.request("/fn/open")).status, 200);
+      const denied = await app.request("/fn/closed");
+      assert.equal(denied.status, 401);
+      assert.equal((await denied.json()).error.code, "UNAUTHORIZED");
+      const forged = await app.request("/fn/closed", { headers: { "x-virgo-admin": "1" } });
+      assert.equal(forged.status, 401);
+      await forged.body?.cancel();
+      const wrong = await app.request("/fn/closed", {
+        headers: { authorization: "Bearer nope-nope" },
+      });
+      assert.equal(wrong.status, 401);
+      await wrong.body?.cancel();
+      const ok = await app.request("/fn/closed/a", { headers: bearer });
+      assert.equal(ok.status, 200);
+      // The admin token is for the peer: the function never sees it.
+      assert.equal(await ok.text(), "none");
+      assert.equal(
+        await (await app.request("/fn/open", { headers: { authorization: "Bearer app-user" } }))
+          .text(),
+        "Bearer app-user",
+      );
+    }, { token: TOKEN }),
+);
+
+Deno.test(
+  "app: a failing function shows its message to the token only",
+  opts,
+  () =>
+    withPeer(async (app, peerId) => {
+      const put = await app.request("/v1/functions/thrower", {
+        method: "PUT",
+        headers: { "content-type": "application/json", ...bearer },
+        body: JSON.stringify({
+          code: "export default { fetch() { throw new Error('secret-detail-123'); } }",
+        }),
+      });
+      assert.equal(put.status, 201);
+      const res = await app.request("/fn/thrower");
+      assert.equal(res.status, 500);
+      const id = res.headers.get("x-virgo-request-id");
+      assert.ok(id);
+      assert.equal(res.headers.get("x-virgo-peer"), peerId);
+      const text = await res.text();
+      assert.ok(!text.includes("secret-detail-123"), text);
+      assert.deepEqual(JSON.parse(text), {
+        error: {
+          code: "FUNCTION_ERROR",
+          message: `The function failed; see the peer's log for request ${id}`,
+        },
+      });
+      const admin = await app.request("/fn/thrower", { headers: bearer });
+      assert.equal(admin.status, 500);
+      assert.deepEqual(await admin.json(), {
+        error: { code: "FUNCTION_ERROR", message: "secret-detail-123" },
+      });
+    }, { token: TOKEN }),
+);
+
+Deno.test(
+  "app: without a token nothing needs one, and a failing function's message still stays in the log",
+  opts,
+  () =>
+    withPeer(async (app) => {
+      const code = "export default { fetch(r) { if (new URL(r.url).pathname === '/boom') " +
+        "throw new Error('secret-detail-123'); return new Response('ok'); } }";
+      const put = await app.request("/v1/functions/closed", json({ code, public: false }));
+      assert.equal(put.status, 201);
+      assert.equal(await (await app.request("/fn/closed")).text(), "ok");
+      assert.equal((await app.request("/v1/status")).status, 200);
+      assert.equal((await app.request("/metrics")).status, 200);
+      const boom = await app.request("/fn/closed/boom");
+      assert.equal(boom.status, 500);
+      const body = await boom.json();
+      assert.equal(body.error.code, "FUNCTION_ERROR");
+      assert.ok(!body.error.message.includes("secret-detail-123"), body.error.message);
+    }),
+);
+
+Deno.test("app: an unknown error answers a generic 500, never its own text", () =>
+  withPeer(async (app) => {
+    app.get("/v1/explodes", () => {
+      throw new Error("at /home/someone/virgo/runtime/secret.ts:12:3");
+    });
+    const res = await app.request("/v1/explodes");
+    assert.equal(res.status, 500);
+    assert.deepEqual(await res.json(), { error: { code: "INTERNAL", message: "Internal error" } });
+  }));
 
 Deno.test(
   "app: health, metrics, peers, status and the dashboard",

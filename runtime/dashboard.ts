@@ -2,10 +2,21 @@
  * `GET /`: a one-page dashboard that shows the mesh as this peer sees it,
  * the functions it knows and its own status, refreshed every second from the
  * JSON API. No build step and no dependencies.
+ *
+ * A peer with a token guards this page and the API it reads alike; a browser
+ * gets through with the header added by a proxy or an extension, and the page
+ * says so when the API answers 401 instead of showing stale numbers.
  * @module
  */
 
-/** The dashboard page for peer `peerId`. */
+/**
+ * The dashboard page for peer `peerId`.
+ *
+ * @example
+ * ```ts
+ * app.get("/", (c) => c.html(dashboard(peerId)));
+ * ```
+ */
 export function dashboard(peerId: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Virgo · ${peerId.slice(-8)}</title>
@@ -28,13 +39,19 @@ th{background:#f0f0f0}code{font-size:12px}.self{font-weight:600}.muted{color:#88
 <script>
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 const mib = (b) => (b / 1048576).toFixed(0);
+async function get(u) {
+  const r = await fetch(u);
+  if (r.status === 401) throw new Error("this peer needs Authorization: Bearer <token> on every request");
+  if (!r.ok) throw new Error(u + " answered " + r.status);
+  return r.json();
+}
 async function refresh() {
   try {
-    const [peers, fns, status] = await Promise.all(["/v1/peers", "/v1/functions", "/v1/status"].map((u) => fetch(u).then((r) => r.json())));
+    const [peers, fns, status] = await Promise.all(["/v1/peers", "/v1/functions", "/v1/status"].map(get));
     document.getElementById("status").textContent = "routing " + status.routing + " · " + status.inflight + " calls in flight · up " + Math.round(status.uptimeSeconds) + " s";
     document.getElementById("peers").innerHTML = peers.peers.map((p) => "<tr class='" + (p.self ? "self" : "") + "'><td><code>" + esc(p.peerId.slice(-12)) + "</code></td><td>" + p.inflight + "</td><td>" + p.queued + "</td><td>" + p.cores + "</td><td>" + Number(p.loopDelayMs).toFixed(1) + "</td><td>" + mib(p.poolFreeBytes) + " / " + mib(p.poolTotalBytes) + "</td><td>" + p.functions.length + "</td><td>" + Math.round(p.ageMs) + "</td><td>" + esc(p.http) + "</td></tr>").join("");
     document.getElementById("fns").innerHTML = fns.functions.map((f) => "<tr><td>" + esc(f.name) + "</td><td><code>" + esc(f.version) + "</code></td><td>" + f.size + "</td><td>" + f.timeoutMs + "</td><td>" + f.memoryMb + "</td><td>" + esc(f.deployedAt) + "</td></tr>").join("");
-  } catch (e) { document.getElementById("status").textContent = "peer unreachable: " + e; }
+  } catch (e) { document.getElementById("status").textContent = "peer unreachable: " + e.message; }
 }
 refresh(); setInterval(refresh, 1000);
 </script></body></html>`;

@@ -8,6 +8,7 @@
 import type { SandboxPool } from "./sandbox/mod.ts";
 import type { PeerInfo, Router, Strategy } from "../p2p/mod.ts";
 import { MAX_INVOKE_BYTES } from "./constants.ts";
+import { BEARER_CHALLENGE } from "./auth.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
 import type { FunctionMeta, Registry } from "./registry.ts";
 import type { Routing } from "./config.ts";
@@ -21,6 +22,26 @@ export const ROUTE_HEADER = "x-virgo-route";
 export const PEER_HEADER = "x-virgo-peer";
 /** Header carrying the id of a call across hops and into logs. */
 export const REQUEST_ID_HEADER = "x-virgo-request-id";
+/**
+ * Header with which the peer that received a call tells the peer it hands the
+ * call to that the caller presented the admin token. Trusted only on calls
+ * from the mesh; removed from every other call, and never seen by a function.
+ */
+export const ADMIN_HEADER = "x-virgo-admin";
+
+/**
+ * Codes of a function's own failure. Their messages come from the function or
+ * describe it, so they go to the log of the peer that ran it; a caller without
+ * the admin token gets the code and the request id only.
+ */
+export const FUNCTION_FAILURES: ReadonlySet<string> = new Set([
+  "FUNCTION_ERROR",
+  "FUNCTION_CRASHED",
+  "FUNCTION_MEMORY_LIMIT",
+  "FUNCTION_TIMEOUT",
+  // A module that fails to load when a call starts it: the message is the function's exception.
+  "INVALID_BUNDLE",
+]);
 
 const STRATEGIES = new Set(["local", "random", "least-loaded", "p2c"]);
 const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{40,64}$/;
@@ -33,13 +54,29 @@ export interface InvokeNet {
   invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
 }
 
+/** How one call reached this peer. The HTTP layer, which holds the token, decides `admin`. */
+export interface CallOptions {
+  /**
+   * Routed and admitted by the peer that received it: the call runs here, no
+   * `public: false` check is repeated, and {@linkcode ADMIN_HEADER} says
+   * whether its caller presented the admin token.
+   */
+  fromMesh?: boolean;
+  /** The caller presented this peer's admin token. @default {false} */
+  admin?: boolean;
+  /** Whether a function deployed `public: false` needs `admin` (the peer has a token). @default {true} */
+  guarded?: boolean;
+}
+
 /** Runs calls for the HTTP layer and for calls arriving from other peers. */
 export interface Invoker {
   /**
    * Runs `/fn/<name><rest>`. `fromMesh` calls were already routed by the peer
-   * that received them and always run here.
+   * that received them and always run here. A failure answers the contract's
+   * JSON error; for a function's own failure (see {@linkcode FUNCTION_FAILURES})
+   * the message is the real one only for an admin caller.
    */
-  handle(req: Request, name: string, opts?: { fromMesh?: boolean }): Promise<Response>;
+  handle(req: Request, name: string, opts?: CallOptions): Promise<Response>;
   /** Calls running in this peer's sandboxes now. */
   inflight(): number;
 }
@@ -142,10 +179,12 @@ export function createInvoker(init: InvokerInit): Invoker {
     peer: PeerInfo,
     requestId: string,
     body: BodyInit | null,
+    admin: boolean,
   ): Promise<Response> {
     const headers = new Headers(req.headers);
     headers.set(ROUTE_HEADER, "local");
     headers.set(REQUEST_ID_HEADER, requestId);
+    if (admin) headers.set(ADMIN_HEADER, "1");
     const init: RequestInit & { duplex?: "half" } = {
       method: req.method,
       headers,
@@ -172,10 +211,18 @@ export function createInvoker(init: InvokerInit): Invoker {
 
     async handle(req, name, opts = {}) {
       const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
+      const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
       try {
+        req = forFunction(req, admin && !opts.fromMesh);
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+        if (!meta.public && !opts.fromMesh && !admin && opts.guarded !== false) {
+          throw new VirgoError(
+            "UNAUTHORIZED",
+            `Function ${name} is private: send Authorization: Bearer <token>`,
+          );
+        }
         const route = opts.fromMesh
           ? "local"
           : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
@@ -208,7 +255,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           ? await readLimited(req, maxBody)
           : req.body;
         try {
-          return await runRemote(req, name, peer, requestId, body);
+          return await runRemote(req, name, peer, requestId, body, admin);
         } catch (err) {
           if (!retryable || errorCode(err) !== "PEER_FAILED") throw err;
           const next = router.pick(route, canRun, new Set([peer.peerId]));
@@ -224,19 +271,62 @@ export function createInvoker(init: InvokerInit): Invoker {
               requestId,
             );
           }
-          return await runRemote(req, name, next, requestId, body);
+          return await runRemote(req, name, next, requestId, body, admin);
         }
       } catch (err) {
+        const code = errorCode(err);
+        const failed = code !== undefined && FUNCTION_FAILURES.has(code);
         if (req.signal.aborted) {
           // The caller went away: nobody reads this answer, and it is no fault of ours.
           logger.debug({ fn: name, requestId }, "Call abandoned by its caller");
-        } else if (!errorCode(err)) {
+        } else if (failed) {
+          // This peer ran the call (a remote hop's failure arrives as a response, not here).
+          logger.error(
+            { fn: name, requestId, code, message: (err as Error).message },
+            "Function failed",
+          );
+        } else if (!code) {
           logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
         }
-        return errorResponse(err, { [REQUEST_ID_HEADER]: requestId, [PEER_HEADER]: net.peerId });
+        const headers: Record<string, string> = {
+          [REQUEST_ID_HEADER]: requestId,
+          [PEER_HEADER]: net.peerId,
+          ...(code === "UNAUTHORIZED" ? BEARER_CHALLENGE : {}),
+        };
+        if (failed && !admin) {
+          return errorResponse(
+            new VirgoError(
+              code,
+              `The function failed; see the peer's log for request ${requestId}`,
+            ),
+            headers,
+          );
+        }
+        return errorResponse(err, headers);
       }
     },
   };
+}
+
+/**
+ * The call as the function may see it: without {@linkcode ADMIN_HEADER} (ours,
+ * and from a public caller a forgery), and without the admin token, which is
+ * meant for this peer. Copied only when there is something to remove, as
+ * headers of a served request are immutable.
+ */
+function forFunction(req: Request, dropAuthorization: boolean): Request {
+  const dropAuth = dropAuthorization && req.headers.has("authorization");
+  if (!dropAuth && !req.headers.has(ADMIN_HEADER)) return req;
+  const headers = new Headers(req.headers);
+  headers.delete(ADMIN_HEADER);
+  if (dropAuth) headers.delete("authorization");
+  return new Request(req.url, {
+    method: req.method,
+    headers,
+    body: req.body,
+    signal: req.signal,
+    duplex: "half",
+  } as RequestInit);
 }
 
 function withHeaders(res: Response, peerId: string, requestId: string): Response {

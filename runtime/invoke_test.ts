@@ -1,5 +1,20 @@
 import assert from "node:assert/strict";
-import { functionUrl, parseRoute } from "./invoke.ts";
+import type { PeerInfo, Router } from "../p2p/mod.ts";
+import { STATUS } from "./errors.ts";
+import {
+  ADMIN_HEADER,
+  createInvoker,
+  FUNCTION_FAILURES,
+  functionUrl,
+  type InvokeNet,
+  parseRoute,
+  PEER_HEADER,
+  REQUEST_ID_HEADER,
+} from "./invoke.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import type { FunctionMeta, Registry } from "./registry.ts";
+import { SandboxError, type SandboxErrorCode, type SandboxPool } from "./sandbox/mod.ts";
 
 Deno.test("invoke: the function sees its URL without the /fn/<name> prefix", () => {
   assert.equal(functionUrl("http://h/fn/hello", "hello"), "http://h/");
@@ -15,4 +30,206 @@ Deno.test("invoke: x-virgo-route is validated", () => {
   assert.deepEqual(parseRoute(id), { peerId: id });
   assert.throws(() => parseRoute("fastest"), /Invalid x-virgo-route/);
   assert.throws(() => parseRoute("12D3<script>"), /Invalid x-virgo-route/);
+});
+
+// ---------------------------------------------------------------------------
+// Access and failures: an invoker over fakes of its parts, two of them joined
+// by a fake mesh, so what crosses a hop is visible.
+
+type Logged = { level: string; obj: Record<string, unknown>; msg: string | undefined };
+
+function recordingLogger(into: Logged[]): Logger {
+  const at = (level: string) => (obj: object, msg?: string) =>
+    void into.push({ level, obj: obj as Record<string, unknown>, msg });
+  const logger: Logger = {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: () => logger,
+  };
+  return logger;
+}
+
+const SECRET = "secret-detail-123";
+
+/** One fake peer: its functions fail with the code in the path, or echo the headers they see. */
+function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
+  const logs: Logged[] = [];
+  const seen: Request[] = [];
+  const info = { peerId, self: true, functions: [] as string[] } as unknown as PeerInfo;
+  const registry = {
+    get: (name: string) =>
+      fns[name] ? { name, version: "0123456789abcdef", public: fns[name].public } : undefined,
+    spec: (meta: FunctionMeta) => Promise.resolve({ name: meta.name }),
+  } as unknown as Registry;
+  const sandbox = {
+    invoke(_spec: unknown, req: Request, opts: { url?: string }) {
+      seen.push(req);
+      const path = new URL(opts.url ?? req.url).pathname.slice(1);
+      if (FUNCTION_FAILURES.has(path)) {
+        return Promise.reject(new SandboxError(path as SandboxErrorCode, SECRET));
+      }
+      return Promise.resolve(Response.json(Object.fromEntries(req.headers)));
+    },
+  } as unknown as SandboxPool;
+  const mesh = {
+    remote: undefined as ((req: Request) => Promise<Response>) | undefined,
+    sent: [] as Request[],
+  };
+  const net: InvokeNet = {
+    peerId,
+    peers: () => [info],
+    invoke(_to, req) {
+      mesh.sent.push(req);
+      return mesh.remote!(req);
+    },
+  };
+  const router = { pick: () => info, begin: () => () => {}, score: () => 0 } as Router;
+  const invoker = createInvoker({
+    registry,
+    sandbox,
+    net,
+    router,
+    routing: "local",
+    logger: recordingLogger(logs),
+    metrics: createMetrics(),
+  });
+  return { invoker, logs, seen, info, mesh, router };
+}
+
+/** Peer `a` hands every call to peer `b` over a fake mesh. */
+function twoPeers(fns: Record<string, { public: boolean }>) {
+  const a = fakePeer("peer-a", fns);
+  const b = fakePeer("peer-b", fns);
+  const bInfo = { ...b.info, self: false, functions: ["f@0123456789abcdef"] } as PeerInfo;
+  a.router.pick = () => bInfo;
+  a.mesh.remote = (req) => {
+    const name = new URL(req.url).pathname.split("/")[2]!;
+    return b.invoker.handle(req, name, { fromMesh: true });
+  };
+  return { a, b, route: { "x-virgo-route": "random" } };
+}
+
+const call = (path: string, headers: Record<string, string> = {}) =>
+  new Request(`http://peer${path}`, { headers });
+
+Deno.test("invoke: a function's failure shows the public its code and request id only", async () => {
+  const { invoker, logs } = fakePeer("peer-a", { f: { public: true } });
+  for (const code of FUNCTION_FAILURES) {
+    const res = await invoker.handle(call(`/fn/f/${code}`), "f");
+    const id = res.headers.get(REQUEST_ID_HEADER)!;
+    assert.ok(id);
+    assert.equal(res.headers.get(PEER_HEADER), "peer-a");
+    const text = await res.text();
+    assert.ok(!text.includes(SECRET), text);
+    assert.deepEqual(JSON.parse(text), {
+      error: { code, message: `The function failed; see the peer's log for request ${id}` },
+    });
+    assert.equal(res.status, STATUS[code]);
+    const line = logs.find((l) => l.obj.requestId === id);
+    assert.equal(line?.level, "error");
+    assert.deepEqual(line?.obj, { fn: "f", requestId: id, code, message: SECRET });
+  }
+});
+
+Deno.test("invoke: an admin caller gets a failing function's real message", async () => {
+  const { invoker } = fakePeer("peer-a", { f: { public: true } });
+  for (const code of FUNCTION_FAILURES) {
+    const res = await invoker.handle(call(`/fn/f/${code}`), "f", { admin: true });
+    assert.deepEqual(await res.json(), { error: { code, message: SECRET } });
+  }
+});
+
+Deno.test("invoke: errors of our own making keep their messages", async () => {
+  const { invoker, router } = fakePeer("peer-a", { f: { public: true } });
+  const cases: Array<[Request, string, RegExp]> = [
+    [call("/fn/nope"), "FUNCTION_NOT_FOUND", /No function named nope/],
+    [call("/fn/f", { "x-virgo-route": "sideways" }), "BAD_REQUEST", /Invalid x-virgo-route/],
+    [
+      new Request("http://peer/fn/f", {
+        method: "POST",
+        body: "x",
+        headers: { "content-length": String(64 * 1024 * 1024) },
+      }),
+      "PAYLOAD_TOO_LARGE",
+      /exceeds/,
+    ],
+    [call("/fn/f", { "x-virgo-route": "random" }), "NO_PEER_AVAILABLE", /No peer can run f/],
+  ];
+  router.pick = () => undefined;
+  for (const [req, code, message] of cases) {
+    const name = new URL(req.url).pathname.split("/")[2]!;
+    const body = await (await invoker.handle(req, name)).json();
+    assert.equal(body.error.code, code);
+    assert.match(body.error.message, message);
+  }
+});
+
+Deno.test("invoke: across a hop, the peer that ran the call logs it and the caller's token decides", async () => {
+  const { a, b, route } = twoPeers({ f: { public: true } });
+
+  const pub = await a.invoker.handle(call("/fn/f/FUNCTION_ERROR", route), "f");
+  const id = pub.headers.get(REQUEST_ID_HEADER)!;
+  assert.equal(pub.headers.get(PEER_HEADER), "peer-b");
+  const body = await pub.text();
+  assert.ok(!body.includes(SECRET), body);
+  assert.match(body, new RegExp(`request ${id}`));
+  assert.ok(b.logs.some((l) => l.level === "error" && l.obj.message === SECRET));
+  assert.ok(!a.logs.some((l) => JSON.stringify(l).includes(SECRET)));
+  assert.equal(a.mesh.sent[0]!.headers.get(ADMIN_HEADER), null);
+
+  const admin = await a.invoker.handle(
+    call("/fn/f/FUNCTION_ERROR", { ...route, authorization: "Bearer the-admin-token" }),
+    "f",
+    { admin: true },
+  );
+  assert.deepEqual(await admin.json(), { error: { code: "FUNCTION_ERROR", message: SECRET } });
+  // The admin token stays on the peer that checked it; a flag crosses the mesh instead.
+  const sent = a.mesh.sent[1]!;
+  assert.equal(sent.headers.get(ADMIN_HEADER), "1");
+  assert.equal(sent.headers.get("authorization"), null);
+});
+
+Deno.test("invoke: a private function needs the admin token on the peer that receives the call", async () => {
+  const { invoker, seen } = fakePeer("peer-a", { p: { public: false } });
+  const denied = await invoker.handle(call("/fn/p"), "p");
+  assert.equal(denied.status, 401);
+  assert.equal((await denied.json()).error.code, "UNAUTHORIZED");
+  assert.match(denied.headers.get("www-authenticate") ?? "", /^Bearer/);
+  // A forged flag from a public caller is no token.
+  const forged = await invoker.handle(call("/fn/p", { [ADMIN_HEADER]: "1" }), "p");
+  assert.equal(forged.status, 401);
+  assert.equal(seen.length, 0);
+
+  assert.equal((await invoker.handle(call("/fn/p"), "p", { admin: true })).status, 200);
+  assert.equal((await invoker.handle(call("/fn/p"), "p", { guarded: false })).status, 200);
+  assert.equal((await invoker.handle(call("/fn/p"), "p", { fromMesh: true })).status, 200);
+
+  const { a, b, route } = twoPeers({ p: { public: false } });
+  assert.equal((await a.invoker.handle(call("/fn/p", route), "p")).status, 401);
+  assert.equal(a.mesh.sent.length, 0);
+  const ok = await a.invoker.handle(call("/fn/p", route), "p", { admin: true });
+  assert.equal(ok.status, 200);
+  assert.equal(b.seen.length, 1);
+});
+
+Deno.test("invoke: a function never sees the admin token or the admin flag", async () => {
+  const { invoker } = fakePeer("peer-a", { f: { public: true } });
+  const headersSeen = async (req: Request, opts?: { admin?: boolean; fromMesh?: boolean }) =>
+    await (await invoker.handle(req, "f", opts)).json() as Record<string, string>;
+
+  const admin = await headersSeen(
+    call("/fn/f", { authorization: "Bearer the-admin-token", "x-custom": "1" }),
+    { admin: true },
+  );
+  assert.equal(admin.authorization, undefined);
+  assert.equal(admin["x-custom"], "1");
+  // Another Authorization is the function's own business.
+  const own = await headersSeen(call("/fn/f", { authorization: "Bearer app-user" }));
+  assert.equal(own.authorization, "Bearer app-user");
+  const forged = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1" }));
+  assert.equal(forged[ADMIN_HEADER], undefined);
+  const relayed = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1" }), { fromMesh: true });
+  assert.equal(relayed[ADMIN_HEADER], undefined);
 });

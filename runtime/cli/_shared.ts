@@ -19,7 +19,9 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function peerOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--peer <url>", "peer to talk to").env("VIRGO_PEER"))
-    .addOption(new Option("--token <token>", "admin token").env("VIRGO_TOKEN"));
+    .addOption(
+      new Option("--token <token>", "admin token, sent on every request").env("VIRGO_TOKEN"),
+    );
 }
 
 /** The client for a command: flags, then `VIRGO_*`, then `virgo.json`. */

@@ -1,7 +1,9 @@
 /**
  * The CLI's HTTP client: talks to one peer (`--peer`, `VIRGO_PEER`), adds the
- * token when there is one, and turns the contract's error shape into a
- * {@linkcode CliError} the CLI prints in one line.
+ * token (`--token`, `VIRGO_TOKEN`) to every request when there is one — API
+ * calls and function calls alike, so `virgo invoke` reaches private functions
+ * and shows a failing function's real message — and turns the contract's error
+ * shape into a {@linkcode CliError} the CLI prints in one line.
  * @module
  */
 
@@ -10,6 +12,12 @@ export class CliError extends Error {
   override name = "CliError";
   /** Stable code: the peer's error code, or `PEER_UNREACHABLE`. */
   readonly code: string;
+  /**
+   * @example
+   * ```ts
+   * throw new CliError("BAD_REQUEST", "--var expects K=V: x");
+   * ```
+   */
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
@@ -18,7 +26,9 @@ export class CliError extends Error {
 
 /** Where and how the CLI reaches a peer. */
 export interface ClientOptions {
+  /** Base URL of the peer, e.g. `http://127.0.0.1:8787`. */
   peer: string;
+  /** Admin token, sent as `Authorization: Bearer <token>` on every request. */
   token?: string | undefined;
 }
 
@@ -61,6 +71,9 @@ export function createClient(opts: ClientOptions): Client {
     } catch {
       // Not the contract's JSON: report the raw text.
     }
+    // The request id finds the call in the peer's log.
+    const requestId = res.headers.get("x-virgo-request-id");
+    if (requestId && !message.includes(requestId)) message += ` (request ${requestId})`;
     throw new CliError(code, message);
   }
   return {

@@ -60,7 +60,10 @@ export function functionCommands(program: Command): void {
     );
 
   peerOptions(program.command("invoke"))
-    .description("call a function and print its response body")
+    .description(
+      "call a function and print its response body; with the token it reaches private " +
+        "functions and shows a failing function's own message",
+    )
     .argument("<name>")
     .argument("[path]", "path and query inside the function", "/")
     .option("-X, --method <method>", "HTTP method", "GET")

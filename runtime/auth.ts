@@ -1,0 +1,96 @@
+/**
+ * The admin token: one check of `Authorization: Bearer <token>`, in constant
+ * time, and the middleware that puts every route behind it except the few
+ * listed as public. Guarding by default means a route added later is guarded
+ * without anyone remembering to.
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { errorResponse, VirgoError } from "./errors.ts";
+
+/** Routes that answer without the token: liveness and function calls (which check `public: false` themselves). */
+export const PUBLIC_PATHS: readonly string[] = ["/healthz", "/fn/*"];
+
+/** The header that tells a client how to authenticate, sent with every 401. */
+export const BEARER_CHALLENGE: Readonly<Record<string, string>> = {
+  "www-authenticate": 'Bearer realm="virgo"',
+};
+
+/** Checks `Authorization` headers against one admin token. */
+export interface TokenCheck {
+  /** True when `authorization` is `Bearer <the token>`; false when absent or anything else. */
+  verify(authorization: string | null | undefined): Promise<boolean>;
+}
+
+const encoder = new TextEncoder();
+const sha256 = async (text: string) =>
+  new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+
+/**
+ * Creates the check for `token`. Its digest is computed once; each presented
+ * token is hashed and the two fixed-length digests compared without an early
+ * exit, so the time taken says nothing about how much of a guess was right.
+ *
+ * @example
+ * ```ts
+ * const check = tokenCheck("s3cret-token");
+ * await check.verify("Bearer s3cret-token"); // true
+ * await check.verify("Bearer guess"); // false
+ * ```
+ */
+export function tokenCheck(token: string): TokenCheck {
+  const expected = sha256(token);
+  return {
+    async verify(authorization) {
+      if (!authorization) return false;
+      const match = /^Bearer +(\S+) *$/i.exec(authorization);
+      if (!match) return false;
+      const [want, got] = await Promise.all([expected, sha256(match[1]!)]);
+      let diff = 0;
+      for (let i = 0; i < want.length; i++) diff |= want[i]! ^ got[i]!;
+      return diff === 0;
+    },
+  };
+}
+
+/** Whether `path` is one of `patterns`: exact, or under a `prefix/*`. */
+export function isPublicPath(path: string, patterns: readonly string[] = PUBLIC_PATHS): boolean {
+  for (const p of patterns) {
+    if (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) : path === p) return true;
+  }
+  return false;
+}
+
+/** Options of {@linkcode adminAuth}. */
+export interface AdminAuthOptions {
+  /** Paths that answer without the token, exact or `prefix/*`. @default {PUBLIC_PATHS} */
+  publicPaths?: readonly string[];
+}
+
+/**
+ * Middleware that answers 401 `UNAUTHORIZED` (the contract's JSON error) to
+ * any request without the admin token, except on the public paths. Mount it
+ * first, on `*`, so nothing registered after it can be reached without the token.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono();
+ * app.use("*", adminAuth(tokenCheck("s3cret-token")));
+ * app.get("/v1/status", (c) => c.json({ ok: true })); // 401 without the token
+ * ```
+ */
+export function adminAuth(check: TokenCheck, opts: AdminAuthOptions = {}): MiddlewareHandler {
+  const publicPaths = opts.publicPaths ?? PUBLIC_PATHS;
+  return async function adminAuth(c, next) {
+    if (isPublicPath(c.req.path, publicPaths)) return await next();
+    const header = c.req.header("authorization");
+    if (await check.verify(header)) return await next();
+    return errorResponse(
+      new VirgoError(
+        "UNAUTHORIZED",
+        header ? "Invalid token" : "Missing Authorization: Bearer <token>",
+      ),
+      BEARER_CHALLENGE,
+    );
+  };
+}
