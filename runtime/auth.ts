@@ -16,9 +16,33 @@ export const BEARER_CHALLENGE: Readonly<Record<string, string>> = {
   "www-authenticate": 'Bearer realm="virgo"',
 };
 
+/**
+ * The challenge of the dashboard: browsers cannot add a Bearer header to a page load, but they
+ * prompt for Basic credentials and then send them with the page's own API calls, so the token
+ * is also accepted as the password of HTTP Basic (any user name).
+ */
+export const BASIC_CHALLENGE: Readonly<Record<string, string>> = {
+  "www-authenticate": 'Basic realm="virgo", charset="UTF-8"',
+};
+
+/** The token presented in `Authorization`: `Bearer <token>` or Basic with the token as password. */
+function presented(authorization: string): string | undefined {
+  const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (bearer) return bearer[1];
+  const basic = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(authorization);
+  if (!basic) return undefined;
+  try {
+    const pair = new TextDecoder().decode(Uint8Array.from(atob(basic[1]!), (c) => c.charCodeAt(0)));
+    const i = pair.indexOf(":");
+    return i < 0 ? undefined : pair.slice(i + 1);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks `Authorization` headers against one admin token. */
 export interface TokenCheck {
-  /** True when `authorization` is `Bearer <the token>`; false when absent or anything else. */
+  /** True when `authorization` presents the token (Bearer, or Basic password); false otherwise. */
   verify(authorization: string | null | undefined): Promise<boolean>;
 }
 
@@ -43,9 +67,9 @@ export function tokenCheck(token: string): TokenCheck {
   return {
     async verify(authorization) {
       if (!authorization) return false;
-      const match = /^Bearer +(\S+) *$/i.exec(authorization);
-      if (!match) return false;
-      const [want, got] = await Promise.all([expected, sha256(match[1]!)]);
+      const token = presented(authorization);
+      if (token === undefined) return false;
+      const [want, got] = await Promise.all([expected, sha256(token)]);
       let diff = 0;
       for (let i = 0; i < want.length; i++) diff |= want[i]! ^ got[i]!;
       return diff === 0;
@@ -90,7 +114,7 @@ export function adminAuth(check: TokenCheck, opts: AdminAuthOptions = {}): Middl
         "UNAUTHORIZED",
         header ? "Invalid token" : "Missing Authorization: Bearer <token>",
       ),
-      BEARER_CHALLENGE,
+      c.req.path === "/" ? BASIC_CHALLENGE : BEARER_CHALLENGE,
     );
   };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { adminAuth, isPublicPath, tokenCheck } from "./auth.ts";
 
-Deno.test("auth: the token check takes Bearer <token> and nothing else", async () => {
+Deno.test("auth: the token check takes Bearer <token>", async () => {
   const check = tokenCheck("s3cret-token");
   assert.equal(await check.verify("Bearer s3cret-token"), true);
   assert.equal(await check.verify("bearer s3cret-token"), true);
@@ -51,4 +51,23 @@ Deno.test("auth: the middleware answers the contract's 401 before any route", as
   assert.equal((await app.request("/healthz")).status, 200);
   // An unknown path is no way around it.
   assert.equal((await app.request("/nothing")).status, 401);
+});
+
+Deno.test("auth: the dashboard takes the token as a Basic password and asks for it", async () => {
+  const check = tokenCheck("s3cret-token");
+  assert.equal(await check.verify(`Basic ${btoa("admin:s3cret-token")}`), true);
+  assert.equal(await check.verify(`Basic ${btoa(":s3cret-token")}`), true);
+  assert.equal(await check.verify(`Basic ${btoa("admin:guess")}`), false);
+  assert.equal(await check.verify(`Basic ${btoa("s3cret-token")}`), false);
+  assert.equal(await check.verify("Basic !!!"), false);
+  const app = new Hono();
+  app.use("*", adminAuth(check));
+  app.get("/", (c) => c.text("dashboard"));
+  const res = await app.request("/");
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get("www-authenticate") ?? "", /^Basic /);
+  const ok = await app.request("/", {
+    headers: { authorization: `Basic ${btoa("a:s3cret-token")}` },
+  });
+  assert.equal(await ok.text(), "dashboard");
 });
