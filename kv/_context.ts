@@ -22,8 +22,10 @@ export interface PoolContext {
   readonly replicas: number;
   readonly maxValueBytes: number;
   readonly bg: Background;
-  /** Member ids now (self included, even if the transport forgot it). */
+  /** The known members (self included), down ones too: placement and quorums are taken over these. */
   peers(): string[];
+  /** The peers reachable now (this one included): only these are asked anything. */
+  live(): Set<string>;
   /** The replica set of `key` among `peers` (default: the members now), primary first. */
   ownersOf(key: string, peers?: string[]): string[];
 }

@@ -103,7 +103,7 @@ export class MemoryNetwork {
     const dst = this.#nodes.get(to);
     await Promise.resolve();
     if (src.down || !dst || dst.down || !dst.listed || !dst.handler) {
-      throw new Error(`Unreachable: ${from} → ${to}`);
+      throw Object.assign(new Error(`Unreachable: ${from} → ${to}`), { unsent: true });
     }
     this.requests++;
     // Copy both ways: peers never share buffers on a real wire.

@@ -52,9 +52,6 @@ export const REBALANCE_DELAY_MS = 20;
 /** Wait after a membership event before rebalancing, so a burst of joins costs one pass. */
 export const REBALANCE_DEBOUNCE_MS = 200;
 
-/** Retries of a write whose version lost to a newer one on a replica (clock skew after failover). */
-export const WRITE_RETRIES = 3;
-
 /** The `ifMatch` token meaning "the key must not exist" (sorts below every real version). */
 export const MUST_NOT_EXIST = "0";
 
@@ -71,3 +68,22 @@ export const MEM_PREFIX = `${INTERNAL_PREFIX}mem/`;
  * peer's clock along — is refused, never adopted.
  */
 export const MAX_CLOCK_AHEAD_MS = 30_000;
+
+/**
+ * A member unseen for this long leaves the membership on its own (an operator can remove one at
+ * once with `virgo peers remove`). Long, because until then its keys' quorums still count it:
+ * three days covers a weekend outage, after which its replicas are re-created on the others.
+ */
+export const DECOMMISSION_MS = 72 * 3_600_000;
+
+/** How often a member's "last seen" time is written to disk while it stays up. */
+export const MEMBER_SEEN_PERSIST_MS = 10 * 60_000;
+
+/** How often a peer tells a random live member what membership it knows, to heal misses. */
+export const MEMBER_SYNC_MS = 10_000;
+
+/**
+ * Rounds a proposer tries when other proposers' ballots beat its own (a contended key, or a
+ * peer whose clock is behind), before answering `QUORUM_FAILED`.
+ */
+export const PAXOS_ROUNDS = 6;

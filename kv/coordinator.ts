@@ -1,20 +1,20 @@
 /**
- * The write path. Every write of a key goes through one coordinator — the
- * first reachable replica in HRW order (the key's primary) — which runs the
- * writes of that key one at a time, checks `ifMatch` against the newest
- * version a majority holds, stamps a new HLC version and replicates it.
- * That is what gives compare-and-set exactly one winner per version.
+ * The write path. Every write of a key is one round of CASPaxos over the key's replica set, so
+ * compare-and-set has exactly one winner per version whoever coordinates, and a coordinator that
+ * was paused, cut off or outvoted cannot act on what it last saw. Writes are sent to one
+ * coordinator — the first live replica in HRW order (the key's primary) — which runs the writes
+ * of a key one at a time, so proposers seldom compete; when they do, ballots decide.
  *
  * @module
  */
 import { patchBlock } from "./_block.ts";
 import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
-import { WRITE_RETRIES } from "./constants.ts";
+import { PAXOS_ROUNDS } from "./constants.ts";
 import { KvError } from "./errors.ts";
-import { NO_VERSION } from "./hlc.ts";
-import { isLive, type PoolRecord } from "./records.ts";
-import { type Replication, StaleVersionError } from "./replication.ts";
+import { compareVersions, NO_VERSION } from "./hlc.ts";
+import { ballotOf, isLive, type PoolRecord } from "./records.ts";
+import type { Replication } from "./replication.ts";
 import { PeerUnavailableError } from "./rpc.ts";
 
 /** One write, as the coordinator receives it (validated already). */
@@ -29,6 +29,12 @@ export interface WriteOp {
   ttlSeconds?: number;
   /** A memory-block patch: `value` goes at this offset into the stored block (`_block.ts`). */
   patchAt?: number;
+}
+
+/** A read that must settle the key first (see {@linkcode Coordinator.read}). */
+export interface ReadOp {
+  key: string;
+  read: true;
 }
 
 /** What a write did. */
@@ -63,12 +69,23 @@ export class Coordinator {
    */
   async write(op: WriteOp): Promise<WriteResult> {
     let lastErr: unknown;
+    const live = this.#ctx.live();
     for (const peer of this.#ctx.ownersOf(op.key)) {
       if (peer === this.#ctx.self) return this.coordinate(op);
+      if (!live.has(peer)) continue;
       try {
         return await this.#forward(peer, op);
       } catch (err) {
         if (!(err instanceof PeerUnavailableError)) throw err;
+        // The coordinator may have run it before it failed: a conditional write cannot be
+        // tried again elsewhere (it would fail against its own result), so its outcome is unknown.
+        if (op.ifMatch !== undefined && !err.unsent) {
+          throw new KvError(
+            "QUORUM_FAILED",
+            `The coordinator of ${op.key} failed; the write's outcome is unknown`,
+            { cause: err },
+          );
+        }
         lastErr = err;
         this.#ctx.logger.debug(
           { key: op.key, peer },
@@ -98,48 +115,104 @@ export class Coordinator {
     return { version: reply.head.v, existed: reply.head.e };
   }
 
-  /** Coordinates `op` on this peer: serialised per key, CAS-checked, replicated. */
-  coordinate(op: WriteOp): Promise<WriteResult> {
+  /**
+   * Runs `op` on `key` as one CASPaxos round (Rystsov 2018): prepare under a fresh ballot on a
+   * majority of the replica set, which returns what each has accepted; take the value with the
+   * highest ballot as the current state; apply the change to it; have a majority accept the
+   * result under the same ballot. A proposer whose ballot was beaten (another proposer, or a
+   * peer that was paused and resumed with an old view) learns the higher ballot and tries again,
+   * so stale state is never acted on. When the prepare quorum did not agree on one value, the
+   * current state may not be settled yet: it is accepted again under our ballot before anything
+   * is answered from it — a failed compare-and-set included.
+   */
+  coordinate(op: WriteOp | ReadOp): Promise<WriteResult & { record?: PoolRecord | undefined }> {
     return this.#locks.run(op.key, async () => {
       const owners = this.#ctx.ownersOf(op.key);
-      for (let attempt = 0;; attempt++) {
-        let existed = false;
-        let value = op.value;
-        if (op.ifMatch !== undefined || op.tombstone || op.patchAt !== undefined) {
-          const cur = await this.#replication.read(op.key, owners);
-          const live = isLive(cur, this.#ctx.clock());
-          existed = live;
-          const version = live ? cur.version : NO_VERSION;
-          if (op.ifMatch !== undefined && op.ifMatch !== version) {
-            throw new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`);
-          }
-          if ((op.tombstone || op.patchAt !== undefined) && !live) {
-            return { version: NO_VERSION, existed: false };
-          }
-          if (op.patchAt !== undefined && cur) value = patchBlock(cur.value, op.value, op.patchAt);
+      for (let round = 0; round < PAXOS_ROUNDS; round++) {
+        const ballot = this.#ctx.hlc.next();
+        const prepared = await this.#replication.prepare(op.key, ballot, owners);
+        if (!prepared.ok) {
+          await this.#beaten(op.key, prepared.higher, round);
+          continue;
         }
-        const record: PoolRecord = {
-          key: op.key,
-          version: this.#ctx.hlc.next(),
-          value,
-          tombstone: op.tombstone,
-          expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
-        };
-        try {
-          await this.#replication.write(record, owners);
-          return { version: record.version, existed };
-        } catch (err) {
-          if (!(err instanceof StaleVersionError)) throw err;
-          this.#ctx.hlc.observe(err.newer);
-          // A conditional write that lost to a version its read missed has lost the race.
-          if (op.ifMatch !== undefined) {
-            throw new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`);
-          }
-          if (attempt >= WRITE_RETRIES) {
-            throw new KvError("QUORUM_FAILED", `Write kept losing to newer versions: ${op.key}`);
-          }
+        let cur: PoolRecord | undefined;
+        const ballots = new Set<string>();
+        for (const r of prepared.records) {
+          ballots.add(r ? ballotOf(r) : "");
+          if (r && (!cur || compareVersions(ballotOf(r), ballotOf(cur)) > 0)) cur = r;
         }
+        const settled = ballots.size === 1;
+        const live = isLive(cur, this.#ctx.clock());
+        const version = live ? cur!.version : NO_VERSION;
+        let outcome: {
+          error?: KvError;
+          result?: WriteResult & { record?: PoolRecord | undefined };
+        } = {};
+        let next: PoolRecord | undefined;
+        if ("read" in op) {
+          outcome = { result: { version, existed: live, record: live ? cur : undefined } };
+        } else if (op.ifMatch !== undefined && op.ifMatch !== version) {
+          outcome = {
+            error: new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`),
+          };
+        } else if ((op.tombstone || op.patchAt !== undefined) && !live) {
+          outcome = { result: { version: NO_VERSION, existed: false } };
+        } else {
+          next = {
+            key: op.key,
+            version: ballot,
+            value: op.patchAt !== undefined && cur
+              ? patchBlock(cur.value, op.value, op.patchAt)
+              : op.value,
+            tombstone: op.tombstone,
+            expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
+          };
+          outcome = { result: { version: ballot, existed: live } };
+        }
+        // Nothing to write, and the state we answer from is settled: answer.
+        if (next === undefined && (settled || cur === undefined)) {
+          if (outcome.error) throw outcome.error;
+          return outcome.result!;
+        }
+        const accepted = await this.#replication.accept(next ?? { ...cur! }, ballot, owners);
+        if (accepted.ok) {
+          if (outcome.error) throw outcome.error;
+          return outcome.result!;
+        }
+        if (accepted.accepted > 0) {
+          // Some replicas took it: whether it counts is not known until a later round settles it.
+          throw new KvError(
+            "QUORUM_FAILED",
+            `Write of key ${op.key} reached too few replicas; its outcome is unknown`,
+          );
+        }
+        await this.#beaten(op.key, accepted.higher, round);
       }
+      throw new KvError("QUORUM_FAILED", `Could not win a round for key: ${op.key}`);
     });
+  }
+
+  /** After a refused round: move the clock past the ballot that won, back off a little. */
+  async #beaten(key: string, higher: string | undefined, round: number): Promise<void> {
+    if (higher === undefined) {
+      throw new KvError("QUORUM_FAILED", `Too few replicas answered for key: ${key}`);
+    }
+    this.#ctx.hlc.observe(higher);
+    if (this.#ctx.hlc.isAhead(higher)) {
+      throw new KvError("QUORUM_FAILED", `A replica of ${key} holds a ballot from the future`);
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** round));
+  }
+
+  /**
+   * A linearizable read: a majority that agrees on one accepted value answers at once; any
+   * disagreement (a write in flight, or one that reached only some replicas) is settled by a
+   * round that accepts the newest value again before it is returned.
+   */
+  async read(key: string): Promise<PoolRecord | undefined> {
+    const owners = this.#ctx.ownersOf(key);
+    const { newest, settled } = await this.#replication.read(key, owners);
+    if (settled) return newest;
+    return (await this.coordinate({ key, read: true })).record;
   }
 }

@@ -13,7 +13,7 @@ import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
 import { BATCH_BYTES, HINT_MAX_AGE_MS, REBALANCE_BATCH } from "./constants.ts";
 import { compareVersions, parseVersion } from "./hlc.ts";
-import { decodeRecord, encodeRecord, type PoolRecord } from "./records.ts";
+import { ballotOf, decodeRecord, encodeRecord, type PoolRecord } from "./records.ts";
 import type { Store } from "./store.ts";
 
 const SEP = "\u0001";
@@ -53,7 +53,7 @@ export class Handoff {
     const id = target + SEP + record.key;
     return this.#locks.run(id, async () => {
       const cur = await this.#store.get(id);
-      if (cur && compareVersions(decodeRecord(record.key, cur).version, record.version) >= 0) {
+      if (cur && compareVersions(ballotOf(decodeRecord(record.key, cur)), ballotOf(record)) >= 0) {
         return;
       }
       await this.#store.put(id, encodeRecord(record));
@@ -86,7 +86,7 @@ export class Handoff {
   }
 
   async #deliverOnce(): Promise<void> {
-    const members = new Set(this.#ctx.peers());
+    const members = this.#ctx.live();
     let after: string | undefined;
     for (;;) {
       const page = await this.#store.list(

@@ -56,7 +56,7 @@ export async function listKeys(
 ): Promise<{ keys: string[]; next?: string }> {
   const { prefix, after, limit } = opts;
   const answers = await Promise.all(
-    ctx.peers().map(async (peer) => {
+    [...ctx.live()].map(async (peer) => {
       if (peer === ctx.self) return localEntries(ctx, prefix, after, limit);
       try {
         const head = after === undefined

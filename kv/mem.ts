@@ -25,7 +25,6 @@ import { MEM_PREFIX } from "./constants.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { KvError } from "./errors.ts";
 import { isLive } from "./records.ts";
-import type { Replication } from "./replication.ts";
 import { PeerUnavailableError } from "./rpc.ts";
 import type { Store } from "./store.ts";
 
@@ -70,18 +69,16 @@ function newBlockId(): string {
 export class MemPool {
   readonly #ctx: PoolContext;
   readonly #coordinator: Coordinator;
-  readonly #replication: Replication;
   readonly #ledger: Store;
   readonly #poolBytes: number;
   #used = 0;
 
   constructor(
     ctx: PoolContext,
-    deps: { coordinator: Coordinator; replication: Replication; ledger: Store; poolBytes: number },
+    deps: { coordinator: Coordinator; ledger: Store; poolBytes: number },
   ) {
     this.#ctx = ctx;
     this.#coordinator = deps.coordinator;
-    this.#replication = deps.replication;
     this.#ledger = deps.ledger;
     this.#poolBytes = deps.poolBytes;
   }
@@ -175,7 +172,7 @@ export class MemPool {
 
   async #read(addr: string) {
     const key = blockKey(addr);
-    const rec = await this.#replication.read(key, this.#ctx.ownersOf(key));
+    const rec = await this.#coordinator.read(key);
     if (!isLive(rec, this.#ctx.clock())) {
       throw new KvError("NOT_FOUND", `No block at address: ${addr}`);
     }

@@ -14,6 +14,7 @@ import {
   HANDOFF_INTERVAL_MS,
   INTERNAL_PREFIX,
   MEM_PREFIX,
+  MEMBER_SYNC_MS,
   REBALANCE_BATCH,
   REBALANCE_DEBOUNCE_MS,
   REBALANCE_DELAY_MS,
@@ -29,8 +30,9 @@ import { hasControl, listLimit, validateKey, validateTtl, validateValue } from "
 import { listKeys, localEntries } from "./list.ts";
 import type { Logger } from "./logger.ts";
 import { MemPool } from "./mem.ts";
+import { KnownMembers } from "./members.ts";
 import { owners } from "./placement.ts";
-import { isLive, RecordStore } from "./records.ts";
+import { isLive, type PoolRecord, type Promise1, RecordStore } from "./records.ts";
 import { Rebalancer } from "./rebalance.ts";
 import { Replication } from "./replication.ts";
 import { errorReply, Rpc } from "./rpc.ts";
@@ -70,6 +72,11 @@ export interface PoolInit {
   handoffIntervalMs?: number;
   /** Rebalance pacing. @default { batch: 256, delayMs: 20, debounceMs: 200 } */
   rebalance?: { batch?: number; delayMs?: number; debounceMs?: number };
+  /**
+   * This peer was told to join a mesh: until it has learned the membership from a member, it
+   * does not take itself for the whole pool. @default {false}
+   */
+  joining?: boolean;
 }
 
 /** Options of {@link Pool.put}. */
@@ -115,6 +122,10 @@ export interface Pool {
   free(addr: string): Promise<void>;
   /** This peer's pool bytes: total offered, free (not reserved by blocks it owns). */
   capacity(): { totalBytes: number; freeBytes: number };
+  /** The known members, down ones included: what placement and quorums count. */
+  members(): string[];
+  /** An operator's removal of a member that is gone for good; false if it was not one. */
+  removeMember(peerId: string): Promise<boolean>;
   /** Waits for background work started so far (read repair, hints, rebalance). */
   drain?(): Promise<void>;
   /** Hands stored hints to returning peers now (also runs on membership events). */
@@ -139,10 +150,14 @@ export function createPool(init: PoolInit): Pool {
   const maxKeyBytes = init.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
   const maxValueBytes = init.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
   const replicas = Math.max(1, Math.floor(init.replicas || DEFAULT_REPLICAS));
-  const peers = () => {
-    const ids = transport.members().map((m) => m.peerId);
-    return ids.includes(transport.self) ? ids : [transport.self, ...ids];
+  const members = new KnownMembers(init.db.store("members"), transport.self, clock);
+  const peers = () => members.list();
+  const live = () => {
+    const ids = new Set(transport.members().map((m) => m.peerId));
+    ids.add(transport.self);
+    return ids;
   };
+  const hlc = new Hlc(transport.self, clock);
   const ctx: PoolContext = {
     self: transport.self,
     transport,
@@ -150,14 +165,16 @@ export function createPool(init: PoolInit): Pool {
     records: new RecordStore(init.db.store("pool"), {
       clock,
       tombstoneGcMs: init.tombstoneGcMs ?? TOMBSTONE_GC_MS,
+      floor: hlc.next(),
     }),
-    hlc: new Hlc(transport.self, clock),
+    hlc,
     clock,
     logger,
     replicas,
     maxValueBytes,
     bg: new Background(),
     peers,
+    live,
     ownersOf: (key, among) => owners(key, among ?? peers(), replicas),
   };
   const handoff = new Handoff(ctx, init.db.store("hints"));
@@ -166,7 +183,6 @@ export function createPool(init: PoolInit): Pool {
   const coordinator = new Coordinator(ctx, replication);
   const mem = new MemPool(ctx, {
     coordinator,
-    replication,
     ledger: init.db.store("mem-ledger"),
     poolBytes: init.poolBytes,
   });
@@ -211,6 +227,7 @@ export function createPool(init: PoolInit): Pool {
         return encodeMessage({ t: "vers", v });
       }
       case "write": {
+        ready();
         checkWireKey(head.k);
         // Block values carry a 4-byte size header on top of the data.
         validateValue(payload, head.k.startsWith(MEM_PREFIX) ? maxValueBytes + 4 : maxValueBytes);
@@ -230,8 +247,58 @@ export function createPool(init: PoolInit): Pool {
       case "release":
         await mem.releaseLocal(head.b);
         return encodeMessage({ t: "ok" });
+      case "prep":
+        checkWireKey(head.k);
+        return paxosReply(await ctx.records.prepare(head.k, head.b));
+      case "acc": {
+        const [r] = unpackRecords([head.r], payload) as [PoolRecord];
+        checkWireKey(r.key);
+        if (ctx.hlc.isAhead(head.b)) {
+          throw new KvError("INVALID_VERSION", `Ballot ${head.b} is ahead of this peer's clock`);
+        }
+        return paxosReply(await ctx.records.accept(r, head.b));
+      }
+      case "members":
+        if (await members.merge({ m: head.m, x: head.x })) rebalancer.schedule();
+        return encodeMessage({ t: "members", ...members.snapshot() });
     }
   }
+
+  function paxosReply(p: Promise1): Uint8Array {
+    if (!p.record) return encodeMessage({ t: "paxos", ok: p.ok, ...ballot(p), r: null });
+    const { metas, payload } = packRecords([p.record]);
+    return encodeMessage({ t: "paxos", ok: p.ok, ...ballot(p), r: metas[0]! }, payload);
+  }
+  const ballot = (p: Promise1) => p.ballot === undefined ? {} : { b: p.ballot };
+
+  /** Tells `peer` the membership this peer knows and merges what it knows back. */
+  async function syncMembers(peer: string): Promise<void> {
+    try {
+      const { head } = await ctx.rpc.call(peer, { t: "members", ...members.snapshot() });
+      if (head.t === "members" && await members.merge({ m: head.m, x: head.x })) {
+        rebalancer.schedule();
+      }
+      synced = true;
+    } catch (err) {
+      logger.debug({ peer, err }, "kv: membership sync failed");
+    }
+  }
+
+  /**
+   * A peer that was told to join a mesh and has never met it knows only itself: it must not
+   * take itself for the whole pool, so it answers `QUORUM_FAILED` until it has learned the
+   * membership from a member.
+   */
+  function ready(): void {
+    if (init.joining && !synced && !members.met()) {
+      throw new KvError(
+        "QUORUM_FAILED",
+        "This peer has not learned the pool's membership from the mesh yet",
+      );
+    }
+  }
+
+  let synced = false;
 
   async function handler(body: Uint8Array, from: string): Promise<Uint8Array> {
     if (!running) return errorReply(new Error("Pool is not running"));
@@ -252,18 +319,34 @@ export function createPool(init: PoolInit): Pool {
     }
   }
 
+  let met = new Set<string>();
   const onMembership = () => {
-    ctx.bg.track(handoff.deliver());
-    rebalancer.schedule();
+    const now = live();
+    ctx.bg.track((async () => {
+      const before = members.list().join();
+      await members.observe([...now]);
+      // Each peer newly in sight learns what this one knows (and tells back), down members too.
+      await Promise.all([...now].filter((p) => p !== ctx.self && !met.has(p)).map(syncMembers));
+      met = now;
+      if (members.list().join() !== before) rebalancer.schedule();
+      await handoff.deliver();
+    })());
   };
 
   return {
     async start() {
       if (running) return;
       await mem.load();
+      await members.load();
       running = true;
       await transport.handle(handler);
       unsubscribe = transport.onMembership(onMembership);
+      onMembership();
+      timers.push(setInterval(() => {
+        const others = [...live()].filter((p) => p !== ctx.self);
+        const peer = others[Math.floor(Math.random() * others.length)];
+        if (peer !== undefined) ctx.bg.track(syncMembers(peer));
+      }, MEMBER_SYNC_MS));
       timers.push(setInterval(() => {
         ctx.bg.track(ctx.records.sweep().catch((err) => logger.warn({ err }, "kv: sweep failed")));
       }, init.sweepIntervalMs ?? SWEEP_INTERVAL_MS));
@@ -286,11 +369,13 @@ export function createPool(init: PoolInit): Pool {
     },
     async get(key) {
       validateKey(key, maxKeyBytes);
-      const r = await replication.read(key, ctx.ownersOf(key));
+      ready();
+      const r = await coordinator.read(key);
       return isLive(r, clock()) ? { value: r.value, version: r.version } : null;
     },
     async put(key, value, opts = {}) {
       validateKey(key, maxKeyBytes);
+      ready();
       validateValue(value, maxValueBytes);
       if (opts.ttlSeconds !== undefined) validateTtl(opts.ttlSeconds);
       const res = await coordinator.write({
@@ -304,6 +389,7 @@ export function createPool(init: PoolInit): Pool {
     },
     async delete(key, opts = {}) {
       validateKey(key, maxKeyBytes);
+      ready();
       const res = await coordinator.write({
         key,
         value: new Uint8Array(),
@@ -320,10 +406,22 @@ export function createPool(init: PoolInit): Pool {
       const o = { prefix, limit: listLimit(opts.limit) };
       return await listKeys(ctx, opts.after === undefined ? o : { ...o, after: opts.after });
     },
-    alloc: (size) => mem.alloc(size),
-    memSet: (addr, data, offset = 0) => mem.set(addr, data, offset),
-    memGet: (addr) => mem.get(addr),
-    free: (addr) => mem.free(addr),
+    alloc: (size) => (ready(), mem.alloc(size)),
+    memSet: (addr, data, offset = 0) => (ready(), mem.set(addr, data, offset)),
+    memGet: (addr) => (ready(), mem.get(addr)),
+    free: (addr) => (ready(), mem.free(addr)),
+    members: () => members.list(),
+    async removeMember(peerId) {
+      if (live().has(peerId)) {
+        throw new KvError("PRECONDITION_FAILED", `${peerId} is up: stop it before removing it`);
+      }
+      if (!(await members.remove(peerId))) return false;
+      logger.warn({ peer: peerId }, "kv: member removed by the operator");
+      rebalancer.schedule();
+      // Tell everyone now rather than at the next sync.
+      await Promise.all([...live()].filter((p) => p !== ctx.self).map(syncMembers));
+      return true;
+    },
     capacity: () => mem.capacity(),
     drain: () => ctx.bg.idle(),
     deliverHints: () => handoff.deliver(),

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { startCluster } from "./_testing.ts";
 import { KvError } from "./errors.ts";
+import { formatVersion, parseVersion } from "./hlc.ts";
 import { openMemoryDatabase } from "./memory_store.ts";
 import { owners } from "./placement.ts";
-import { createPool } from "./pool.ts";
+import { createPool, type Pool } from "./pool.ts";
 import { RecordStore } from "./records.ts";
 import { silentLogger } from "./logger.ts";
 import { MemoryNetwork } from "./_testing.ts";
@@ -222,7 +223,7 @@ Deno.test("pool: a 4th member takes over its share; old owners drop what they ha
   }
 });
 
-Deno.test("pool: a member that leaves hands nothing; survivors re-replicate", async () => {
+Deno.test("pool: a member removed by the operator hands nothing; survivors re-replicate", async () => {
   const c = await startCluster(4);
   try {
     const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
@@ -230,6 +231,12 @@ Deno.test("pool: a member that leaves hands nothing; survivors re-replicate", as
     c.net.kill("p4");
     c.net.leave("p4");
     await c.drain();
+    // Gone from sight is not gone: p4 still counts for its keys' quorums until it is removed.
+    for (const p of c.pools.slice(0, 3)) assert.deepEqual(p.members(), ["p1", "p2", "p3", "p4"]);
+    await assert.rejects(c.pools[0]!.removeMember("p1"), /is up/);
+    assert.equal(await c.pools[0]!.removeMember("p4"), true);
+    await c.drain();
+    for (const p of c.pools.slice(0, 3)) assert.deepEqual(p.members(), ["p1", "p2", "p3"]);
     const live = ["p1", "p2", "p3"];
     for (const k of keys) {
       for (let j = 0; j < 3; j++) assert.ok(await local(c.dbs[j]!).get(k), `${k} on ${live[j]}`);
@@ -267,9 +274,10 @@ Deno.test("pool: read repair fixes a stale replica", async () => {
   try {
     const { version: old } = await c.pools[0]!.put("r", b("1"));
     // A newer version reaches only p1 and p2, as if p3 missed it with no hint left.
+    const parts = parseVersion(old)!;
     const newer = {
       key: "r",
-      version: old.replace(/^\w+/, "zzzzzzzzz"),
+      version: formatVersion({ ...parts, wall: parts.wall + 1000 }),
       value: b("2"),
       tombstone: false,
       expiresAt: 0,
@@ -337,6 +345,66 @@ Deno.test("pool: malformed wire messages get an error reply, never a crash", asy
       const reply = await other.request("a", bad);
       assert.match(dec.decode(reply), /"t":"err"/);
     }
+  } finally {
+    await pool.stop();
+  }
+});
+
+Deno.test("pool: a replica that was cut off comes back and acts on nothing stale", async () => {
+  const c = await startCluster(3);
+  try {
+    const [p1, p2] = c.pools as [Pool, Pool];
+    let { version } = await p1.put("ctr", b("0"));
+    const first = version;
+    c.net.kill("p1"); // paused: still a member, unreachable
+    for (let i = 1; i <= 5; i++) {
+      version = (await p2.put("ctr", b(String(i)), { ifMatch: version })).version;
+    }
+    c.net.revive("p1");
+    // p1 holds "0" at `first` locally; a CAS against it and a read through it see the truth.
+    await assert.rejects(p1.put("ctr", b("x"), { ifMatch: first }), {
+      code: "PRECONDITION_FAILED",
+    });
+    const got = await p1.get("ctr");
+    assert.equal(dec.decode(got!.value), "5");
+    assert.equal(got!.version, version);
+    await p1.put("ctr", b("6"), { ifMatch: version });
+    assert.equal(dec.decode((await p2.get("ctr"))!.value), "6");
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("pool: a peer alone of three, or two of five, acknowledges nothing", async () => {
+  const c = await startCluster(5);
+  try {
+    await c.pools[0]!.put("k", b("v"));
+    for (const id of ["p3", "p4", "p5"]) c.net.kill(id);
+    // A key with at most one of its three replicas on the two peers left.
+    const key = Array.from({ length: 100 }, (_, i) => `x${i}`).find((k) =>
+      owners(k, c.ids, 3).filter((p) => p === "p1" || p === "p2").length < 2
+    )!;
+    await assert.rejects(c.pools[0]!.put(key, b("w")), { code: "QUORUM_FAILED" });
+    await assert.rejects(c.pools[1]!.get(key), { code: "QUORUM_FAILED" });
+  } finally {
+    for (const id of ["p3", "p4", "p5"]) c.net.revive(id);
+    await c.stop();
+  }
+});
+
+Deno.test("pool: a peer told to join answers QUORUM_FAILED until it has met the mesh", async () => {
+  const net = new MemoryNetwork();
+  const pool = createPool({
+    db: openMemoryDatabase(),
+    transport: net.transport("lonely"),
+    replicas: 3,
+    poolBytes: 1 << 20,
+    logger: silentLogger,
+    joining: true,
+  });
+  await pool.start();
+  try {
+    await assert.rejects(pool.put("k", b("v")), { code: "QUORUM_FAILED" });
   } finally {
     await pool.stop();
   }

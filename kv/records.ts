@@ -27,6 +27,17 @@ export interface PoolRecord {
   tombstone: boolean;
   /** Wall-clock ms after which the record reads as missing; 0 = never. */
   expiresAt: number;
+  /**
+   * The Paxos ballot under which this replica accepted the record: the version of the write
+   * that made it, or a later ballot when a proposer wrote an unsettled value back to make it
+   * settled (the value and its version unchanged). Absent means equal to `version`.
+   */
+  ballot?: string;
+}
+
+/** The ballot a record was accepted under. */
+export function ballotOf(r: PoolRecord): string {
+  return r.ballot ?? r.version;
 }
 
 /**
@@ -48,27 +59,42 @@ const decoder = new TextDecoder();
 /** Encodes a record's stored form (the key is the store key). */
 export function encodeRecord(r: PoolRecord): Uint8Array {
   const ver = encoder.encode(r.version);
-  const out = new Uint8Array(HEAD + ver.length + r.value.length);
+  const bal = r.ballot !== undefined && r.ballot !== r.version
+    ? encoder.encode(r.ballot)
+    : undefined;
+  const extra = bal === undefined ? 0 : 1 + bal.length;
+  const out = new Uint8Array(HEAD + ver.length + extra + r.value.length);
   const view = new DataView(out.buffer);
-  view.setUint8(0, r.tombstone ? 1 : 0);
+  view.setUint8(0, (r.tombstone ? 1 : 0) | (bal === undefined ? 0 : 2));
   view.setFloat64(1, r.expiresAt);
   view.setUint8(9, ver.length);
   out.set(ver, HEAD);
-  out.set(r.value, HEAD + ver.length);
+  if (bal !== undefined) {
+    view.setUint8(HEAD + ver.length, bal.length);
+    out.set(bal, HEAD + ver.length + 1);
+  }
+  out.set(r.value, HEAD + ver.length + extra);
   return out;
 }
 
 /** Decodes {@link encodeRecord}'s output for `key`. */
 export function decodeRecord(key: string, b: Uint8Array): PoolRecord {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const flags = view.getUint8(0);
   const vlen = view.getUint8(9);
-  return {
+  const r: PoolRecord = {
     key,
-    tombstone: view.getUint8(0) === 1,
+    tombstone: (flags & 1) === 1,
     expiresAt: view.getFloat64(1),
     version: decoder.decode(b.subarray(HEAD, HEAD + vlen)),
     value: b.subarray(HEAD + vlen),
   };
+  if (flags & 2) {
+    const blen = view.getUint8(HEAD + vlen);
+    r.ballot = decoder.decode(b.subarray(HEAD + vlen + 1, HEAD + vlen + 1 + blen));
+    r.value = b.subarray(HEAD + vlen + 1 + blen);
+  }
+  return r;
 }
 
 /** Options of {@link RecordStore}. */
@@ -77,7 +103,26 @@ export interface RecordStoreOptions {
   clock?: () => number;
   /** Tombstones older than this (by version wall time) are dropped by {@link RecordStore.sweep}. */
   tombstoneGcMs: number;
+  /**
+   * A ballot below which nothing is accepted or promised: the pool's clock at start. Promises
+   * live in memory, so a restarted replica cannot remember them; refusing every ballot issued
+   * before it started keeps every promise it made before (proposers see the refusal, move
+   * their clock past it and retry).
+   */
+  floor?: string;
 }
+
+/** The answer of a replica to a Paxos prepare or accept. */
+export interface Promise1 {
+  ok: boolean;
+  /** On refusal: the ballot that beat the request. */
+  ballot?: string;
+  /** On a promise: the record accepted so far, if any. */
+  record?: PoolRecord | undefined;
+}
+
+/** Promises kept per replica before the oldest is folded into the floor. */
+const MAX_PROMISES = 100_000;
 
 /**
  * Versioned local records: `apply` keeps the newest version of each key.
@@ -97,11 +142,15 @@ export class RecordStore {
   readonly #clock: () => number;
   readonly #gcMs: number;
   readonly #locks = new KeyedMutex();
+  /** Promises made in phase 1, newest last (kept in memory; see {@link RecordStoreOptions.floor}). */
+  readonly #promises = new Map<string, string>();
+  #floor: string;
 
   constructor(store: Store, opts: RecordStoreOptions) {
     this.#store = store;
     this.#clock = opts.clock ?? Date.now;
     this.#gcMs = opts.tombstoneGcMs;
+    this.#floor = opts.floor ?? "";
   }
 
   /** The stored record (tombstones and expired ones included), or `undefined`. */
@@ -117,19 +166,78 @@ export class RecordStore {
   }
 
   /**
-   * Stores `r` if it is newer than the stored version; returns the version held afterwards
-   * (equal to `r.version` if applied or already there, newer if the replica had a newer one).
+   * Learns a record that a proposer got accepted (a hint, a read repair, a rebalance copy): kept
+   * if its ballot is newer than the one this replica accepted, whatever it promised since —
+   * these are late copies of accepted values, never a new proposal. Resolves to the version
+   * this replica holds afterwards.
    */
   apply(r: PoolRecord): Promise<string> {
     return this.#locks.run(r.key, async () => {
-      const cur = await this.#store.get(r.key);
-      if (cur !== undefined) {
-        const v = decodeRecord(r.key, cur).version;
-        if (compareVersions(v, r.version) >= 0) return v;
-      }
+      const cur = await this.#load(r.key);
+      if (cur !== undefined && compareVersions(ballotOf(cur), ballotOf(r)) >= 0) return cur.version;
       await this.#store.put(r.key, encodeRecord(r));
       return r.version;
     });
+  }
+
+  /**
+   * Paxos phase 1 on this replica: promises never to accept a ballot lower than `ballot` and
+   * answers with what it accepted so far; refuses, naming the ballot that beats it, when it
+   * has promised or accepted `ballot` or higher.
+   */
+  prepare(key: string, ballot: string): Promise<Promise1> {
+    return this.#locks.run(key, async () => {
+      const cur = await this.#load(key);
+      const floor = this.#promised(key, cur);
+      if (compareVersions(ballot, floor) <= 0) return { ok: false, ballot: floor };
+      this.#promise(key, ballot);
+      return { ok: true, record: cur };
+    });
+  }
+
+  /**
+   * Paxos phase 2 on this replica: accepts `r` under `ballot` unless a higher ballot was
+   * promised or accepted since. The record is stored with `ballot` as its accepted ballot.
+   */
+  accept(r: PoolRecord, ballot: string): Promise<Promise1> {
+    return this.#locks.run(r.key, async () => {
+      const cur = await this.#load(r.key);
+      const floor = this.#promised(r.key, cur);
+      if (compareVersions(ballot, floor) < 0) return { ok: false, ballot: floor };
+      if (cur !== undefined && compareVersions(ballotOf(cur), ballot) >= 0) {
+        // A repeat of an accept already done is fine; anything else lost to a newer ballot.
+        return ballotOf(cur) === ballot ? { ok: true } : { ok: false, ballot: ballotOf(cur) };
+      }
+      const stored: PoolRecord = { ...r, ballot };
+      if (ballot === r.version) delete stored.ballot;
+      await this.#store.put(r.key, encodeRecord(stored));
+      this.#promise(r.key, ballot);
+      return { ok: true };
+    });
+  }
+
+  /** The highest ballot `key` is bound by: its promise, its accepted ballot, the start floor. */
+  #promised(key: string, cur: PoolRecord | undefined): string {
+    let floor = this.#promises.get(key) ?? this.#floor;
+    if (compareVersions(floor, this.#floor) < 0) floor = this.#floor;
+    if (cur !== undefined && compareVersions(ballotOf(cur), floor) > 0) floor = ballotOf(cur);
+    return floor;
+  }
+
+  #promise(key: string, ballot: string): void {
+    this.#promises.delete(key);
+    this.#promises.set(key, ballot);
+    if (this.#promises.size > MAX_PROMISES) {
+      // Forgetting a promise must not weaken it: the oldest one raises the floor instead.
+      const [oldKey, oldBallot] = this.#promises.entries().next().value!;
+      this.#promises.delete(oldKey);
+      if (compareVersions(oldBallot, this.#floor) > 0) this.#floor = oldBallot;
+    }
+  }
+
+  async #load(key: string): Promise<PoolRecord | undefined> {
+    const b = await this.#store.get(key);
+    return b === undefined ? undefined : decodeRecord(key, b);
   }
 
   /** Removes `key` only if it still holds `version` (used after handing it over). */
@@ -147,7 +255,9 @@ export class RecordStore {
     let after: string | undefined;
     let n = 0;
     for (;;) {
-      const page = await this.#store.list(after === undefined ? { limit: pageSize } : { after, limit: pageSize });
+      const page = await this.#store.list(
+        after === undefined ? { limit: pageSize } : { after, limit: pageSize },
+      );
       n += page.length;
       if (page.length < pageSize) return n;
       after = page[page.length - 1]!.key;

@@ -15,9 +15,12 @@ import { decodeReply, encodeMessage, type ReplyHead, type RequestHead } from "./
 export class PeerUnavailableError extends Error {
   override name = "PeerUnavailableError";
   readonly peerId: string;
+  /** The request never reached the peer (the transport's error said `unsent`): safe to retry. */
+  readonly unsent: boolean;
   constructor(peerId: string, cause: unknown) {
     super(`Peer unavailable: ${peerId}`, { cause });
     this.peerId = peerId;
+    this.unsent = (cause as { unsent?: unknown } | undefined)?.unsent === true;
   }
 }
 

@@ -35,7 +35,10 @@ export interface PoolTransport {
   members(): PoolMember[];
   /** Calls `cb` after a member joins or leaves; returns an unsubscribe function. */
   onMembership(cb: () => void): () => void;
-  /** Sends `body` to `peerId` and resolves with its reply; rejects if it cannot be reached. */
+  /**
+   * Sends `body` to `peerId` and resolves with its reply; rejects if it cannot be reached. An
+   * error with `unsent: true` means the request never left, so retrying elsewhere is safe.
+   */
   request(peerId: string, body: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Registers the handler for requests from other members. */
   handle(handler: (body: Uint8Array, from: string) => Promise<Uint8Array>): Promise<void>;

@@ -18,6 +18,8 @@ const recMeta = z.object({
   n: z.number().int().nonnegative(),
   d: z.literal(1).optional(),
   x: z.number().nonnegative().optional(),
+  /** Accepted ballot, when it differs from the version. */
+  b: version.optional(),
 });
 type RecMeta = z.infer<typeof recMeta>;
 
@@ -40,6 +42,16 @@ const requestHead = z.discriminatedUnion("t", [
   }),
   z.object({ t: z.literal("alloc"), s: z.number().int().positive() }),
   z.object({ t: z.literal("release"), b: z.string().min(1).max(64) }),
+  /** Paxos phase 1 for key `k` under ballot `b`. */
+  z.object({ t: z.literal("prep"), k: key, b: version }),
+  /** Paxos phase 2: accept record `r` (value in the payload) under ballot `b`. */
+  z.object({ t: z.literal("acc"), b: version, r: recMeta }),
+  /** The pool members the sender knows, and those an operator removed (id → when, ms). */
+  z.object({
+    t: z.literal("members"),
+    m: z.array(z.string().min(1).max(128)).max(10_000),
+    x: z.record(z.string().min(1).max(128), z.number().nonnegative()),
+  }),
 ]);
 
 const replyHead = z.discriminatedUnion("t", [
@@ -52,6 +64,18 @@ const replyHead = z.discriminatedUnion("t", [
   }),
   z.object({ t: z.literal("addr"), a: z.string().min(1).max(300) }),
   z.object({ t: z.literal("ok") }),
+  z.object({
+    t: z.literal("members"),
+    m: z.array(z.string().min(1).max(128)).max(10_000),
+    x: z.record(z.string().min(1).max(128), z.number().nonnegative()),
+  }),
+  /** A replica's answer to `prep` or `acc`: on refusal `b` beat the ballot; `r` is what it accepted. */
+  z.object({
+    t: z.literal("paxos"),
+    ok: z.boolean(),
+    b: version.optional(),
+    r: recMeta.nullable(),
+  }),
   z.object({ t: z.literal("err"), c: z.string().max(64), m: z.string().max(2000) }),
 ]);
 
@@ -117,6 +141,7 @@ export function packRecords(
     const m: RecMeta = { k: r.key, v: r.version, n: r.value.length };
     if (r.tombstone) m.d = 1;
     if (r.expiresAt) m.x = r.expiresAt;
+    if (r.ballot !== undefined && r.ballot !== r.version) m.b = r.ballot;
     metas.push(m);
   }
   return { metas, payload };
@@ -128,13 +153,15 @@ export function unpackRecords(metas: readonly RecMeta[], payload: Uint8Array): P
   let at = 0;
   for (const m of metas) {
     if (at + m.n > payload.length) throw new Error("Record values overrun the payload");
-    out.push({
+    const r: PoolRecord = {
       key: m.k,
       version: m.v,
       value: payload.slice(at, at + m.n),
       tombstone: m.d === 1,
       expiresAt: m.x ?? 0,
-    });
+    };
+    if (m.b !== undefined) r.ballot = m.b;
+    out.push(r);
     at += m.n;
   }
   if (at !== payload.length) throw new Error("Payload longer than its records");

@@ -33,15 +33,21 @@ export class MeshError extends Error {
   readonly code: string;
   /** True when the error was thrown by the remote peer's handler and relayed to us. */
   readonly remote: boolean;
+  /**
+   * True when the request never left this peer (no stream could be opened): the remote did not
+   * see it, so trying it elsewhere cannot run it twice.
+   */
+  readonly unsent: boolean;
 
   constructor(
     code: MeshErrorCode | (string & Record<never, never>),
     message: string,
-    opts?: { cause?: unknown; remote?: boolean },
+    opts?: { cause?: unknown; remote?: boolean; unsent?: boolean },
   ) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.remote = opts?.remote ?? false;
+    this.unsent = opts?.unsent ?? false;
   }
 }
 

@@ -111,7 +111,17 @@ export async function rpcCall(
   opts: RpcCallOptions = {},
 ): Promise<Uint8Array> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const ps = await pool.acquire(peerId, protocol, opts.signal);
+  let ps;
+  try {
+    ps = await pool.acquire(peerId, protocol, opts.signal);
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    const e = err instanceof MeshError ? err : undefined;
+    throw new MeshError(e?.code ?? "PEER_FAILED", (err as Error)?.message ?? String(err), {
+      cause: err,
+      unsent: true,
+    });
+  }
   let frame: Uint8Array | null;
   try {
     await writeFrame(ps.stream, [req], opts.signal);

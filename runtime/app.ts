@@ -98,7 +98,17 @@ export function createApp(deps: AppDeps): Hono {
   v1.route("/mem", memRoutes(deps.pool, maxValue));
   v1.get("/peers", (c) => {
     const peers = deps.net.peers();
-    return c.json({ self: deps.peerId, count: peers.length, peers });
+    const up = new Set(peers.map((p) => p.peerId));
+    // The pool's known members: down ones still count for quorums until removed.
+    const members = deps.pool.members().map((peerId) => ({ peerId, up: up.has(peerId) }));
+    return c.json({ self: deps.peerId, count: peers.length, peers, members });
+  });
+  v1.delete("/peers/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await deps.pool.removeMember(id))) {
+      throw new VirgoError("NOT_FOUND", `${id.slice(0, 80)} is not a member of the pool`);
+    }
+    return c.json({ peerId: id, removed: true });
   });
   v1.get("/status", async (c) => c.json(await deps.status()));
   app.route("/v1", v1);

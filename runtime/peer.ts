@@ -106,6 +106,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   const pool: Pool = createPool({
     db,
     replicas: cfg.replicas,
+    joining: cfg.join.length > 0,
     poolBytes: cfg.poolMb * 1024 * 1024,
     logger: logger.child({ component: "kv" }),
     transport: {

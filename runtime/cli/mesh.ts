@@ -10,15 +10,18 @@ import { clientFor, peerOptions, print } from "./_shared.ts";
 
 /** Registers these commands on `program`. */
 export function meshCommands(program: Command): void {
-  peerOptions(program.command("peers")).description(
-    "the mesh as this peer sees it, with each peer's load",
-  )
+  const peers = peerOptions(program.command("peers")).description(
+    "the mesh as this peer sees it, with each peer's load (peers remove <id>: forget a member)",
+  );
+  peers
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const view = await (await clientFor(cmd)).json<{ peers: Array<Record<string, unknown>> }>(
-        "/v1/peers",
-      );
+      const view = await (await clientFor(cmd)).json<{
+        peers: Array<Record<string, unknown>>;
+        members: Array<{ peerId: string; up: boolean }>;
+      }>("/v1/peers");
       if (o.json) return print(view);
+      const down = view.members.filter((m) => !m.up).map((m) => m.peerId);
       print("peer\tinflight\tqueued\tcores\tloop ms\tpool free MiB\tfunctions\tage ms\thttp");
       for (const p of view.peers) {
         print([
@@ -33,6 +36,18 @@ export function meshCommands(program: Command): void {
           p.http ?? "",
         ].join("\t"));
       }
+      for (const id of down) print(` ${id}\tdown: still a member (virgo peers remove ${id})`);
+    });
+
+  peerOptions(peers.command("remove"))
+    .description("remove a member that is gone for good: its keys' quorums stop counting it")
+    .argument("<peerId>")
+    .action(async (peerId: string, _o: unknown, cmd: Command) => {
+      print(
+        await (await clientFor(cmd)).json(`/v1/peers/${encodeURIComponent(peerId)}`, {
+          method: "DELETE",
+        }),
+      );
     });
 
   peerOptions(program.command("status")).description("this peer's status").action(
