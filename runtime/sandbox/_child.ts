@@ -1,9 +1,10 @@
 /**
  * The generic sandbox program, run as its own Deno process with no permission but net. It
  * connects once to its host's unix socket (path in `Deno.args[0]`) and revokes its permission on
- * that path before any function code runs, receives a bundle (LOAD), imports it from a `data:`
- * URL (needs no read permission), and serves calls multiplexed by id; see `_frame.ts`. It exits
- * when the socket closes, so it dies with its host.
+ * that path before any function code runs, installs its network policy (`Deno.args[1]`, see
+ * `_net_policy.ts`) and hides its host (`hideHost`), receives a bundle (LOAD), imports it from a
+ * `data:` URL (needs no read permission), and serves calls multiplexed by id; see `_frame.ts`.
+ * It exits when the socket closes, so it dies with its host.
  *
  * @module
  */
@@ -20,16 +21,21 @@ import {
   writeAllTo,
 } from "./_frame.ts";
 import { Inbound, sendBody, type Window } from "./_stream.ts";
-import { captureConsole, createCurrent, createKv } from "./_child_env.ts";
+import { captureConsole, createCurrent, createKv, hideHost } from "./_child_env.ts";
+import { installNetPolicy, type NetPolicy } from "./_net_policy.ts";
 import { MAX_LOG_CHARS, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 
 type Handler = { fetch: (req: Request, env: unknown, ctx: unknown) => unknown };
 type Call = { abort: AbortController; body?: Inbound; win?: Window };
 
 const sock = Deno.args[0]!;
+// Without a policy argument, nothing beyond public addresses opens.
+const policy: NetPolicy = { loopback: false, private: false, ...JSON.parse(Deno.args[1] ?? "{}") };
 const conn = await Deno.connect({ transport: "unix", path: sock });
 Deno.permissions.revokeSync({ name: "read", path: sock });
 Deno.permissions.revokeSync({ name: "write", path: sock });
+installNetPolicy(policy);
+const setMainModule = hideHost();
 const out = new FrameWriter(writeAllTo(conn), () => Deno.exit(1));
 const { kv, reply: kvReply } = createKv(out);
 const calls = new Map<number, Call>();
@@ -60,7 +66,9 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
     peerId: string;
   };
   try {
-    const mod = await import("data:application/javascript," + encodeURIComponent(m.code));
+    const url = "data:application/javascript," + encodeURIComponent(m.code);
+    setMainModule(url);
+    const mod = await import(url);
     const h = mod.default as Handler | undefined;
     if (!h || typeof h.fetch !== "function") {
       throw new Error("Default export has no fetch method");

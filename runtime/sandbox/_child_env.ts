@@ -174,3 +174,63 @@ export function captureConsole(out: FrameWriter, maxChars: number, current: Curr
   c.timeLog = (label = "default", ...args: unknown[]) => elapsed(label, false, args);
   c.timeEnd = (label = "default") => elapsed(label, true, []);
 }
+
+type CallSite = { getFileName(): string | null | undefined };
+type Prepare = (e: unknown, frames: CallSite[]) => unknown;
+
+/** `Error.prototype.toString`'s header, as V8 starts a stack with it. */
+function stackHeader(e: unknown): string {
+  try {
+    const o = e as { name?: unknown; message?: unknown } | null;
+    const name = o?.name === undefined ? "Error" : String(o.name);
+    const message = o?.message === undefined ? "" : String(o.message);
+    return !name ? message : !message ? name : `${name}: ${message}`;
+  } catch {
+    return "Error";
+  }
+}
+
+/**
+ * Hides what a function could learn of its host: `Deno.cwd()` answers `/` and
+ * `Deno.execPath()` `deno` (neither needs a permission in Deno 2.9, and both name host
+ * folders), `Deno.args` is empty (it holds the socket path), `Deno.mainModule` is the
+ * function's own module rather than `_child.ts`, and stack traces lose the frames of this
+ * folder's files, which name the host's checkout. Frames are dropped through
+ * `Error.prepareStackTrace`, kept as a non-configurable accessor so a function's own
+ * `prepareStackTrace` still works but sees the filtered frames.
+ *
+ * Not hidden: node's `process`, which would cost every child ~11 ms and 9 MB to patch up front
+ * (it boots the Node compatibility layer), still shows the real `process.cwd()`, the deno
+ * binary's path in `process.argv0` (non-configurable), and the socket path in `process.argv`.
+ * Starting children in `/` would close the first; `Deno.pid` and `Deno.ppid` stay visible.
+ *
+ * @example
+ * ```ts
+ * const setMain = hideHost();
+ * setMain("data:application/javascript,…"); // once the function's module is imported
+ * ```
+ */
+export function hideHost(): (mainModule: string) => void {
+  const here = new URL(".", import.meta.url);
+  const prefixes = [here.href, decodeURIComponent(here.pathname)];
+  const d = Deno as unknown as Record<string, unknown>;
+  d.cwd = () => "/";
+  d.execPath = () => "deno";
+  let main = "";
+  Object.defineProperty(Deno, "args", { get: () => [], configurable: true });
+  Object.defineProperty(Deno, "mainModule", { get: () => main, configurable: true });
+  let user: Prepare | undefined;
+  const prepare: Prepare = (e, frames) => {
+    const kept = frames.filter((f) => {
+      const file = f.getFileName() ?? "";
+      return !prefixes.some((p) => file.startsWith(p));
+    });
+    return user ? user(e, kept) : stackHeader(e) + kept.map((f) => `\n    at ${f}`).join("");
+  };
+  Object.defineProperty(Error, "prepareStackTrace", {
+    configurable: false,
+    get: () => prepare,
+    set: (v: unknown) => user = typeof v === "function" && v !== prepare ? v as Prepare : undefined,
+  });
+  return (url) => main = url;
+}

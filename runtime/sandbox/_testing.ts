@@ -3,6 +3,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { createSandboxPool } from "./pool.ts";
 import { SandboxError } from "./errors.ts";
 import type { FunctionSpec, KvOp, KvResult, Logger, SandboxInit, SandboxPool } from "./types.ts";
@@ -98,4 +99,86 @@ export async function rejection(
     throw new Error(`Expected a SandboxError, got: ${e}`);
   }
   throw new Error("Expected a rejection");
+}
+
+/** A function that runs `body` and reports what was thrown, or LEAKED. */
+export const attempt = (body: string): string =>
+  `export default { async fetch() {
+  try { ${body}; return new Response("LEAKED"); }
+  catch (e) { return new Response("denied: " + (e && e.name) + ": " + (e && e.message)); } } }`;
+
+/** Calls `s` once with a plain GET (to `url` if given) and returns the body as text. */
+export async function text(
+  pool: SandboxPool,
+  s: FunctionSpec,
+  url = "http://fn/",
+): Promise<string> {
+  return await (await pool.invoke(s, new Request(url), { requestId: "x" })).text();
+}
+
+/** Runs `call` while a healthy function is called in a loop; every healthy call must succeed. */
+export async function whileHealthy<T>(pool: SandboxPool, call: () => Promise<T>): Promise<T> {
+  const hello = spec("healthy", HELLO);
+  await pool.load(hello);
+  let done = false;
+  let served = 0;
+  const loop = (async () => {
+    while (!done) {
+      const res = await pool.invoke(hello, new Request("http://fn/"), { requestId: "h" });
+      assert.equal(await res.text(), "hello world from peer-test\n");
+      served++;
+    }
+  })();
+  try {
+    return await call();
+  } finally {
+    done = true;
+    await loop;
+    assert.ok(served > 0, "the healthy function answered meanwhile");
+  }
+}
+
+/** A function that fetches each URL (or runs each expression) and answers what happened. */
+export const tryEach = (targets: string[]): string =>
+  `export default { async fetch() {
+  const out = {};
+  for (const t of ${JSON.stringify(targets)}) {
+    try {
+      const r = t.startsWith("http") ? await fetch(t) : await (0, eval)(t);
+      out[t] = "REACHED " + (r && r.status);
+    } catch (e) {
+      out[t] = e.name + ": " + e.message + (e.cause ? " | cause: " + e.cause.message : "");
+    }
+  }
+  return Response.json(out);
+} }`;
+
+/** Each answer must be Deno's permission refusal: a refused connection means nothing held. */
+export function assertRefused(out: Record<string, string>, port: number): void {
+  for (const [target, answer] of Object.entries(out)) {
+    const refused = /^NotCapable: Requires net access to /.test(answer) ||
+      // A name is resolved first, then its address checked: Deno reports it as a connect error.
+      new RegExp(
+        `^TypeError: .* \\| cause: .*Requires net access to "(127\\.0\\.0\\.1|\\[::1\\]):${port}"`,
+      )
+        .test(answer);
+    assert.ok(refused, `${target}: ${answer}`);
+  }
+}
+
+/** A function that answers `Deno.permissions.query` (and `querySync`) for each host. */
+export const ask = (hosts: string[]): string =>
+  `export default { async fetch() {
+  const out = {};
+  for (const host of ${JSON.stringify(hosts)}) {
+    const a = (await Deno.permissions.query({ name: "net", host })).state;
+    const b = Deno.permissions.querySync({ name: "net", host }).state;
+    out[host] = a === b ? a : a + "/" + b;
+  }
+  return Response.json(out);
+} }`;
+
+/** Calls `s` and parses its JSON answer. */
+export async function answers(pool: SandboxPool, s: FunctionSpec): Promise<Record<string, string>> {
+  return JSON.parse(await text(pool, s));
 }

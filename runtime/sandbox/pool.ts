@@ -32,6 +32,7 @@ function profileOf(spec: FunctionSpec): Profile {
   const p: Profile = { memoryMb: spec.memoryMb || DEFAULT_MEMORY_MB };
   if (spec.allowNet !== undefined) p.allowNet = spec.allowNet;
   if (spec.allowLoopback) p.allowLoopback = true;
+  if (spec.allowPrivate) p.allowPrivate = true;
   return p;
 }
 
