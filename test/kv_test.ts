@@ -4,7 +4,15 @@
  * memory API and bad input.
  */
 import assert from "node:assert/strict";
-import { cli, deploy, startMesh, startPeer, stopAll, waitFor } from "./_harness.ts";
+import {
+  cli,
+  deploy,
+  type PeerProcess,
+  startMesh,
+  startPeer,
+  stopAll,
+  waitFor,
+} from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const put = (url: string, key: string, value: BodyInit, headers: HeadersInit = {}) =>
@@ -284,6 +292,102 @@ Deno.test("a fourth peer takes over its share of the keys", opts, async () => {
       assert.equal(await res.text(), `v${i}`);
     }
   } finally {
+    await stopAll(peers);
+  }
+});
+
+/** Reads a counter key through `url`: its value and version, or the status when it fails. */
+async function readCounter(url: string, key: string) {
+  const res = await fetch(`${url}/v1/kv/${key}`);
+  const text = await res.text();
+  return { status: res.status, value: text, version: res.headers.get("x-virgo-version") ?? "" };
+}
+
+/** One compare-and-set increment through `url`; the status it got. */
+async function increment(url: string, key: string, from: { value: string; version: string }) {
+  const res = await put(url, key, String(Number(from.value) + 1), { "if-match": from.version });
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test(
+  "a peer left alone acknowledges nothing, and nothing acknowledged is lost",
+  opts,
+  async () => {
+    const peers = await startMesh(3);
+    try {
+      const [a, b, c] = peers as [PeerProcess, PeerProcess, PeerProcess];
+      assert.equal((await put(a.url, "ctr", "0")).status, 200);
+      const before = await readCounter(a.url, "ctr");
+      await b.kill();
+      await c.kill();
+      await waitFor("a to see itself alone", async () => {
+        const res = await fetch(`${a.url}/v1/peers`);
+        return (await res.json()).peers.length === 1;
+      });
+      // Before the fix, ten compare-and-set increments here answered 200 and were later lost.
+      for (let i = 0; i < 10; i++) {
+        const res = await put(a.url, "ctr", String(i + 1), { "if-match": before.version });
+        assert.equal(res.status, 503);
+        assert.equal((await res.json()).error.code, "QUORUM_FAILED");
+      }
+      assert.equal((await readCounter(a.url, "ctr")).status, 503);
+      const list = await (await fetch(`${a.url}/v1/peers`)).json();
+      assert.equal(list.members.filter((m: { up: boolean }) => !m.up).length, 2);
+      // b and c come back; increments through them count, and everyone agrees.
+      for (const i of [1, 2]) {
+        const old = peers[i]!;
+        peers[i] = await startPeer({
+          data: old.data,
+          p2pPort: Number(/\/tcp\/(\d+)/.exec(old.p2p)![1]),
+          join: [a.p2p],
+        });
+      }
+      await waitFor("a quorum again", async () => (await readCounter(a.url, "ctr")).status === 200);
+      for (let i = 0; i < 5; i++) {
+        const cur = await readCounter(peers[i % 3]!.url, "ctr");
+        assert.equal(await increment(peers[(i + 1) % 3]!.url, "ctr", cur), 200);
+      }
+      for (const p of peers) assert.equal((await readCounter(p.url, "ctr")).value, "5");
+    } finally {
+      await stopAll(peers);
+    }
+  },
+);
+
+Deno.test("a paused peer resumes without serving or accepting stale state", opts, async () => {
+  const peers = await startMesh(3);
+  const [a, b] = peers as [PeerProcess, PeerProcess];
+  let paused = false;
+  try {
+    assert.equal((await put(b.url, "ctr", "0")).status, 200);
+    const stale = await readCounter(a.url, "ctr");
+    Deno.kill(a.pid, "SIGSTOP");
+    paused = true;
+    await waitFor("b to see a gone", async () => {
+      const res = await fetch(`${b.url}/v1/peers`);
+      return !(await res.json()).peers.some((p: { peerId: string }) => p.peerId === a.peerId);
+    }, 30_000);
+    for (let i = 0; i < 20; i++) {
+      const cur = await readCounter(b.url, "ctr");
+      assert.equal(await increment(b.url, "ctr", cur), 200);
+    }
+    Deno.kill(a.pid, "SIGCONT");
+    paused = false;
+    // At once after the resume: a stale read or a CAS against the old version must not succeed.
+    const results = await Promise.all([
+      increment(a.url, "ctr", stale),
+      readCounter(a.url, "ctr"),
+      increment(a.url, "ctr", stale),
+    ]);
+    assert.ok(results[0] === 412 || results[0] === 503, `stale CAS answered ${results[0]}`);
+    assert.ok(results[2] === 412 || results[2] === 503, `stale CAS answered ${results[2]}`);
+    const read = results[1] as { status: number; value: string };
+    assert.ok(read.status === 503 || read.value === "20", `read ${read.status} ${read.value}`);
+    await waitFor("a to serve again", async () => (await readCounter(a.url, "ctr")).status === 200);
+    for (const p of peers) assert.equal((await readCounter(p.url, "ctr")).value, "20");
+  } finally {
+    if (paused) Deno.kill(a.pid, "SIGCONT");
     await stopAll(peers);
   }
 });
