@@ -54,6 +54,7 @@ export const STATUS: Readonly<Record<string, number>> = {
   QUORUM_FAILED: 503,
   SHUTTING_DOWN: 503,
   SANDBOX_STOPPED: 503,
+  OVERLOADED: 503,
   FUNCTION_TIMEOUT: 504,
   POOL_FULL: 507,
 };

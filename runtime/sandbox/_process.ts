@@ -71,6 +71,8 @@ export class SandboxProcess {
       args: childArgs(init.profile, init.denyNet, CHILD_URL, sock),
       clearEnv: true,
       env: childEnv(),
+      // Node's `process.cwd()` cannot be hidden inside the child: give it nothing to reveal.
+      cwd: "/",
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
