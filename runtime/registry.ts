@@ -320,7 +320,8 @@ export function createRegistry(init: RegistryInit): Registry {
       const current = entries.get(name);
       if (!current || current.deleted) return false;
       const { stamp: _s, origin: _o, deployedAt: _d, sig: _sig, ...rest } = current;
-      await publish({ ...rest, deleted: true });
+      // A deleted function's secrets go with it: a later deploy of the name starts without them.
+      await publish({ ...rest, deleted: true, secrets: {}, secretsRev: "" });
       return true;
     },
 
