@@ -47,8 +47,19 @@ export const REDIAL_FORGET_MS = 10 * 60_000;
 /** Default bound of one request/response frame: large enough for kv values, small enough that a hostile length prefix cannot make us allocate much. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
-/** Largest invoke head frame (method, URL, headers as JSON): generous versus HTTP servers' usual 8–16 KiB header limits. */
-export const MAX_INVOKE_HEAD_BYTES = 256 * 1024;
+/**
+ * Largest invoke head frame (method, URL, headers as JSON). `Deno.serve`
+ * (2.9.6, measured) accepts a request head of up to 64 KiB with up to 128
+ * headers, and any one part (method, URL, a header) may take nearly all of
+ * it. As JSON a head grows up to 4×: the host appears in the URL and its
+ * header, and `"`, `\`, a tab or a byte ≥ 0x80 takes two bytes. 512 KiB
+ * carries any request head the HTTP server accepts, plus the headers the
+ * invoker adds, with room to spare (p2p/invoke_test.ts checks it).
+ */
+export const MAX_INVOKE_HEAD_BYTES = 512 * 1024;
+
+/** Most headers in an invoke head: `Deno.serve` accepts 128 request headers (measured); responses, made by functions, may carry more. Bounds the work one head can cost. */
+export const MAX_INVOKE_HEADERS = 1024;
 
 /** Body chunk size on the invoke protocol: matches yamux's 64 KiB max message so one frame is about one muxer message. */
 export const INVOKE_CHUNK_BYTES = 64 * 1024;

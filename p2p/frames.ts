@@ -75,69 +75,87 @@ export function writeFrame(
 }
 
 /**
- * Frames collected to go out in one `send`: small parts are copied next to
- * their length prefixes into one buffer; a frame's large last part is sent
- * as is right after it (sends are queued in order, so frames stay
- * contiguous), and ends the batch until the next flush.
+ * Frames collected to go out together: small parts are copied next to their
+ * length prefixes into one buffer; a frame's large last part is sent as is,
+ * in order after what precedes it (sends are queued in order, so frames stay
+ * contiguous). Any frame may follow a large part: a head of any size may be
+ * followed by its body and END in the same flush.
  *
  * @example
  * ```ts
  * const batch = new FrameBatch();
  * batch.add([HEAD, head]);
  * batch.add([END]);
- * await batch.flush(stream, signal); // one send
+ * await batch.flush(stream, signal); // one send (two or three with a large head)
  * ```
  */
 export class FrameBatch {
-  #parts: Uint8Array[] = [];
-  #copied = 0;
-  #big: Uint8Array | undefined;
+  /** Prefixes and small parts to be copied into the next send. */
+  #small: Uint8Array[] = [];
+  #smallBytes = 0;
+  /** Sends ready to go, in order: copied runs of small parts and large parts as they are. */
+  #sends: Uint8Array[] = [];
+  #bytes = 0;
+  #large = false;
 
   /** Bytes batched so far, prefixes included. */
   get byteLength(): number {
-    return this.#copied + (this.#big?.byteLength ?? 0);
+    return this.#bytes;
   }
 
-  /** True when a large part was added: flush before adding more. */
+  /** True when a large part was added since the last flush: flush it before reading more, for backpressure. */
   get sealed(): boolean {
-    return this.#big !== undefined;
+    return this.#large;
   }
 
   /** Append one frame: length prefix + the concatenation of `parts`; `copy` copies even a large last part. */
   add(parts: Uint8Array[], copy = false): void {
-    if (this.#big !== undefined) throw new Error("FrameBatch: flush after a large part");
     let len = 0;
     for (const p of parts) len += p.byteLength;
     const last = parts[parts.length - 1];
-    const big = !copy && last !== undefined && last.byteLength > SMALL_PART_BYTES
+    const large = !copy && last !== undefined && last.byteLength > SMALL_PART_BYTES
       ? last
       : undefined;
     const prefix = encodeVarint(len);
-    this.#parts.push(prefix);
-    this.#copied += prefix.byteLength;
-    const n = big === undefined ? parts.length : parts.length - 1;
+    this.#small.push(prefix);
+    this.#smallBytes += prefix.byteLength;
+    const n = large === undefined ? parts.length : parts.length - 1;
     for (let i = 0; i < n; i++) {
-      this.#parts.push(parts[i]!);
-      this.#copied += parts[i]!.byteLength;
+      this.#small.push(parts[i]!);
+      this.#smallBytes += parts[i]!.byteLength;
     }
-    this.#big = big;
+    this.#bytes += prefix.byteLength + len;
+    if (large !== undefined) {
+      this.#cut();
+      this.#sends.push(large);
+      this.#large = true;
+    }
   }
 
-  /** Send everything batched (one `send`, two with a large part), empty the batch, and wait for drain if the stream is full. */
-  async flush(stream: Stream, signal?: AbortSignal): Promise<void> {
-    if (this.#copied === 0) return;
-    const out = new Uint8Array(this.#copied);
+  /** Copy the small parts gathered so far into one send. */
+  #cut(): void {
+    if (this.#smallBytes === 0) return;
+    const out = new Uint8Array(this.#smallBytes);
     let off = 0;
-    for (const p of this.#parts) {
+    for (const p of this.#small) {
       out.set(p, off);
       off += p.byteLength;
     }
-    const big = this.#big;
-    this.#parts = [];
-    this.#copied = 0;
-    this.#big = undefined;
-    let ok = stream.send(out);
-    if (big !== undefined) ok = stream.send(big);
+    this.#sends.push(out);
+    this.#small = [];
+    this.#smallBytes = 0;
+  }
+
+  /** Send everything batched (one `send` per copied run or large part), empty the batch, and wait for drain if the stream is full. */
+  async flush(stream: Stream, signal?: AbortSignal): Promise<void> {
+    this.#cut();
+    if (this.#sends.length === 0) return;
+    const sends = this.#sends;
+    this.#sends = [];
+    this.#bytes = 0;
+    this.#large = false;
+    let ok = true;
+    for (const s of sends) ok = stream.send(s);
     if (!ok) await waitForDrain(stream, signal);
   }
 }

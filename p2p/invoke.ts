@@ -15,7 +15,6 @@
  * @module
  */
 import type { Stream } from "@libp2p/interface";
-import { z } from "zod";
 import {
   INVOKE_PROTOCOL,
   MAX_INVOKE_BODY_FRAME_BYTES,
@@ -24,36 +23,30 @@ import {
 import { MeshError } from "./errors.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
 import { receiveBody, sendMessage, T_BODY, T_END, T_ERROR, T_HEAD } from "./_invoke_body.ts";
+import {
+  bodiless,
+  decodeRequestHead,
+  decodeResponseHead,
+  encodeHead,
+  requestFromHead,
+  type RequestHead,
+} from "./_invoke_head.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
 import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
 import type { InvokeHandler, Logger } from "./types.ts";
 
+export {
+  decodeRequestHead,
+  decodeResponseHead,
+  RequestHead,
+  ResponseHead,
+} from "./_invoke_head.ts";
+
 const HEAD = new Uint8Array([T_HEAD]);
 const ERROR = new Uint8Array([T_ERROR]);
 
-const HeaderList = z.array(z.tuple([z.string().max(8192), z.string().max(65536)])).max(1024);
-
-/** Request head on the wire. */
-export const RequestHead = z.object({
-  method: z.string().min(1).max(32),
-  url: z.string().min(1).max(65536),
-  headers: HeaderList,
-});
-
-/** Response head on the wire. */
-export const ResponseHead = z.object({
-  status: z.number().int().min(200).max(599),
-  statusText: z.string().max(1024),
-  headers: HeaderList,
-});
-
 /** Statuses whose responses have no body, per the Fetch standard. */
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const json = (v: unknown) => encoder.encode(JSON.stringify(v));
-const parseJson = (b: Uint8Array): unknown => JSON.parse(decoder.decode(b));
 
 /**
  * Send `req` to `peerId` over a pooled invoke stream and return its response,
@@ -73,6 +66,14 @@ export async function invokeCall(
   opts: { signal?: AbortSignal } = {},
 ): Promise<Response> {
   const { signal } = opts;
+  // Before taking a stream: a head too large to send fails here, unsent.
+  let headBytes: Uint8Array;
+  try {
+    headBytes = encodeHead({ method: req.method, url: req.url, headers: [...req.headers] });
+  } catch (err) {
+    const e = err as MeshError;
+    throw new MeshError(e.code, e.message, { unsent: true });
+  }
   let ps: PooledStream;
   try {
     ps = await pool.acquire(peerId, INVOKE_PROTOCOL, signal);
@@ -97,8 +98,9 @@ export async function invokeCall(
   };
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const head = { method: req.method, url: req.url, headers: [...req.headers] };
-    const sending = sendMessage(stream, [HEAD, json(head)], req.body, signal);
+    // A GET or HEAD request has no body whatever the method's case (as the Request constructor has it).
+    const reqBody = bodiless(req.method) ? null : req.body;
+    const sending = sendMessage(stream, [HEAD, headBytes], reqBody, signal);
     sending.done.then(() => {
       reqDone = true;
       maybeRelease();
@@ -108,9 +110,7 @@ export async function invokeCall(
     if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream before responding");
     if (f[0] === T_ERROR) throw decodeErrorReply(f.subarray(1));
     if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a response head");
-    const parsed = ResponseHead.safeParse(parseJson(f.subarray(1)));
-    if (!parsed.success) throw new MeshError("BAD_FRAME", "Bad frame: malformed response head");
-    const { status, statusText, headers } = parsed.data;
+    const { status, statusText, headers } = decodeResponseHead(f.subarray(1));
     const onEnd = () => {
       resDone = true;
       maybeRelease();
@@ -132,9 +132,20 @@ export async function invokeCall(
   }
 }
 
+/** Options of {@link serveInvokeStream}. */
+export interface ServeInvokeOptions {
+  /**
+   * Called when an exchange starts (its head is read); the returned function
+   * when it ends (response sent, request body drained, or failed). Lets the
+   * mesh wait for the calls it serves before it stops.
+   */
+  track?: () => () => void;
+}
+
 /**
  * Serve invoke exchanges on one inbound stream until the caller closes it.
- * Malformed frames reset this stream only.
+ * A handler's throw (or a head that cannot make a Request) answers an ERROR
+ * frame with its code; malformed frames reset this stream only.
  *
  * @example
  * ```ts
@@ -146,6 +157,7 @@ export async function serveInvokeStream(
   from: string,
   handler: InvokeHandler,
   logger: Logger,
+  opts: ServeInvokeOptions = {},
 ): Promise<void> {
   const reader = new FrameReader(stream);
   try {
@@ -153,8 +165,13 @@ export async function serveInvokeStream(
       const f = await reader.next(MAX_INVOKE_HEAD_BYTES);
       if (f === null) break;
       if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a request head");
-      const head = RequestHead.parse(parseJson(f.subarray(1)));
-      await serveOne(stream, reader, head, from, handler);
+      const head = decodeRequestHead(f.subarray(1));
+      const end = opts.track?.();
+      try {
+        await serveOne(stream, reader, head, from, handler);
+      } finally {
+        end?.();
+      }
     }
     await stream.close();
   } catch (err) {
@@ -166,7 +183,7 @@ export async function serveInvokeStream(
 async function serveOne(
   stream: Stream,
   reader: FrameReader,
-  head: z.infer<typeof RequestHead>,
+  head: RequestHead,
   from: string,
   handler: InvokeHandler,
 ): Promise<void> {
@@ -174,8 +191,7 @@ async function serveOne(
   let finished = false;
   // One reader, two possible consumers (the handler's body, our drain): serialise them.
   let pending: Promise<unknown> = Promise.resolve();
-  const hasBody = head.method !== "GET" && head.method !== "HEAD";
-  const body = !hasBody ? null : new ReadableStream<Uint8Array>({
+  const body = bodiless(head.method) ? null : new ReadableStream<Uint8Array>({
     pull(ctrl) {
       const p = pending.then(async () => {
         if (finished) return ctrl.error(new Error("Request finished"));
@@ -193,19 +209,28 @@ async function serveOne(
   }, { highWaterMark: 0 });
 
   let res: Response;
+  let resHead: Uint8Array;
   try {
-    const req = new Request(
-      head.url,
-      { method: head.method, headers: head.headers, body, duplex: "half" } as RequestInit,
-    );
-    res = await handler(req, from);
+    res = await handler(requestFromHead(head, body), from);
+    try {
+      resHead = encodeHead({
+        status: res.status,
+        statusText: res.statusText,
+        headers: [...res.headers],
+      });
+    } catch (err) {
+      await res.body?.cancel().catch(() => {});
+      throw new MeshError(
+        "FUNCTION_ERROR",
+        `The response's head is too large to cross the mesh: ${(err as Error).message}`,
+      );
+    }
   } catch (err) {
     await writeFrame(stream, [ERROR, encodeErrorReply(err)]);
     // Drain the request body so the stream can be reused.
     return await drain();
   }
-  const resHead = { status: res.status, statusText: res.statusText, headers: [...res.headers] };
-  await sendMessage(stream, [HEAD, json(resHead)], res.body).done;
+  await sendMessage(stream, [HEAD, resHead], res.body).done;
   await drain();
 
   async function drain(): Promise<void> {
