@@ -4,6 +4,14 @@
  * @module
  */
 
+/**
+ * How long a leaving peer waits for connected peers to acknowledge that they
+ * route nothing more to it. On loopback an acknowledgement takes ~1–2 ms; a
+ * paused or partitioned peer never sends one, and must not hold up a stop
+ * (it learns of the departure when the connection closes).
+ */
+export const LEAVE_ACK_TIMEOUT_MS = 2_000;
+
 /** Gossip topic of load records; the `/1` is the record version so a new format gets a new topic. */
 export const LOAD_TOPIC = "virgo/load/1";
 

@@ -12,7 +12,8 @@ export type MeshErrorCode =
   | "BAD_FRAME"
   | "PEER_UNKNOWN"
   | "NOT_MEMBER"
-  | "JOIN_REFUSED";
+  | "JOIN_REFUSED"
+  | "SHUTTING_DOWN";
 
 /**
  * Error raised by the mesh, with a stable string `code`.

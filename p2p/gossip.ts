@@ -4,7 +4,9 @@
  * every new connection both sides also push a "hello" (own record plus the
  * addresses of peers they know) over a one-shot stream, so views and the
  * full mesh converge in one round trip instead of after gossipsub's mesh
- * formation.
+ * formation. A leaving peer says so in its record, by gossip and by a hello
+ * to every connected peer, which acknowledges it (closes the stream) once it
+ * routes nothing more there.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import {
   GOSSIP_INTERVAL_MS,
   HELLO_COALESCE_MS,
   HELLO_PROTOCOL,
+  LEAVE_ACK_TIMEOUT_MS,
   LOAD_TOPIC,
   MAX_HELLO_BYTES,
   MAX_RECORD_ADDRS,
@@ -45,6 +48,7 @@ export const LoadRecordSchema = z.object({
   functions: z.array(z.string().max(256)).max(MAX_RECORD_FUNCTIONS),
   http: z.string().max(1024).optional(),
   addrs: z.array(z.string().max(512)).max(MAX_RECORD_ADDRS).optional(),
+  leaving: z.literal(true).optional(),
 });
 
 /** Schema of the hello frame pushed on connect. */
@@ -58,11 +62,12 @@ export const HelloSchema = z.object({
 
 /** Copy a parsed record, dropping `undefined` optionals (exactOptionalPropertyTypes). */
 function toRecord(r: z.infer<typeof LoadRecordSchema>): LoadRecord {
-  const { http, addrs, ...rest } = r;
+  const { http, addrs, leaving, ...rest } = r;
   return {
     ...rest,
     ...(http === undefined ? {} : { http }),
     ...(addrs === undefined ? {} : { addrs }),
+    ...(leaving === undefined ? {} : { leaving }),
   };
 }
 
@@ -85,6 +90,31 @@ export function decodeLoadRecord(bytes: Uint8Array): LoadRecord | undefined {
   }
 }
 
+/** A hello: the sender's record and the peers it knows. */
+export interface Hello {
+  self: LoadRecord;
+  known: Array<{ peerId: string; addrs: string[] }>;
+}
+
+/**
+ * Parse hello bytes; `undefined` if not valid JSON or not a valid hello.
+ *
+ * @example
+ * ```ts
+ * const hello = decodeHello(frame);
+ * if (hello?.self.peerId === sender) view.accept(hello.self);
+ * ```
+ */
+export function decodeHello(bytes: Uint8Array): Hello | undefined {
+  if (bytes.byteLength > MAX_HELLO_BYTES) return undefined;
+  try {
+    const r = HelloSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    return r.success ? { self: toRecord(r.data.self), known: r.data.known } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Dependencies of {@link LoadGossip}. */
 export interface LoadGossipInit {
   node: VirgoNode;
@@ -92,6 +122,11 @@ export interface LoadGossipInit {
   localLoad: () => LocalLoad;
   /** Called with addresses of a peer we heard of, so the dialer can connect to it. */
   learn: (peerId: string, addrs: string[]) => void;
+  /**
+   * Called when a peer's hello says it is leaving, before we acknowledge it:
+   * resolves once no call to that peer is still on its way out of here.
+   */
+  settle?: (peerId: string) => Promise<void>;
   logger: Logger;
 }
 
@@ -110,6 +145,7 @@ export class LoadGossip {
   #seq: number;
   #timers: Array<ReturnType<typeof setInterval>> = [];
   #stopped = false;
+  #leaving = false;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Payload bytes published and received on the load topic (for the gossip-cost benchmark). */
   readonly stats = { publishedBytes: 0, receivedBytes: 0, published: 0, received: 0 };
@@ -136,7 +172,29 @@ export class LoadGossip {
       at: Date.now(),
       ...load,
       addrs: this.#init.node.getMultiaddrs().map((a) => a.toString()).slice(0, MAX_RECORD_ADDRS),
+      ...(this.#leaving ? { leaving: true as const } : {}),
     };
+  }
+
+  /** True once {@link leave} was called. */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  /**
+   * Say this peer is leaving: from now on every record says so; it goes out
+   * by gossip and by a hello to each connected peer. Resolves when each has
+   * acknowledged, or after `LEAVE_ACK_TIMEOUT_MS` (a paused peer cannot hold
+   * up a stop).
+   */
+  async leave(): Promise<void> {
+    this.#leaving = true;
+    const signal = AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS);
+    const peers = new Set(this.#init.node.getConnections().map((c) => c.remotePeer.toString()));
+    await Promise.all([
+      this.publish(),
+      ...[...peers].map((p) => this.#sendHello(p, signal)),
+    ]);
   }
 
   /** Register the hello handler (before the node starts). */
@@ -202,7 +260,8 @@ export class LoadGossip {
     if (this.#init.view.accept(rec) && rec.addrs !== undefined) this.#init.learn(from, rec.addrs);
   }
 
-  async #sendHello(peerId: string): Promise<void> {
+  /** Push our record and known peers; with `ack`, wait (until it aborts) for the peer to close the stream once it handled it. */
+  async #sendHello(peerId: string, ack?: AbortSignal): Promise<void> {
     const { node, view, logger } = this.#init;
     if (this.#stopped) return;
     const known = view.list().map((p) => ({
@@ -216,10 +275,15 @@ export class LoadGossip {
       );
       if (conn === undefined) return;
       const stream = await conn.newStream(HELLO_PROTOCOL, {
-        signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS),
+        signal: ack ?? AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS),
       });
+      const reader = ack === undefined ? undefined : new FrameReader(stream);
       await writeFrame(stream, [new TextEncoder().encode(JSON.stringify(hello))]);
       await stream.close();
+      // The peer closes its side once it has taken the record in: null is the acknowledgement.
+      if (reader !== undefined && (await reader.next(0, ack)) !== null) {
+        throw new Error("Unexpected reply to a hello");
+      }
     } catch (err) {
       logger.debug({ peer: peerId, err: (err as Error).message }, "hello failed");
     }
@@ -233,10 +297,13 @@ export class LoadGossip {
         AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS),
       );
       if (frame === null) throw new Error("Empty hello");
-      const hello = HelloSchema.parse(JSON.parse(new TextDecoder().decode(frame)));
+      const hello = decodeHello(frame);
+      if (hello === undefined) throw new Error("Malformed hello");
       if (hello.self.peerId !== from) throw new Error("Hello record is not about its sender");
-      if (conn.status === "open") this.#init.view.accept(toRecord(hello.self));
+      if (conn.status === "open") this.#init.view.accept(hello.self);
       for (const k of hello.known) this.#init.learn(k.peerId, k.addrs);
+      // A leaving peer waits for this close: send first what we already routed to it.
+      if (hello.self.leaving && this.#init.settle !== undefined) await this.#init.settle(from);
       await stream.close();
     } catch (err) {
       this.#init.logger.debug({ peer: from, err: (err as Error).message }, "bad hello");

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { decodeLoadRecord } from "./gossip.ts";
+import { decodeHello, decodeLoadRecord } from "./gossip.ts";
 import { LOAD_TOPIC } from "./constants.ts";
 import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
 
@@ -48,9 +48,14 @@ Deno.test({
       // records have reached a, so the assertions below see them handled.
       const deadline = Date.now() + 10_000;
       while (delivered < 2) {
-        if (Date.now() > deadline) throw new Error("Timed out waiting for forged records delivered");
+        if (Date.now() > deadline) {
+          throw new Error("Timed out waiting for forged records delivered");
+        }
         delivered = 0;
-        await b.publish(LOAD_TOPIC, enc({ ...good, peerId: cId, seq: Date.now() * 2, inflight: 99 }));
+        await b.publish(
+          LOAD_TOPIC,
+          enc({ ...good, peerId: cId, seq: Date.now() * 2, inflight: 99 }),
+        );
         await b.publish(
           LOAD_TOPIC,
           enc({ ...good, peerId: a.peerId, seq: Date.now() * 2, inflight: 99 }),
@@ -64,4 +69,15 @@ Deno.test({
       await a.stop();
     }
   },
+});
+
+Deno.test("load record and hello: the leaving flag parses (true only); hellos parse or are dropped", () => {
+  assertEquals(decodeLoadRecord(enc({ ...good, leaving: true }))?.leaving, true);
+  assert(!("leaving" in decodeLoadRecord(enc(good))!), "no undefined optionals");
+  assertEquals(decodeLoadRecord(enc({ ...good, leaving: false })), undefined);
+  const hello = decodeHello(enc({ self: { ...good, leaving: true }, known: [] }));
+  assertEquals(hello?.self.leaving, true);
+  assertEquals(decodeHello(enc({ self: good, known: [{ peerId: "", addrs: [] }] })), undefined);
+  assertEquals(decodeHello(enc({ self: good })), undefined);
+  assertEquals(decodeHello(new Uint8Array(300_000)), undefined);
 });

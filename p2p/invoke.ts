@@ -52,7 +52,8 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
  * Send `req` to `peerId` over a pooled invoke stream and return its response,
  * whose body streams in as it is read. Throws `MeshError` `PEER_FAILED` when
  * the peer fails before the response head (safe to retry idempotent methods
- * elsewhere), or the remote handler's code when it threw.
+ * elsewhere), or the remote handler's code when it threw. `onHeadSent` is
+ * called once the request head is handed to the stream.
  *
  * @example
  * ```ts
@@ -63,7 +64,7 @@ export async function invokeCall(
   pool: StreamPool,
   peerId: string,
   req: Request,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; onHeadSent?: () => void } = {},
 ): Promise<Response> {
   const { signal } = opts;
   // Before taking a stream: a head too large to send fails here, unsent.
@@ -106,6 +107,7 @@ export async function invokeCall(
       maybeRelease();
     }, fail);
     await sending.headSent;
+    opts.onHeadSent?.();
     const f = await reader.next(MAX_INVOKE_HEAD_BYTES, signal);
     if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream before responding");
     if (f[0] === T_ERROR) throw decodeErrorReply(f.subarray(1));

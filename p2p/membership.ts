@@ -21,6 +21,8 @@ export interface LoadRecord extends LocalLoad {
   at: number;
   /** Sender's multiaddrs with `/p2p/<id>`, so peers that learn of it through gossip can dial it. */
   addrs?: string[];
+  /** The sender is leaving the mesh: route nothing more to it. */
+  leaving?: true;
 }
 
 interface Entry {
@@ -150,5 +152,6 @@ export function toPeerInfo(record: LoadRecord, self: boolean, ageMs: number): Pe
     functions: record.functions,
   };
   if (record.http !== undefined) info.http = record.http;
+  if (record.leaving) info.leaving = true;
   return info;
 }

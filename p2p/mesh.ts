@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   INVOKE_MAX_STREAMS_PER_PEER,
   INVOKE_PROTOCOL,
+  LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
   OPEN_STREAM_TIMEOUT_MS,
   RPC_MAX_STREAMS_PER_PEER,
@@ -23,6 +24,7 @@ import { loadOrCreatePeerKey } from "./key.ts";
 import { MembershipView, toPeerInfo } from "./membership.ts";
 import { createNode, type VirgoNode } from "./node.ts";
 import { StreamPool } from "./pool.ts";
+import { InFlight } from "./_inflight.ts";
 import { rpcCall, serveRpcStream } from "./rpc.ts";
 import type { InvokeHandler, Mesh, MeshInit, PeerInfo, RequestHandler } from "./types.ts";
 
@@ -63,13 +65,31 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x),
   );
   const dialer = new Dialer({ node, bootstrapIds, logger });
+  // Invokes to each peer whose head is not yet on its way: a peer that says it is leaving
+  // is acknowledged only once they are, so it is sure to see every call routed to it before.
+  const unsent = new Map<string, InFlight>();
+  const beginSend = (peerId: string): () => void => {
+    let calls = unsent.get(peerId);
+    if (calls === undefined) unsent.set(peerId, calls = new InFlight());
+    const end = calls.begin();
+    return () => {
+      end();
+      if (calls.size === 0 && unsent.get(peerId) === calls) unsent.delete(peerId);
+    };
+  };
   const gossip = new LoadGossip({
     node,
     view,
     localLoad: init.localLoad,
     learn: (peerId, addrs) => void dialer.learn(peerId, addrs),
+    settle: (peerId) =>
+      unsent.get(peerId)?.idle(AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS)) ?? Promise.resolve(),
     logger,
   });
+  // Invokes this peer serves for others; once draining, new ones are refused.
+  const serving = new InFlight();
+  let draining = false;
+  let leaving: Promise<void> | undefined;
 
   const open = async (peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
     let id;
@@ -154,6 +174,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           at: Date.now(),
           ...init.localLoad(),
           addrs: mesh.addrs(),
+          ...(gossip.leaving ? { leaving: true as const } : {}),
         },
         true,
         0,
@@ -221,10 +242,19 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       await node.handle(
         INVOKE_PROTOCOL,
         (stream, conn) =>
-          serveInvokeStream(stream, conn.remotePeer.toString(), (req, from) => {
-            member(from, INVOKE_PROTOCOL);
-            return handler(req, from);
-          }, logger),
+          serveInvokeStream(
+            stream,
+            conn.remotePeer.toString(),
+            (req, from) => {
+              member(from, INVOKE_PROTOCOL);
+              if (draining) {
+                throw new MeshError("SHUTTING_DOWN", `Peer ${self} is leaving the mesh`);
+              }
+              return handler(req, from);
+            },
+            logger,
+            { track: () => serving.begin() },
+          ),
         streamLimits,
       );
     },
@@ -235,7 +265,21 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         }
         return await invokeHandler(req, self);
       }
-      return await invokeCall(invokePool, peerId, req, opts);
+      const sent = beginSend(peerId);
+      try {
+        return await invokeCall(invokePool, peerId, req, { ...opts, onHeadSent: sent });
+      } finally {
+        sent();
+      }
+    },
+    leave() {
+      return leaving ??= gossip.leave().then(() => {
+        logger.info({ peerId: self }, "left the mesh's routing");
+      });
+    },
+    async drain(opts = {}) {
+      draining = true;
+      await serving.idle(opts.signal);
     },
     poolStats: () => ({ rpc: rpcPool.stats(), invoke: invokePool.stats() }),
     gossipStats: () => gossip.stats,

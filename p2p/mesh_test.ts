@@ -1,4 +1,10 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+} from "node:assert/strict";
+import { LEAVE_ACK_TIMEOUT_MS } from "./constants.ts";
+import { createRouter } from "./routing.ts";
 import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
 import type { MembershipEvent } from "./types.ts";
 
@@ -113,6 +119,99 @@ Deno.test({
         "delivery",
       );
       assertEquals(got[0], ["hi", b.peerId]);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mesh: a leaving peer is out of every router once leave() resolves, stays a member, and refuses new invokes with SHUTTING_DOWN while those running finish",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode();
+    const b = await startNode({ join: a.addrs() });
+    const c = await startNode({ join: a.addrs() });
+    const nodes = [a, b, c];
+    try {
+      await waitFor(() => nodes.every((n) => n.peers().length === 3), 5_000, "full view");
+      // b and c must be connected directly for c's hello to reach b at once.
+      await waitFor(
+        () => b.node.getConnections().some((x) => x.remotePeer.toString() === c.peerId),
+        5_000,
+        "b–c",
+      );
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      await c.serveInvoke(async (req) => {
+        if (new URL(req.url).pathname === "/hold") await held;
+        return new Response("from c");
+      });
+      await c.handle("/test/echo/1", async (req) => req);
+      await a.handle("/test/echo/1", async (req) => req);
+      const running = a.invoke(c.peerId, new Request("http://fn/hold"));
+
+      await c.leave();
+      // No waiting: acknowledged means each peer already routes elsewhere.
+      for (const n of [a, b]) {
+        assertEquals(n.peers().find((p) => p.peerId === c.peerId)?.leaving, true);
+        const routers = createRouter(n);
+        for (let i = 0; i < 50; i++) {
+          for (const s of ["random", "p2c", "least-loaded"] as const) {
+            assert(routers.pick(s, () => true)?.peerId !== c.peerId, `${s} picked c`);
+          }
+        }
+      }
+      assertEquals(c.peers()[0]?.leaving, true, "c knows it is leaving");
+      // Still a member both ways: its frames are served, and it serves.
+      assertEquals(
+        await a.request(c.peerId, "/test/echo/1", new Uint8Array([1])),
+        new Uint8Array([1]),
+      );
+      assertEquals(
+        await c.request(a.peerId, "/test/echo/1", new Uint8Array([2])),
+        new Uint8Array([2]),
+      );
+      // Until it drains, routed calls are still served.
+      assertEquals(await (await b.invoke(c.peerId, new Request("http://fn/x"))).text(), "from c");
+
+      let drained = false;
+      const draining = c.drain().then(() => (drained = true));
+      await assertRejects(b.invoke(c.peerId, new Request("http://fn/late")), {
+        name: "MeshError",
+        code: "SHUTTING_DOWN",
+        remote: true,
+      });
+      assertEquals(drained, false, "drain waits for the call still running");
+      release();
+      assertEquals(await (await running).text(), "from c");
+      await draining;
+    } finally {
+      for (const n of nodes) await n.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "mesh: leave() does not wait past its bound for a peer that never acknowledges",
+  ...libp2pTest,
+  async fn() {
+    const a = await startNode();
+    const b = await startNode({ join: a.addrs() });
+    try {
+      await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+      // a takes the hello in but never closes the stream: the acknowledgement never comes.
+      await a.node.unhandle("/virgo/load/1.0.0");
+      await a.node.handle("/virgo/load/1.0.0", () => {});
+      const t0 = Date.now();
+      await b.leave();
+      const took = Date.now() - t0;
+      assert(
+        took >= LEAVE_ACK_TIMEOUT_MS - 100 && took < LEAVE_ACK_TIMEOUT_MS + 3_000,
+        `${took} ms`,
+      );
     } finally {
       await b.stop();
       await a.stop();

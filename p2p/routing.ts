@@ -28,7 +28,7 @@ export const STRATEGIES: readonly Strategy[] = ["local", "random", "least-loaded
 
 /** Chooses peers from the mesh's live view. */
 export interface Router {
-  /** A live peer passing `canRun` and not in `exclude`, or `undefined` if none (the caller answers 503). */
+  /** A live peer passing `canRun`, not in `exclude` and not leaving (but for `local`), or `undefined` if none (the caller answers 503). */
   pick(
     strategy: Strategy,
     canRun: (p: PeerInfo) => boolean,
@@ -82,7 +82,8 @@ export function createRouter(mesh: Pick<Mesh, "peers">, init: RouterInit = {}): 
         const self = all.find((p) => p.self);
         return self !== undefined && ok(self) ? self : undefined;
       }
-      const candidates = all.filter(ok);
+      // A leaving peer finishes what it has but takes nothing new.
+      const candidates = all.filter((p) => !p.leaving && ok(p));
       if (candidates.length <= 1) return candidates[0];
       switch (strategy) {
         case "random":

@@ -154,3 +154,17 @@ Deno.test("in-flight accounting spreads a burst under a stale view (no herding)"
     }
   }
 });
+
+Deno.test("a leaving peer is never picked, but for local on itself", () => {
+  const r = createRouter(
+    view([peer("me", { self: true, leaving: true }), peer("b", { leaving: true }), peer("c")]),
+    { random: rng(7) },
+  );
+  for (let i = 0; i < 200; i++) {
+    for (const s of ["random", "least-loaded", "p2c"] as const) {
+      assertEquals(r.pick(s, all)?.peerId, "c");
+    }
+  }
+  assertEquals(r.pick("local", all)?.peerId, "me");
+  assertEquals(r.pick("p2c", all, new Set(["c"])), undefined);
+});

@@ -45,6 +45,11 @@ export interface PeerInfo extends LocalLoad {
   ageMs: number;
   /** The peer's multiaddrs with `/p2p/<id>`. */
   addrs: string[];
+  /**
+   * The peer is leaving the mesh (a graceful stop): routers pick it no more,
+   * yet it stays a member (its frames are served) until it disconnects.
+   */
+  leaving?: true;
 }
 
 /** Membership change: a peer's first record arrived, or it expired/disconnected. */
@@ -109,5 +114,17 @@ export interface Mesh {
   ): Promise<Uint8Array>;
   serveInvoke(handler: InvokeHandler): Promise<void>;
   invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
+  /**
+   * Tell the mesh this peer is leaving: every peer drops it from routing at
+   * once, and it stays a member until it disconnects. Resolves when each
+   * connected peer has acknowledged — having first sent the calls it had
+   * already routed here — or after `LEAVE_ACK_TIMEOUT_MS`. Idempotent.
+   */
+  leave(): Promise<void>;
+  /**
+   * Refuse new invokes with `SHUTTING_DOWN` (callers may retry elsewhere) and
+   * resolve once the invokes being served have ended, or when `signal` aborts.
+   */
+  drain(opts?: { signal?: AbortSignal }): Promise<void>;
   stop(): Promise<void>;
 }

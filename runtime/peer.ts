@@ -35,7 +35,12 @@ export interface Peer {
   deploy(name: string, input: DeployInput): Promise<void>;
   /** Names of the functions it serves. */
   functions(): string[];
-  /** Stops taking requests, finishes in-flight ones (bounded), closes everything. */
+  /**
+   * Leaves gracefully: tells the mesh first (peers route nothing more here),
+   * stops taking HTTP requests, refuses routed calls that still arrive with
+   * `SHUTTING_DOWN` (callers retry them elsewhere), lets what runs finish
+   * (bounded by `SHUTDOWN_GRACE_MS`), then closes everything.
+   */
   stop(): Promise<void>;
 }
 
@@ -239,10 +244,14 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     functions: () => registry.list().map((m) => m.name),
     stop() {
       stopping ??= (async () => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)));
-        await Promise.race([server.shutdown(), grace]);
-        clearTimeout(timer);
+        // One grace period for everything in flight: HTTP calls, then calls routed here.
+        const grace = AbortSignal.timeout(SHUTDOWN_GRACE_MS);
+        const graceOver = new Promise<void>((r) => grace.addEventListener("abort", () => r()));
+        // Peers first: they stop routing here, once they have sent what they already routed.
+        await mesh.leave();
+        await Promise.race([server.shutdown(), graceOver]);
+        // What still arrives is refused with a code callers retry elsewhere; what runs finishes.
+        await mesh.drain({ signal: grace });
         registry.stop();
         await sandbox.stop();
         await mesh.stop().catch((err) => logger.warn({ err: String(err) }, "Mesh stop failed"));
