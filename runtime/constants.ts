@@ -46,3 +46,15 @@ export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
 export const KV_PROTOCOL = "/virgo/kv/1.0.0";
 /** Largest secret value: keys, tokens and certificates fit; a secret is not a data store. */
 export const MAX_SECRET_BYTES = 64 * 1024;
+/**
+ * `Retry-After` (seconds) told to a caller refused as overloaded or stopping when the refusal
+ * carries no better estimate: HTTP counts in whole seconds, and a second lets a queue of
+ * sub-second calls drain.
+ */
+export const RETRY_AFTER_S = 1;
+/**
+ * Request body bytes kept so that a call refused before it ran (overloaded, stopping) can be
+ * sent to another peer: a refusal comes before a function reads the body, so only what was
+ * already sent on is needed; past this much the call is not moved, and the bytes are let go.
+ */
+export const REPLAY_MAX_BYTES = 1024 * 1024;

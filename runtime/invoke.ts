@@ -1,13 +1,15 @@
 /**
  * Invoking a function: pick the peer that should run the call (VIRGO's
  * `virgo_clone()` picking a machine), then run it in a local sandbox or hand
- * it to that peer over the mesh. A failed remote hop of an idempotent call is
- * retried once on another peer.
+ * it to that peer over the mesh. A call that a peer refused before running it
+ * (overloaded, stopping, not a member) goes once to another peer with room,
+ * whatever its method; a failed remote hop of an idempotent call is retried
+ * once on another peer.
  * @module
  */
-import type { SandboxPool } from "./sandbox/mod.ts";
-import type { PeerInfo, Router, Strategy } from "../p2p/mod.ts";
-import { MAX_INVOKE_BYTES } from "./constants.ts";
+import { SandboxError, type SandboxPool } from "./sandbox/mod.ts";
+import { MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
+import { MAX_INVOKE_BYTES, REPLAY_MAX_BYTES, RETRY_AFTER_S } from "./constants.ts";
 import { BEARER_CHALLENGE } from "./auth.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
 import type { FunctionMeta, Registry } from "./registry.ts";
@@ -43,9 +45,27 @@ export const FUNCTION_FAILURES: ReadonlySet<string> = new Set([
   "INVALID_BUNDLE",
 ]);
 
+/**
+ * Codes with which a peer refuses a call before any function code saw it: the
+ * call may go to another peer whatever its method, as it cannot run twice.
+ */
+export const NEVER_RAN: ReadonlySet<string> = new Set([
+  "SHUTTING_DOWN",
+  "SANDBOX_STOPPED",
+  "OVERLOADED",
+  "NOT_MEMBER",
+]);
+
+/** Codes of a refusal that will pass: the answer says when to try again. */
+const RETRY_LATER = new Set(["OVERLOADED", "SHUTTING_DOWN", "SANDBOX_STOPPED"]);
+
 const STRATEGIES = new Set(["local", "random", "least-loaded", "p2c"]);
 const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{40,64}$/;
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+/** Methods `new Request` refuses ("forbidden methods" of the Fetch standard, any case). */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+/** Methods the Fetch standard upper-cases whatever their case; any other passes as sent. */
+const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
 /** The part of the mesh the invoker uses. */
 export interface InvokeNet {
@@ -108,6 +128,28 @@ export function parseRoute(value: string | null): Strategy | { peerId: string } 
 }
 
 /**
+ * The method a function sees: the Fetch API's spelling of the one sent (`get`
+ * becomes `GET`, `patch` stays `patch`). One the Fetch API cannot carry
+ * (`CONNECT`, `TRACE`, `TRACK`) is refused with `METHOD_NOT_ALLOWED`.
+ *
+ * @example
+ * ```ts
+ * callMethod("Get");   // "GET"
+ * callMethod("TRACE"); // throws METHOD_NOT_ALLOWED
+ * ```
+ */
+export function callMethod(method: string): string {
+  const upper = method.toUpperCase();
+  if (FORBIDDEN_METHODS.has(upper)) {
+    throw new VirgoError(
+      "METHOD_NOT_ALLOWED",
+      `Method ${method.slice(0, 32)} cannot be passed to a function`,
+    );
+  }
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
+}
+
+/**
  * The URL a function sees: `/fn/<name>` stripped from the path. Plain string
  * work, as it runs on every call: the router already matched the prefix.
  */
@@ -134,38 +176,49 @@ export function createInvoker(init: InvokerInit): Invoker {
   let seq = 0;
   const idPrefix = net.peerId.slice(-6);
 
-  async function runLocal(req: Request, meta: FunctionMeta, requestId: string): Promise<Response> {
+  /**
+   * The call as the sandbox gets it: a body stream passed through its bound
+   * (bytes were read within it already). Until the sandbox starts the call,
+   * `req.body` is unread, so a refused call can still go elsewhere.
+   */
+  function bounded(req: Request, body: BodyInit | null = req.body): LocalCall {
+    const limited = body instanceof ReadableStream ? limitStream(body, maxBody) : undefined;
+    const inner = body === req.body && !limited ? req : new Request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: limited?.stream ?? body,
+      duplex: "half",
+    } as RequestInit);
+    return { req: inner, exceeded: () => limited?.exceeded() ?? false };
+  }
+
+  async function runLocal(
+    req: Request,
+    meta: FunctionMeta,
+    requestId: string,
+    call: LocalCall = bounded(req),
+  ): Promise<Response> {
     const name = meta.name;
     const spec = await registry.spec(meta);
-    // Without a body the request goes as it is; a body is passed through its bound.
-    const limited = req.body ? limitStream(req.body, maxBody) : undefined;
-    const inner = limited
-      ? new Request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: limited.stream,
-        duplex: "half",
-      } as RequestInit)
-      : req;
     // A body cut off at its bound fails the call as 413, whatever the function made of it.
     const tooLarge = () =>
       new VirgoError("PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${maxBody} bytes`);
     running++;
     const end = metrics.invokeTimer(name, "local");
     try {
-      const res = await sandbox.invoke(spec, inner, {
+      const res = await sandbox.invoke(spec, call.req, {
         requestId,
         signal: req.signal,
         url: functionUrl(req.url, name),
       });
-      if (limited?.exceeded()) {
+      if (call.exceeded()) {
         await res.body?.cancel();
         throw tooLarge();
       }
       end("ok");
       return withHeaders(res, net.peerId, requestId);
     } catch (err) {
-      const failure = limited?.exceeded() ? tooLarge() : err;
+      const failure = call.exceeded() ? tooLarge() : err;
       end(errorCode(failure) ?? "INTERNAL");
       throw failure;
     } finally {
@@ -213,7 +266,7 @@ export function createInvoker(init: InvokerInit): Invoker {
       const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
       const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
       try {
-        req = forFunction(req, admin && !opts.fromMesh);
+        req = forFunction(req, admin && !opts.fromMesh, callMethod(req.method));
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
@@ -247,31 +300,53 @@ export function createInvoker(init: InvokerInit): Invoker {
           peer = router.pick(route, canRun);
         }
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
-        if (peer.self) return await runLocal(req, meta, requestId);
+        if (typeof route === "object") {
+          return await (peer.self
+            ? runLocal(req, meta, requestId)
+            : runRemote(req, name, peer, requestId, req.body, admin));
+        }
 
-        const retryable = IDEMPOTENT.has(req.method) && typeof route === "string";
-        // A retry needs the body twice, so idempotent calls buffer it (bounded).
-        const body: BodyInit | null = retryable && req.body
-          ? await readLimited(req, maxBody)
-          : req.body;
+        // Placed by the router: a peer that refuses the call before running it
+        // hands it to another with room, once.
+        const moveOn = async (err: unknown, from: string, body: BodyInit | null) => {
+          const next = router.pick(route, canRun, new Set([from]));
+          if (!next) throw err;
+          const code = errorCode(err) ?? "INTERNAL";
+          logger.warn(
+            { fn: name, failed: from, code, retry: next.peerId, requestId },
+            "Retrying call on another peer",
+          );
+          metrics.moved(name, code);
+          if (next.self) return await runLocal(req, meta, requestId, bounded(req, body));
+          return await runRemote(req, name, next, requestId, body, admin);
+        };
+
+        if (peer.self) {
+          const call = bounded(req);
+          try {
+            return await runLocal(req, meta, requestId, call);
+          } catch (err) {
+            const untouched = !call.req.bodyUsed && !call.req.body?.locked;
+            if (!(err instanceof SandboxError && err.refused) || !untouched) throw err;
+            return await moveOn(err, net.peerId, call.req.body);
+          }
+        }
+
+        const idempotent = IDEMPOTENT.has(req.method);
+        // A second try needs the body again: idempotent calls buffer it (bounded); any call
+        // keeps what was sent until the peer answers (bounded), for a refusal.
+        let body: BodyInit | null = req.body;
+        let replay: Replay | undefined;
+        if (req.body && idempotent) body = await readLimited(req, maxBody);
+        else if (req.body) body = (replay = replayable(req.body)).again()!;
         try {
           return await runRemote(req, name, peer, requestId, body, admin);
         } catch (err) {
-          if (!retryable || errorCode(err) !== "PEER_FAILED") throw err;
-          const next = router.pick(route, canRun, new Set([peer.peerId]));
-          if (!next) throw err;
-          logger.warn(
-            { fn: name, failed: peer.peerId, retry: next.peerId, requestId },
-            "Retrying call on another peer",
-          );
-          if (next.self) {
-            return await runLocal(
-              new Request(req.url, { method: req.method, headers: req.headers, body }),
-              meta,
-              requestId,
-            );
-          }
-          return await runRemote(req, name, next, requestId, body, admin);
+          const failed = idempotent && errorCode(err) === "PEER_FAILED";
+          if (!refusedThere(err) && !failed) throw err;
+          const again = replay ? replay.again() : body;
+          if (again === undefined) throw err; // too much of the body went to the first peer
+          return await moveOn(err, peer.peerId, again);
         }
       } catch (err) {
         const code = errorCode(err);
@@ -288,11 +363,18 @@ export function createInvoker(init: InvokerInit): Invoker {
         } else if (!code) {
           logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
         }
+        // Refused here before it ran: thrown, so it crosses the mesh as an error with its code
+        // and the peer that routed the call sends it elsewhere.
+        if (opts.fromMesh && err instanceof SandboxError && err.refused) throw err;
         const headers: Record<string, string> = {
           [REQUEST_ID_HEADER]: requestId,
           [PEER_HEADER]: net.peerId,
           ...(code === "UNAUTHORIZED" ? BEARER_CHALLENGE : {}),
         };
+        if (code !== undefined && RETRY_LATER.has(code)) {
+          const after = (err as { retryAfter?: unknown }).retryAfter;
+          headers["retry-after"] = String(typeof after === "number" ? after : RETRY_AFTER_S);
+        }
         if (failed && !admin) {
           return errorResponse(
             new VirgoError(
@@ -308,22 +390,87 @@ export function createInvoker(init: InvokerInit): Invoker {
   };
 }
 
+/** A call as handed to the local sandbox. */
+interface LocalCall {
+  req: Request;
+  /** Whether the body passed its bound. */
+  exceeded(): boolean;
+}
+
+/** Refused by the remote peer before it ran there, or never sent. */
+function refusedThere(err: unknown): boolean {
+  if (!(err instanceof MeshError)) return false;
+  return (err.remote && NEVER_RAN.has(err.code)) || (err.unsent && err.code === "PEER_FAILED");
+}
+
+/** A body that can be read again from its start. */
+interface Replay {
+  /** A fresh reading from the start (earlier ones end); undefined once too much was read. */
+  again(): ReadableStream<Uint8Array> | undefined;
+}
+
 /**
- * The call as the function may see it: without {@linkcode ADMIN_HEADER} (ours,
- * and from a public caller a forgery), and without the admin token, which is
- * meant for this peer. Copied only when there is something to remove, as
- * headers of a served request are immutable.
+ * Keeps what is read of `src`, up to REPLAY_MAX_BYTES, so a call refused by
+ * the peer it went to can be sent again. Every reading pulls from the one
+ * source in order; only the newest reading gets data. Past the bound what was
+ * kept is let go and the body can no longer be replayed.
  */
-function forFunction(req: Request, dropAuthorization: boolean): Request {
+function replayable(src: ReadableStream<Uint8Array>): Replay {
+  const reader = src.getReader();
+  const kept: Uint8Array[] = [];
+  let base = 0; // index in the body of kept[0]
+  let bytes = 0;
+  let done = false;
+  let reading: Promise<void> | undefined;
+  let live = 0;
+  const readMore = () =>
+    reading ??= reader.read().then(({ done: end, value }) => {
+      if (end) done = true;
+      else {
+        kept.push(value);
+        bytes += value.byteLength;
+      }
+    }).finally(() => reading = undefined);
+  return {
+    again() {
+      if (bytes > REPLAY_MAX_BYTES || base > 0) return undefined;
+      const id = ++live;
+      let i = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(c) {
+          while (id === live && i - base >= kept.length && !done) await readMore();
+          if (id !== live || i - base >= kept.length) return c.close();
+          c.enqueue(kept[i - base]!);
+          i++;
+          if (bytes > REPLAY_MAX_BYTES) {
+            kept.splice(0, i - base);
+            base = i;
+          }
+        },
+      }, { highWaterMark: 0 });
+    },
+  };
+}
+
+/**
+ * The call as the function may see it: with the Fetch API's spelling of its
+ * method (a GET or HEAD carries no body), without {@linkcode ADMIN_HEADER}
+ * (ours, and from a public caller a forgery), and without the admin token,
+ * which is meant for this peer. Copied only when there is something to change,
+ * as headers of a served request are immutable.
+ */
+function forFunction(req: Request, dropAuthorization: boolean, method: string): Request {
   const dropAuth = dropAuthorization && req.headers.has("authorization");
-  if (!dropAuth && !req.headers.has(ADMIN_HEADER)) return req;
+  const bodiless = method === "GET" || method === "HEAD";
+  const reshape = method !== req.method || (bodiless && req.body !== null);
+  if (!dropAuth && !reshape && !req.headers.has(ADMIN_HEADER)) return req;
   const headers = new Headers(req.headers);
   headers.delete(ADMIN_HEADER);
   if (dropAuth) headers.delete("authorization");
   return new Request(req.url, {
-    method: req.method,
+    method,
     headers,
-    body: req.body,
+    body: bodiless ? null : req.body,
     signal: req.signal,
     duplex: "half",
   } as RequestInit);

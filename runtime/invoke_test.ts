@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import type { PeerInfo, Router } from "../p2p/mod.ts";
+import { MeshError, type PeerInfo, type Router } from "../p2p/mod.ts";
 import { STATUS } from "./errors.ts";
 import {
   ADMIN_HEADER,
+  callMethod,
   createInvoker,
   FUNCTION_FAILURES,
   functionUrl,
   type InvokeNet,
+  NEVER_RAN,
   parseRoute,
   PEER_HEADER,
   REQUEST_ID_HEADER,
@@ -232,4 +234,202 @@ Deno.test("invoke: a function never sees the admin token or the admin flag", asy
   assert.equal(forged[ADMIN_HEADER], undefined);
   const relayed = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1" }), { fromMesh: true });
   assert.equal(relayed[ADMIN_HEADER], undefined);
+});
+
+// ---------------------------------------------------------------------------
+// Refusals and retries: a small mesh of invokers over fake sandboxes, where a
+// refusal thrown by a peer crosses as the mesh carries it (MeshError, remote).
+
+type Behaviour = "run" | "OVERLOADED" | "SANDBOX_STOPPED" | "SHUTTING_DOWN" | "NOT_MEMBER";
+
+function fakeMesh(ids: string[]) {
+  const behaviour = new Map<string, Behaviour>(ids.map((id) => [id, "run"]));
+  const failHop = new Map<string, string>();
+  const ran: Array<{ peer: string; method: string; body: string }> = [];
+  const invokers = new Map<string, ReturnType<typeof createInvoker>>();
+  const order = [...ids];
+  const infos = (self: string) =>
+    ids.map((id) =>
+      ({ peerId: id, self: id === self, functions: ["f@0123456789abcdef"] }) as unknown as PeerInfo
+    );
+  for (const id of ids) {
+    const registry = {
+      get: (name: string) =>
+        name === "f" ? { name, version: "0123456789abcdef", public: true } : undefined,
+      spec: (meta: FunctionMeta) => Promise.resolve({ name: meta.name }),
+    } as unknown as Registry;
+    const sandbox = {
+      async invoke(_spec: unknown, req: Request) {
+        const b = behaviour.get(id)!;
+        if (b === "OVERLOADED") {
+          throw new SandboxError("OVERLOADED", "Too many calls", { refused: true, retryAfter: 3 });
+        }
+        if (b === "SANDBOX_STOPPED") {
+          throw new SandboxError("SANDBOX_STOPPED", "Stopping", { refused: true });
+        }
+        const body = await req.text();
+        ran.push({ peer: id, method: req.method, body });
+        return new Response(`${req.method} ${body}`);
+      },
+    } as unknown as SandboxPool;
+    const net: InvokeNet = {
+      peerId: id,
+      peers: () => infos(id),
+      async invoke(to, req) {
+        const hop = failHop.get(to);
+        if (hop) {
+          await req.body?.cancel();
+          throw new MeshError(hop, `Stream to ${to} reset`);
+        }
+        const b = behaviour.get(to)!;
+        // The remote reads the whole request (its drain) whatever it answers.
+        const bytes = new Uint8Array(await req.arrayBuffer());
+        if (b === "NOT_MEMBER" || b === "SHUTTING_DOWN") {
+          throw new MeshError(b, `Refused by ${to}`, { remote: true });
+        }
+        const hasBody = req.method !== "GET" && req.method !== "HEAD";
+        const crossed = new Request(req.url, {
+          method: req.method,
+          headers: req.headers,
+          body: hasBody ? bytes : null,
+        });
+        const name = new URL(req.url).pathname.split("/")[2]!;
+        try {
+          return await invokers.get(to)!.handle(crossed, name, { fromMesh: true });
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? "PEER_FAILED";
+          throw new MeshError(code, (err as Error).message, { remote: true });
+        }
+      },
+    };
+    const router = {
+      pick: (_s: unknown, canRun: (p: PeerInfo) => boolean, exclude?: Set<string>) =>
+        infos(id).sort((x, y) => order.indexOf(x.peerId) - order.indexOf(y.peerId))
+          .find((p) => canRun(p) && !exclude?.has(p.peerId)),
+      begin: () => () => {},
+      score: () => 0,
+    } as Router;
+    invokers.set(
+      id,
+      createInvoker({
+        registry,
+        sandbox,
+        net,
+        router,
+        routing: "p2c",
+        logger: recordingLogger([]),
+        metrics: createMetrics(),
+      }),
+    );
+  }
+  return { invokers, behaviour, failHop, ran, order };
+}
+
+const post = (headers: Record<string, string> = {}, method = "POST") =>
+  new Request("http://peer/fn/f", { method, body: "payload", headers });
+
+Deno.test("invoke: a call this peer refuses as overloaded runs on a peer with room", async () => {
+  const { invokers, behaviour, ran } = fakeMesh(["a", "b"]);
+  behaviour.set("a", "OVERLOADED");
+  const a = invokers.get("a")!;
+  const res = await a.handle(post(), "f");
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "POST payload");
+  assert.deepEqual(ran.map((r) => r.peer), ["b"]);
+
+  // Pinned here, it is refused: fast, with the contract's error and when to retry.
+  const pinned = await a.handle(post({ "x-virgo-route": "local" }), "f");
+  assert.equal(pinned.status, 503);
+  assert.equal(pinned.headers.get("retry-after"), "3");
+  assert.equal((await pinned.json()).error.code, "OVERLOADED");
+  // Nowhere with room: the refusal is the answer.
+  behaviour.set("b", "OVERLOADED");
+  const full = await a.handle(post(), "f");
+  assert.equal(full.status, 503);
+  assert.match(full.headers.get("retry-after") ?? "", /^\d+$/);
+  assert.equal((await full.json()).error.code, "OVERLOADED");
+  assert.equal(ran.length, 1);
+});
+
+Deno.test("invoke: a peer that refused a call before it ran passes it on, whatever the method", async () => {
+  for (const code of NEVER_RAN) {
+    const { invokers, behaviour, ran, order } = fakeMesh(["a", "b", "c"]);
+    order.splice(0, 3, "b", "c", "a"); // a routes to b first
+    behaviour.set("b", code as Behaviour);
+    const res = await invokers.get("a")!.handle(post(), "f");
+    assert.equal(res.status, 200, code);
+    assert.equal(await res.text(), "POST payload", code);
+    assert.deepEqual(ran.map((r) => r.peer), ["c"], code);
+  }
+});
+
+Deno.test("invoke: a hop that failed is retried for idempotent methods only", async () => {
+  const { invokers, failHop, ran, order } = fakeMesh(["a", "b", "c"]);
+  order.splice(0, 3, "b", "c", "a");
+  failHop.set("b", "PEER_FAILED");
+  const a = invokers.get("a")!;
+  const put = await a.handle(post({}, "PUT"), "f");
+  assert.equal(await put.text(), "PUT payload");
+  const posted = await a.handle(post(), "f");
+  assert.equal(posted.status, 502);
+  assert.equal((await posted.json()).error.code, "PEER_FAILED");
+  assert.deepEqual(ran.map((r) => r.peer), ["c"]);
+});
+
+Deno.test("invoke: a call from the mesh refused here is thrown, so its code crosses back", async () => {
+  const { invokers, behaviour } = fakeMesh(["a"]);
+  behaviour.set("a", "OVERLOADED");
+  await assert.rejects(
+    invokers.get("a")!.handle(post(), "f", { fromMesh: true }),
+    (e: SandboxError) => e.code === "OVERLOADED",
+  );
+  behaviour.set("a", "SANDBOX_STOPPED");
+  await assert.rejects(
+    invokers.get("a")!.handle(post(), "f", { fromMesh: true }),
+    (e: SandboxError) => e.code === "SANDBOX_STOPPED",
+  );
+});
+
+/** A request as Deno.serve hands it over: any method, as sent, with a body stream. */
+function served(method: string, body: string | null = ""): Request {
+  const req = body === null
+    ? new Request("http://peer/fn/f")
+    : new Request("http://peer/fn/f", { method: "POST", body });
+  Object.defineProperty(req, "method", { value: method });
+  return req;
+}
+
+Deno.test("invoke: any method answers: the Fetch API's spelling reaches the function, or 405", async () => {
+  assert.equal(callMethod("get"), "GET");
+  assert.equal(callMethod("Delete"), "DELETE");
+  assert.equal(callMethod("patch"), "patch");
+  for (const m of ["TRACE", "track", "Connect"]) {
+    assert.throws(() => callMethod(m), /cannot be passed to a function/);
+  }
+  const { invokers, ran, order } = fakeMesh(["a", "b"]);
+  const a = invokers.get("a")!;
+  for (const method of ["TRACE", "TRACK", "trace", "CONNECT"]) {
+    const res = await a.handle(served(method, null), "f");
+    assert.equal(res.status, 405, method);
+    assert.match(res.headers.get("content-type") ?? "", /application\/json/);
+    assert.equal((await res.json()).error.code, "METHOD_NOT_ALLOWED");
+  }
+  const seen = async (method: string, body: string | null, headers = {}) => {
+    const req = served(method, body);
+    for (const [k, v] of Object.entries(headers)) req.headers.set(k, v as string);
+    const res = await a.handle(req, "f");
+    assert.equal(res.status, 200, `${method}: ${res.status}`);
+    return await res.text();
+  };
+  assert.equal(await seen("get", ""), "GET ");
+  assert.equal(await seen("Get", "ignored"), "GET ");
+  assert.equal(await seen("HEAD", ""), "HEAD ");
+  assert.equal(await seen("patch", "x"), "patch x");
+  assert.equal(await seen("PROPFIND", "y"), "PROPFIND y");
+  assert.equal(await seen("post", "z"), "POST z");
+  // Across a hop too.
+  order.splice(0, 2, "b", "a");
+  assert.equal(await seen("get", ""), "GET ");
+  assert.equal(await seen("patch", "x"), "patch x");
+  assert.deepEqual(new Set(ran.map((r) => r.peer)), new Set(["a", "b"]));
 });

@@ -12,6 +12,8 @@ export interface Metrics {
   invokeTimer(fn: string, where: "local" | "remote"): (outcome: string) => void;
   /** Counts one HTTP request to an API route. */
   httpRequest(route: string, status: number): void;
+  /** Counts one call a peer refused before running it (`code`), sent on to another peer. */
+  moved(fn: string, code: string): void;
   /** Registers a gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void;
   /** The text exposition format. */
@@ -46,6 +48,12 @@ export function createMetrics(): Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
     registers: [registry],
   });
+  const moved = new client.Counter({
+    name: "virgo_invocations_moved_total",
+    help: "Calls refused before they ran (overloaded, stopping, not a member) and sent to another peer",
+    labelNames: ["fn", "code"] as const,
+    registers: [registry],
+  });
   const http = new client.Counter({
     name: "virgo_http_requests_total",
     help: "API requests by route and status",
@@ -63,6 +71,9 @@ export function createMetrics(): Metrics {
     },
     httpRequest(route, status) {
       http.inc({ route, status: String(status) });
+    },
+    moved(fn, code) {
+      moved.inc({ fn, code });
     },
     gauge(name, help, read) {
       new client.Gauge({

@@ -1,7 +1,8 @@
 /**
  * The calls in flight on one process, by id: sending a request (inline or streamed), turning
  * RES frames back into a Response, timeouts and cancellation. A cancelled call must be
- * acknowledged by the child soon, or the child is stuck (a CPU loop) and gets killed.
+ * acknowledged by the child, and a child that sends nothing at all for a grace after a cancel is
+ * stuck (a CPU loop) and gets killed; one that keeps answering other calls is only busy.
  *
  * @module
  */
@@ -19,8 +20,20 @@ export interface CallTableInit {
   nextId: () => number;
   /** The child did not acknowledge a cancel in time. */
   stuck: (message: string) => void;
-  /** A call ended. */
+  /** A call ended, or a cancel was acknowledged: the process may take more calls. */
   idle: () => void;
+  /** When the child last sent a frame (performance.now()), to tell busy from stuck. */
+  lastFrameAt: () => number;
+}
+
+/** The time limits of one call, and who wants to know when it started. */
+export interface CallTiming {
+  /** The function's timeout, for the error message. */
+  timeoutMs: number;
+  /** What is left of it (a queued call has spent some already). @default {timeoutMs} */
+  remainingMs?: number;
+  /** Told how long the child took to start the call after it was sent, in ms. */
+  onStarted?: (waitMs: number) => void;
 }
 
 interface Call {
@@ -34,6 +47,7 @@ interface Call {
   timer: ReturnType<typeof setTimeout>;
   signal?: AbortSignal;
   onAbort?: () => void;
+  onStarted?: ((waitMs: number) => void) | undefined;
 }
 
 /** Calls multiplexed over one process's channel. */
@@ -56,17 +70,19 @@ export class CallTable {
     return this.#timedOut.size > 0;
   }
 
-  start(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+  start(req: Request, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
+    const { timeoutMs } = timing;
     const id = this.#init.nextId();
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
     const call = { id, resolve, reject, headDone: false, resBytes: 0 } as Call;
+    call.onStarted = timing.onStarted;
     call.timer = setTimeout(() => {
       this.#timedOut.add(id);
       this.#cancel(
         call,
         new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`),
       );
-    }, timeoutMs);
+    }, Math.max(0, timing.remainingMs ?? timeoutMs));
     this.#calls.set(id, call);
     if (opts.signal) {
       if (opts.signal.aborted) {
@@ -83,7 +99,9 @@ export class CallTable {
   }
 
   async #send(call: Call, req: Request, requestId: string, url: string): Promise<void> {
-    const head = { m: req.method, u: url, h: [...req.headers], r: requestId, b: 0 };
+    // `t`: when it was sent (wall clock, shared by both processes), so the child can tell how
+    // long the call waited for it.
+    const head = { m: req.method, u: url, h: [...req.headers], r: requestId, b: 0, t: Date.now() };
     const out = this.#init.out;
     await sendBody(
       req.body,
@@ -105,7 +123,7 @@ export class CallTable {
     if (type === T.CANCEL_ACK) {
       clearTimeout(this.#acks.get(id));
       this.#acks.delete(id);
-      this.#timedOut.delete(id);
+      if (this.#timedOut.delete(id)) this.#init.idle();
       return;
     }
     const call = this.#calls.get(id);
@@ -136,6 +154,7 @@ export class CallTable {
     if (call.headDone) throw new Error("Second response head for one call");
     const { json: raw, tail } = splitJson(payload);
     const head = parseResHead(raw);
+    if (head.w !== undefined) call.onStarted?.(head.w);
     let body: BodyInit | null = null;
     if (head.b === 1) {
       call.resBytes = tail.length;
@@ -172,18 +191,30 @@ export class CallTable {
     );
   }
 
-  /** Ends a call early and tells the child; the child must acknowledge within the grace. */
+  /** Ends a call early and tells the child, which must acknowledge (see {@linkcode #watch}). */
   #cancel(call: Call, err: unknown): void {
     if (!this.#calls.has(call.id)) return;
     this.#finish(call, err);
     this.#init.out.send(T.CANCEL, call.id);
+    this.#watch(call.id);
+  }
+
+  /**
+   * Waits for the acknowledgement of a cancel. A child that sent any frame meanwhile is working
+   * through other calls (a busy process reads the cancel only between them) and is waited for
+   * again; only one silent for the whole grace is stuck in a loop, and is killed.
+   */
+  #watch(id: number): void {
+    const since = performance.now();
     const t = setTimeout(() => {
-      this.#acks.delete(call.id);
+      if (this.#acks.get(id) !== t) return;
+      if (this.#init.lastFrameAt() > since) return this.#watch(id);
+      this.#acks.delete(id);
       this.#init.stuck(
-        `Function process was unresponsive for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`,
+        `Function process sent nothing for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`,
       );
     }, CANCEL_GRACE_MS);
-    this.#acks.set(call.id, t);
+    this.#acks.set(id, t);
   }
 
   #finish(call: Call, err?: unknown): void {

@@ -90,7 +90,10 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
 
 async function serve(id: number, payload: Uint8Array): Promise<void> {
   const { json: head, tail } = splitJson(payload);
-  const h = head as { m: string; u: string; h: [string, string][]; b: number; r: string };
+  const h = head as { m: string; u: string; h: [string, string][]; b: number; r: string; t: number };
+  // How long the call waited for this process since the host sent it: the host hands a busy
+  // process fewer calls at once.
+  const waited = Math.max(0, Date.now() - (Number(h.t) || Date.now()));
   const call: Call = { abort: new AbortController() };
   calls.set(id, call);
   let body: BodyInit | null = null;
@@ -122,7 +125,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
       res.body,
       {
         head: (b, inline) =>
-          out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b }, inline)),
+          out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b, w: waited }, inline)),
         chunk: (c) => out.send(T.RES_CHUNK, id, [c]),
         end: () => out.send(T.RES_END, id),
       },

@@ -8,7 +8,7 @@
 import { FrameReader, FrameWriter, json, parseJson, T, writeAllTo } from "./_frame.ts";
 import { childArgs, type Profile, profileKey } from "./_flags.ts";
 import { Loaded, Log } from "./_schema.ts";
-import { CallTable } from "./_calls.ts";
+import { CallTable, type CallTiming } from "./_calls.ts";
 import { handleKv } from "./_kv_host.ts";
 import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 import { SandboxError, type SandboxErrorCode } from "./errors.ts";
@@ -25,6 +25,8 @@ export interface ProcessInit {
   kv: (namespace: string, op: KvOp) => Promise<KvResult>;
   maxResponseBytes: number;
   onExit: (p: SandboxProcess) => void;
+  /** A call ended or a cancel was acknowledged: the process may take more calls. */
+  onIdle: (p: SandboxProcess) => void;
 }
 
 /** A running child and the calls in flight on it. */
@@ -38,7 +40,6 @@ export class SandboxProcess {
   rss = 0;
   lastUsed = performance.now();
   lastFrameAt = performance.now();
-  draining = false;
   /** Resolves once the child has exited and its calls are failed. */
   readonly exited: Promise<void>;
   readonly #init: ProcessInit;
@@ -87,8 +88,9 @@ export class SandboxProcess {
       stuck: (msg) => this.kill("FUNCTION_CRASHED", msg),
       idle: () => {
         this.lastUsed = performance.now();
-        if (this.draining && this.#calls.size === 0) this.close();
+        init.onIdle(this);
       },
+      lastFrameAt: () => this.lastFrameAt,
     });
     this.#readConn();
     this.#readStdout();
@@ -106,7 +108,9 @@ export class SandboxProcess {
       }),
     ]);
     // A dummy call through the whole channel warms both sides' code paths (MEASURED.md).
-    const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, 10_000);
+    const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, {
+      timeoutMs: 10_000,
+    });
     await warm.arrayBuffer();
     return p;
   }
@@ -124,12 +128,23 @@ export class SandboxProcess {
     return this.alive && !this.#calls.suspect;
   }
 
-  /** Loads `spec` into this (spare) process; throws INVALID_BUNDLE with the loader's message. */
-  async load(spec: FunctionSpec): Promise<void> {
+  /**
+   * Loads `spec` into this (spare) process; throws INVALID_BUNDLE with the loader's message. A
+   * module still loading after `timeoutMs` (a top-level await that never settles) is refused and
+   * the process killed: nothing else could ever run in it.
+   */
+  async load(spec: FunctionSpec, timeoutMs: number): Promise<void> {
     const id = ++this.#seq;
     const done = new Promise<[boolean, string]>((resolve) => {
       this.#loads.set(id, (ok, message) => resolve([ok, message]));
     });
+    const late = `Module did not finish loading within ${timeoutMs} ms`;
+    const timer = setTimeout(() => {
+      const settle = this.#loads.get(id);
+      this.#loads.delete(id);
+      settle?.(false, late);
+      this.kill("INVALID_BUNDLE", late, true);
+    }, timeoutMs);
     this.#out.send(
       T.LOAD,
       id,
@@ -140,20 +155,20 @@ export class SandboxProcess {
         peerId: this.#init.peerId,
       }),
     );
-    const [ok, message] = await done;
+    const [ok, message] = await done.finally(() => clearTimeout(timer));
     if (!ok) throw new SandboxError("INVALID_BUNDLE", message);
     this.spec = spec;
   }
 
   /** Runs one call; resolves with the response once its head arrives. */
-  call(req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+  call(req: Request, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
     this.lastUsed = performance.now();
     if (!this.alive) {
       return Promise.reject(
         new SandboxError("FUNCTION_CRASHED", "Function process is not running"),
       );
     }
-    return this.#calls.start(req, opts, timeoutMs);
+    return this.#calls.start(req, opts, timing);
   }
 
   /** Ends the child now; its calls fail with `code`. */

@@ -6,11 +6,15 @@
  */
 import { z } from "zod";
 
-/** RES head: status, header pairs, body mode (0 none, 1 inline, 2 streamed). */
+/**
+ * RES head: status, header pairs, body mode (0 none, 1 inline, 2 streamed), and how long the
+ * call waited in the child before it started, in ms.
+ */
 export interface ResHead {
   s: number;
   h: [string, string][];
   b: 0 | 1 | 2;
+  w?: number;
 }
 
 /**
@@ -21,6 +25,7 @@ export function parseResHead(v: unknown): ResHead {
   const o = v as Partial<ResHead> | null;
   const ok = typeof o === "object" && o !== null && Number.isInteger(o.s) && o.s! >= 200 &&
     o.s! <= 599 && (o.b === 0 || o.b === 1 || o.b === 2) && Array.isArray(o.h) &&
+    (o.w === undefined || (typeof o.w === "number" && o.w >= 0 && o.w < 1e9)) &&
     o.h.every((p) =>
       Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string"
     );

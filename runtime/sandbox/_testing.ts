@@ -182,3 +182,21 @@ export const ask = (hosts: string[]): string =>
 export async function answers(pool: SandboxPool, s: FunctionSpec): Promise<Record<string, string>> {
   return JSON.parse(await text(pool, s));
 }
+
+/** A function that spins the CPU for `?ms=` (default `ms`) milliseconds, then answers "done". */
+export const cpu = (ms: number): string =>
+  `export default { fetch(req) {
+  const ms = Number(new URL(req.url).searchParams.get("ms") ?? ${ms});
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return new Response("done");
+} }`;
+
+/** Polls `check` until it holds (a state without an event to await); fails after `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -35,8 +35,10 @@ export const STREAM_WINDOW = 1024 * 1024;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 /**
- * After a timeout, the child must acknowledge the cancel within this long, or it is stuck (a CPU
- * loop) and is killed. Generous because a loaded 2-core machine can stall a healthy loop.
+ * After a call is cancelled, a child that sends nothing at all for this long (no acknowledgement,
+ * no answer to any other call) is stuck in a loop and is killed; one that keeps answering other
+ * calls is busy, not stuck, and is waited for. Generous because a loaded 2-core machine can stall
+ * a healthy loop.
  */
 export const CANCEL_GRACE_MS = 1_500;
 
@@ -119,11 +121,80 @@ export const NET_DENY = {
  */
 export const ALWAYS_DENIED_HOST = "169.254.169.254";
 
-/** Calls in flight on a process above which a further process is started, if cores allow. */
-export const SCALE_INFLIGHT = 8;
-
-/** A process that has sent nothing for this long while calls wait is CPU-bound: scale out. */
+/**
+ * A call that waited this long in the host's queue means the version's processes are saturated:
+ * a further process is started, if cores allow. Short enough that a burst of CPU-bound calls gets
+ * a second core within a few calls; long enough that fast functions, whose queue empties within
+ * a millisecond, stay on one process.
+ */
 export const SCALE_BUSY_MS = 50;
+
+/**
+ * Calls one process runs at once before calls wait in the host's queue, to start with; the pool
+ * then learns it per version (see `_limit.ts`). 8 is what one process took before scaling out.
+ */
+export const PROCESS_LIMIT_INITIAL = 8;
+
+/**
+ * Fewest calls a process is handed at once: 2 keeps its one thread busy while the host turns a
+ * response into the next request (one round trip, ~0.1 ms, MEASURED.md).
+ */
+export const PROCESS_LIMIT_MIN = 2;
+
+/**
+ * Most calls a process is handed at once. A function that waits on the network (fetch, env.KV)
+ * usefully runs many; 64 bounds what one slow upstream can pile up inside one process, and the
+ * memory of its bodies in flight (64 × STREAM_WINDOW each way).
+ */
+export const PROCESS_LIMIT_MAX = 64;
+
+/**
+ * The target of the queue inside a process (CoDel's target): a process that takes longer than
+ * this to start a call it was handed is busy with others, so it is handed fewer. 10 ms is half
+ * of one 20 ms CPU-bound call, and well above the ~1 ms a quiet process takes.
+ */
+export const PROCESS_WAIT_TARGET_MS = 10;
+
+/**
+ * Calls running in all of a peer's sandboxes at once. Past it calls wait in the queue. Each
+ * running call may hold up to 2 × STREAM_WINDOW of body in the host, so 256 calls bound that to
+ * ~512 MB; no 2-core peer usefully runs more (a CPU-bound call needs a core to itself).
+ */
+export const PEER_MAX_INFLIGHT = 256;
+
+/**
+ * Longest a call may be expected to wait in the host's queue (CoDel's interval): one that would
+ * wait longer is refused at once with `OVERLOADED`, so accepted calls keep a bounded latency and
+ * the refused ones can go elsewhere. Half a second absorbs a burst of half a second of capacity,
+ * and is still well inside the default 10 s timeout. Capped at half a function's own timeout.
+ */
+export const QUEUE_WAIT_MAX_MS = 500;
+
+/**
+ * Most calls waiting in a peer's queues, whatever the wait estimate says: a memory bound for a
+ * cold start (no estimate yet) under a flood. 1024 waiting requests hold ~1 MB of heads.
+ */
+export const QUEUE_MAX = 1024;
+
+/** Smoothing of the drain-rate estimate (EWMA weight of a new sample): ~10 calls of memory. */
+export const DRAIN_EWMA = 0.1;
+
+/** The shortest `Retry-After` (seconds) told to a refused caller; HTTP counts in whole seconds. */
+export const RETRY_AFTER_MIN_S = 1;
+
+/**
+ * A module must finish loading (its top-level code and awaits) within this long, or the deploy is
+ * refused with `INVALID_BUNDLE` and its process ended; a function's own timeout, when longer,
+ * applies instead. Generous: a cold import on a loaded 2-core host takes ~50 ms.
+ */
+export const LOAD_TIMEOUT_MS = 10_000;
+
+/**
+ * When the pool stops, calls already running get this long to finish before their processes are
+ * killed; calls still queued are refused at once (`SANDBOX_STOPPED`, so the caller can go
+ * elsewhere). The peer's HTTP server has already drained its own calls by then.
+ */
+export const STOP_GRACE_MS = 2_000;
 
 /**
  * Delay before replacing a spare that was just taken: starting a Deno process costs ~50 ms of

@@ -12,7 +12,8 @@ export type SandboxErrorCode =
   | "FUNCTION_ERROR"
   | "FUNCTION_MEMORY_LIMIT"
   | "PAYLOAD_TOO_LARGE"
-  | "SANDBOX_STOPPED";
+  | "SANDBOX_STOPPED"
+  | "OVERLOADED";
 
 /**
  * An error from a sandboxed function or the pool running it, with a stable `code`.
@@ -29,8 +30,21 @@ export class SandboxError extends Error {
   override name = "SandboxError";
   /** Stable machine-readable code, e.g. `FUNCTION_TIMEOUT`. */
   readonly code: SandboxErrorCode;
-  constructor(code: SandboxErrorCode, message: string) {
+  /**
+   * True when the call was refused before any function code saw it (`OVERLOADED`, or
+   * `SANDBOX_STOPPED` from a stopping pool): trying it elsewhere cannot run it twice.
+   */
+  readonly refused: boolean;
+  /** For `OVERLOADED`: seconds after which a retry here is likely to be accepted. */
+  readonly retryAfter: number | undefined;
+  constructor(
+    code: SandboxErrorCode,
+    message: string,
+    opts: { refused?: boolean; retryAfter?: number } = {},
+  ) {
     super(message);
     this.code = code;
+    this.refused = opts.refused ?? false;
+    this.retryAfter = opts.retryAfter;
   }
 }

@@ -1,32 +1,32 @@
 /**
  * The sandbox pool: which process serves which function version, spares kept warm, scaling,
- * draining on retire, idle retirement and the memory watchdog.
+ * admission (per-process limits, a per-peer cap and a queue bounded by the time calls wait in
+ * it), draining on retire, idle retirement and the memory watchdog.
  *
  * @module
  */
 import { DEFAULT_PROFILE, type Profile, profileKey } from "./_flags.ts";
 import { type ProcessInit, SandboxProcess } from "./_process.ts";
 import { startWatchdog } from "./_watchdog.ts";
+import { type Group, Queue } from "./_queue.ts";
 import {
   DEFAULT_IDLE_MS,
   DEFAULT_MEMORY_MB,
   DEFAULT_SPARES,
   DEFAULT_TIMEOUT_MS,
   IDLE_SWEEP_MS,
+  LOAD_TIMEOUT_MS,
   SCALE_BUSY_MS,
-  SCALE_INFLIGHT,
   SPARE_REFILL_DELAY_MS,
+  STOP_GRACE_MS,
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { FunctionSpec, SandboxInit, SandboxPool, SandboxStats } from "./types.ts";
-
-interface Group {
-  spec: FunctionSpec;
-  procs: SandboxProcess[];
-  starting: Promise<SandboxProcess> | undefined;
-}
+import type { FunctionSpec, InvokeOptions, SandboxInit, SandboxPool, SandboxStats } from "./types.ts";
 
 const DEFAULT_KEY = profileKey(DEFAULT_PROFILE);
+
+/** Versions remembered as retired, so a late call to one does not keep a process alive. */
+const RETIRED_MEMORY = 256;
 
 function profileOf(spec: FunctionSpec): Profile {
   const p: Profile = { memoryMb: spec.memoryMb || DEFAULT_MEMORY_MB };
@@ -42,6 +42,10 @@ function profileOf(spec: FunctionSpec): Profile {
  * Why processes: a memory bomb in a Worker kills the whole host (MEASURED.md); a child process
  * dies alone, and its permissions and memory are capped by the OS and Deno flags.
  *
+ * Under overload, calls beyond what the processes can run wait in a queue, and a call that would
+ * wait longer than `queueWaitMs` is refused at once with `OVERLOADED` (with a retry delay); a
+ * queued call's timeout runs from its arrival.
+ *
  * @example
  * ```ts
  * const pool = createSandboxPool({ peerId, logger, kv: (ns, op) => kvPool.run(ns, op), denyNet: ["127.0.0.1:8080"] });
@@ -56,15 +60,34 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   const spareTarget = init.spares ?? DEFAULT_SPARES;
   const idleMs = init.idleMs ?? DEFAULT_IDLE_MS;
   const maxInstances = Math.max(1, init.maxInstances ?? navigator.hardwareConcurrency ?? 1);
+  const loadTimeoutMs = init.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+  const stopGraceMs = init.stopGraceMs ?? STOP_GRACE_MS;
   const spares: SandboxProcess[] = [];
   const groups = new Map<string, Group>();
-  const retiring = new Set<SandboxProcess>();
+  const retired = new Set<string>();
   const all = new Set<SandboxProcess>();
   const refills = new Set<ReturnType<typeof setTimeout>>();
   let sparesStarting = 0;
   let running = false;
+  let stopping: Promise<void> | undefined;
+  let drained: (() => void) | undefined;
   let stopWatchdog: (() => void) | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
+
+  const running$ = (): number => {
+    let n = 0;
+    for (const p of all) n += p.inflight;
+    return n;
+  };
+
+  const queue = new Queue({
+    maxInflight: init.maxInflight,
+    maxConcurrency: init.maxConcurrency,
+    queueWaitMs: init.queueWaitMs,
+    maxQueued: init.maxQueued,
+    peerInflight: running$,
+    needProcess: (g) => maybeGrow(g),
+  });
 
   const procInit = (profile: Profile): ProcessInit => ({
     profile,
@@ -75,13 +98,33 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     maxResponseBytes: init.maxResponseBytes ?? Infinity,
     onExit(p) {
       all.delete(p);
-      retiring.delete(p);
       const i = spares.indexOf(p);
       if (i >= 0) spares.splice(i, 1);
       const g = p.spec && groups.get(p.spec.version);
-      if (g) g.procs = g.procs.filter((q) => q !== p);
+      if (g) {
+        g.procs = g.procs.filter((q) => q !== p);
+        if (g.waiting.length > 0) queue.pump(g); // may start a replacement
+        settle(g);
+      }
+      if (!running) checkDrained();
+    },
+    onIdle(p) {
+      if (!running) {
+        if (p.inflight === 0) p.kill("SANDBOX_STOPPED", "Sandbox pool stopped", true);
+        return checkDrained();
+      }
+      const g = p.spec && groups.get(p.spec.version);
+      if (g) {
+        queue.ended(g);
+        settle(g);
+      }
+      queue.pumpAll();
     },
   });
+
+  const checkDrained = () => {
+    if (drained && [...all].every((p) => p.inflight === 0)) drained();
+  };
 
   const spawn = async (profile: Profile): Promise<SandboxProcess> => {
     const p = await SandboxProcess.start(procInit(profile));
@@ -119,7 +162,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       refills.add(t);
     } else p = await spawn(profile);
     try {
-      await p.load(spec);
+      await p.load(spec, Math.max(loadTimeoutMs, spec.timeoutMs || DEFAULT_TIMEOUT_MS));
     } catch (e) {
       p.close(); // the failed module may have run top-level code: never reuse this process
       throw e;
@@ -128,34 +171,72 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   };
 
   const grow = (g: Group): Promise<SandboxProcess> => {
-    g.starting ??= startFor(g.spec).then((p) => {
-      if (groups.get(g.spec.version) === g && running) g.procs.push(p);
-      else p.close();
-      return p;
-    }).finally(() => g.starting = undefined);
+    g.starting ??= startFor(g.spec).then(
+      (p) => {
+        if (running && groups.get(g.spec.version) === g) {
+          g.procs.push(p);
+          queue.pump(g);
+          settle(g); // superseded while it loaded: ended at once unless calls wait for it
+        } else p.close();
+        return p;
+      },
+      (err) => {
+        // Nothing left to run the waiting calls on: they fail as the start did.
+        if (!g.procs.some((p) => p.alive)) queue.failAll(g, err);
+        throw err;
+      },
+    ).finally(() => g.starting = undefined);
     return g.starting;
+  };
+
+  /** Starts a process for `g` when calls wait and none can take them. */
+  const maybeGrow = (g: Group): void => {
+    if (!running || g.starting || g.waiting.length === 0) return;
+    const serving = g.procs.filter((p) => p.healthy).length;
+    const head = g.waiting[0]!;
+    if (
+      serving === 0 ||
+      (serving < maxInstances && performance.now() - head.arrived > SCALE_BUSY_MS &&
+        queue.peerHasRoom())
+    ) {
+      grow(g).catch(() => {}); // failures reach the waiting calls
+    }
+  };
+
+  /** A retired version's processes end once no call runs on them or waits for them. */
+  const settle = (g: Group): void => {
+    if (!g.retired) return;
+    if (g.waiting.length === 0) {
+      for (const p of g.procs) if (p.inflight === 0) p.close();
+      g.procs = g.procs.filter((p) => p.inflight > 0);
+    }
+    if (g.procs.length === 0 && !g.starting && g.waiting.length === 0) {
+      groups.delete(g.spec.version);
+    }
   };
 
   const groupOf = (spec: FunctionSpec): Group => {
     let g = groups.get(spec.version);
-    if (!g) groups.set(spec.version, g = { spec, procs: [], starting: undefined });
+    if (!g) {
+      g = queue.group(spec);
+      // A call that looked the version up just before it was replaced: served, then ended.
+      g.retired = retired.has(spec.version);
+      groups.set(spec.version, g);
+    }
     return g;
   };
 
-  const pick = (g: Group): SandboxProcess | undefined => {
-    let best: SandboxProcess | undefined;
-    for (const p of g.procs) if (p.healthy && (!best || p.inflight < best.inflight)) best = p;
-    return best;
-  };
-
   const checkRunning = () => {
-    if (!running) throw new SandboxError("SANDBOX_STOPPED", "Sandbox pool is not running");
+    if (!running) {
+      throw new SandboxError("SANDBOX_STOPPED", "Sandbox pool is not running", { refused: true });
+    }
   };
 
   return {
     async start() {
       if (running) return;
       running = true;
+      stopping = undefined;
       stopWatchdog = startWatchdog(
         () => all,
         (w) => (w as SandboxProcess).spec?.memoryMb ?? DEFAULT_MEMORY_MB,
@@ -167,77 +248,91 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
             if (p.inflight === 0 && now - p.lastUsed > idleMs) p.close();
           }
           g.procs = g.procs.filter((p) => !(p.inflight === 0 && now - p.lastUsed > idleMs));
-          if (g.procs.length === 0 && !g.starting) groups.delete(version);
+          if (g.procs.length === 0 && !g.starting && g.waiting.length === 0) groups.delete(version);
         }
       }, Math.min(idleMs, IDLE_SWEEP_MS));
       Deno.unrefTimer(sweep as unknown as number);
       await fillSpares();
     },
 
-    async stop() {
-      running = false;
-      stopWatchdog?.();
-      clearInterval(sweep);
-      for (const t of refills) clearTimeout(t);
-      refills.clear();
-      const procs = [...all];
-      for (const p of procs) p.kill("SANDBOX_STOPPED", "Sandbox pool stopped", true);
-      groups.clear();
-      spares.length = 0;
-      await Promise.all(procs.map((p) => p.exited));
+    stop() {
+      stopping ??= (async () => {
+        running = false;
+        stopWatchdog?.();
+        clearInterval(sweep);
+        for (const t of refills) clearTimeout(t);
+        refills.clear();
+        // Queued calls never ran: refused, so their callers can go elsewhere.
+        for (const g of groups.values()) {
+          queue.failAll(
+            g,
+            new SandboxError("SANDBOX_STOPPED", "Sandbox pool stopped", { refused: true }),
+          );
+        }
+        // Calls already running may finish, within a grace; idle processes end now.
+        const idle = Promise.withResolvers<void>();
+        drained = idle.resolve;
+        for (const p of all) if (p.inflight === 0) p.kill("SANDBOX_STOPPED", "", true);
+        checkDrained();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise((r) => timer = setTimeout(r, stopGraceMs));
+        await Promise.race([idle.promise, grace]);
+        clearTimeout(timer);
+        drained = undefined;
+        const procs = [...all];
+        for (const p of procs) p.kill("SANDBOX_STOPPED", "Sandbox pool stopped", true);
+        groups.clear();
+        spares.length = 0;
+        await Promise.all(procs.map((p) => p.exited));
+      })();
+      return stopping;
     },
 
     async load(spec) {
       checkRunning();
+      // Loaded again (a rollback to it): current once more.
+      retired.delete(spec.version);
       const g = groupOf(spec);
-      if (!pick(g)) await grow(g);
+      g.retired = false;
+      if (!g.procs.some((p) => p.healthy)) await grow(g);
     },
 
-    async invoke(spec, req, opts) {
-      checkRunning();
-      const g = groupOf(spec);
-      let p = pick(g);
-      if (!p) p = await grow(g);
-      else if (
-        p.inflight >= SCALE_INFLIGHT && g.procs.length < maxInstances &&
-        performance.now() - p.lastFrameAt > SCALE_BUSY_MS
-      ) {
-        grow(g).catch(() => {}); // CPU-bound and queueing: add a process for later calls
+    invoke(spec: FunctionSpec, req: Request, opts: InvokeOptions): Promise<Response> {
+      try {
+        checkRunning();
+      } catch (e) {
+        return Promise.reject(e);
       }
-      return p.call(req, opts, spec.timeoutMs || DEFAULT_TIMEOUT_MS);
+      return queue.invoke(groupOf(spec), req, opts, spec.timeoutMs || DEFAULT_TIMEOUT_MS);
     },
 
     retire(version) {
+      retired.add(version);
+      if (retired.size > RETIRED_MEMORY) retired.delete(retired.values().next().value!);
       const g = groups.get(version);
       if (!g) return;
-      groups.delete(version);
-      for (const p of g.procs) {
-        p.draining = true;
-        if (p.inflight === 0) p.close();
-        else retiring.add(p);
-      }
+      g.retired = true;
+      settle(g);
     },
 
-    inflight() {
-      let n = 0;
-      for (const g of groups.values()) for (const p of g.procs) n += p.inflight;
-      for (const p of retiring) n += p.inflight;
-      return n;
-    },
+    inflight: running$,
+
+    queued: () => queue.waiting,
 
     stats(): SandboxStats {
       let processes = 0;
-      let inflight = 0;
-      for (const g of groups.values()) {
-        processes += g.procs.length;
-        for (const p of g.procs) inflight += p.inflight;
-      }
-      for (const p of retiring) inflight += p.inflight;
+      for (const g of groups.values()) processes += g.procs.length;
       const detail = [...all].map((p) => {
         const d = { pid: p.pid, inflight: p.inflight, rssBytes: p.rss };
         return p.spec ? { ...d, fn: `${p.spec.name}@${p.spec.version}` } : d;
       });
-      return { processes: processes + retiring.size, spares: spares.length, inflight, detail };
+      return {
+        processes,
+        spares: spares.length,
+        inflight: running$(),
+        queued: queue.waiting,
+        detail,
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { HELLO, rejection, spec, startPool } from "./_testing.ts";
+import { HELLO, rejection, spec, startPool, text, until } from "./_testing.ts";
+import type { FunctionSpec } from "./types.ts";
 
 const assertEquals = (a: unknown, b: unknown): void => assert.deepEqual(a, b);
 
@@ -229,6 +230,67 @@ Deno.test("an aborted signal cancels the call", async () => {
     setTimeout(() => ac.abort(new Error("client went away")), 50);
     await assert.rejects(p, { message: "client went away" });
     assertEquals(pool.stats().inflight, 0);
+  } finally {
+    await pool.stop();
+  }
+});
+
+Deno.test("a module that never finishes loading is refused by its deadline and its process ended", async () => {
+  const pool = await startPool({ spares: 1, loadTimeoutMs: 300 });
+  try {
+    const s = spec(
+      "never",
+      `await new Promise(() => {}); export default { fetch: () => new Response("x") };`,
+      { timeoutMs: 100 },
+    );
+    const t0 = performance.now();
+    const e = await rejection(pool.load(s));
+    assertEquals(e.code, "INVALID_BUNDLE");
+    assertEquals(e.message, "Module did not finish loading within 300 ms");
+    assert.ok(performance.now() - t0 < 5_000);
+    // The process that took the module (the spare) is gone; only a fresh spare may remain.
+    await until("the process to end", () => pool.stats().detail!.every((d) => d.fn === undefined));
+    assertEquals(pool.stats().processes, 0);
+    // A function's longer timeout is its load deadline too: a slow but finite load passes.
+    const slow = spec(
+      "slow-load",
+      `await new Promise((r) => setTimeout(r, 500)); export default { fetch: () => new Response("up") };`,
+      { timeoutMs: 2_000 },
+    );
+    await pool.load(slow);
+    assertEquals(await text(pool, slow), "up");
+  } finally {
+    await pool.stop();
+  }
+});
+
+Deno.test("20 concurrent redeploys settle at the newest version's process", async () => {
+  const pool = await startPool({ spares: 0 });
+  try {
+    const specs = Array.from(
+      { length: 20 },
+      (_, i) => spec("re", `export default { fetch: () => new Response("v${i}") }`),
+    );
+    // As the registry does: load, then the entry it replaces is retired. Some versions are
+    // superseded while they still load (a newer entry came from another peer).
+    let current: FunctionSpec | undefined;
+    await Promise.all(specs.map(async (s, i) => {
+      const loading = pool.load(s);
+      if (i % 3 === 1) pool.retire(s.version);
+      await loading;
+      if (i % 3 === 1) return;
+      if (current) pool.retire(current.version);
+      current = s;
+    }));
+    // A call that looked up an old version just before it was replaced is still served.
+    assertEquals(await text(pool, specs[0]!), "v0");
+    const want = `re@${current!.version}`;
+    await until(
+      "only the newest version's process to remain",
+      () => pool.stats().detail!.every((d) => d.fn === want),
+    );
+    assertEquals(pool.stats().detail!.length, 1);
+    assertEquals(await text(pool, current!), `v${specs.indexOf(current!)}`);
   } finally {
     await pool.stop();
   }

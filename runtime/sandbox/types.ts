@@ -62,6 +62,18 @@ export interface SandboxInit {
   maxResponseBytes?: number;
   /** Most processes per function version when calls queue. @default {navigator.hardwareConcurrency} */
   maxInstances?: number;
+  /** Upper bound of the calls one process runs at once (the pool learns the limit below it). @default {64} */
+  maxConcurrency?: number;
+  /** Calls running in all sandboxes at once; more wait in the queue. @default {256} */
+  maxInflight?: number;
+  /** Longest expected wait in the queue; a call that would wait longer is refused with `OVERLOADED`. @default {500} */
+  queueWaitMs?: number;
+  /** Most calls waiting in all queues. @default {1024} */
+  maxQueued?: number;
+  /** Deadline of a module's load, in ms (a function's longer timeout applies instead). @default {10000} */
+  loadTimeoutMs?: number;
+  /** On stop, how long running calls may finish before their processes are killed. @default {2000} */
+  stopGraceMs?: number;
 }
 
 /**
@@ -114,7 +126,10 @@ export interface ProcessStats {
 export interface SandboxStats {
   processes: number;
   spares: number;
+  /** Calls running in the sandboxes. */
   inflight: number;
+  /** Calls waiting for a process. */
+  queued: number;
   /** Per-process detail. */
   detail?: ProcessStats[];
 }
@@ -134,12 +149,25 @@ export interface SandboxStats {
 export interface SandboxPool {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Loads and checks the default export has fetch; throws `INVALID_BUNDLE` with the loader's message. */
+  /**
+   * Loads and checks the default export has fetch; throws `INVALID_BUNDLE` with the loader's
+   * message, or when the module has not finished loading by its deadline.
+   */
   load(fn: FunctionSpec): Promise<void>;
+  /**
+   * Runs one call, at once or after a wait in the version's queue; its timeout runs from now.
+   * Throws `OVERLOADED` (with `retryAfter`, `refused`) at once when the call would wait too long,
+   * and `SANDBOX_STOPPED` (`refused`) when the pool is stopping.
+   */
   invoke(fn: FunctionSpec, req: Request, opts: InvokeOptions): Promise<Response>;
-  /** Lets in-flight calls finish, then ends the version's process(es). */
+  /**
+   * Lets in-flight and queued calls finish, then ends the version's process(es); a load of it
+   * still under way ends its process when done. Superseded by a later `load` of the same version.
+   */
   retire(version: string): void;
   stats(): SandboxStats;
   /** Calls running in the sandboxes now: what {@linkcode SandboxPool.stats} counts, without the detail (cheap enough for every call). */
   inflight(): number;
+  /** Calls waiting for a process now. */
+  queued(): number;
 }
