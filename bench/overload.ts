@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const total = Math.round(RATE * SECONDS);
     let peakInflight = 0;
+    const limits: number[] = [];
     let peakMem = memBefore;
     const sampler = (async () => {
       while (answers.length < total) {
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
           const s = await (await fetch(`${peer.url}/v1/status`, { signal: AbortSignal.timeout(2_000) }))
             .json();
           peakInflight = Math.max(peakInflight, s.inflight ?? 0);
+          for (const d of s.sandbox.detail ?? []) if (d.limit !== undefined) limits.push(d.limit);
         } catch { /* too busy to answer: the next sample will tell */ }
         peakMem = Math.max(peakMem, await treeMb(peer.pid));
         await sleep(250);
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
       refusalsWithRetryAfter: refused.filter((a) => a.retryAfter !== null).length,
       longestGapWithoutSuccessMs: r(gap, 0),
       peakInflight,
+      processLimitSeen: summary(limits),
       lastAnswerAfterLoadS: r(drainedAfter, 2),
       firstCallAfterMs: r(firstAfterMs, 1),
       firstCallAfterStatus: after.status,

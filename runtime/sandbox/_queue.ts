@@ -116,7 +116,7 @@ export class Queue {
   /** Runs the call now, queues it, or refuses it with `OVERLOADED`. */
   invoke(g: Group, req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
     if (g.waiting.length === 0) {
-      const p = this.#free(g);
+      const p = this.#free(g) ?? this.#grown(g);
       if (p) return this.#run(g, p, req, opts, timeoutMs, timeoutMs);
     }
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
@@ -171,7 +171,7 @@ export class Queue {
   /** Hands waiting calls of `g` to its processes while they have room. */
   pump(g: Group): void {
     while (g.waiting.length > 0) {
-      const p = this.#free(g);
+      const p = this.#free(g) ?? this.#grown(g);
       if (!p) break;
       const w = g.waiting.shift()!;
       this.#leave(w);
@@ -250,6 +250,12 @@ export class Queue {
     return best;
   }
 
+  /** A process of `g` with room once its limit is raised, if the limit may grow. */
+  #grown(g: Group): SandboxProcess | undefined {
+    if (!this.peerHasRoom() || !g.procs.some((p) => p.healthy) || !g.limit.grow()) return;
+    return this.#free(g);
+  }
+
   #run(
     g: Group,
     p: SandboxProcess,
@@ -258,11 +264,11 @@ export class Queue {
     timeoutMs: number,
     remainingMs: number,
   ): Promise<Response> {
-    const concurrency = p.inflight + 1;
+    const binding = g.waiting.length > 0 || p.inflight + 1 >= g.limit.value;
     return p.call(req, opts, {
       timeoutMs,
       remainingMs,
-      onStarted: (waitMs) => g.limit.sample(waitMs, concurrency),
+      onStarted: (waitMs) => g.limit.sample(waitMs, binding),
     });
   }
 

@@ -131,9 +131,11 @@ export const SCALE_BUSY_MS = 50;
 
 /**
  * Calls one process runs at once before calls wait in the host's queue, to start with; the pool
- * then learns it per version (see `_limit.ts`). 8 is what one process took before scaling out.
+ * then learns it per version (see `_limit.ts`). 16 lets a function that waits on the network take
+ * a first burst before anything is measured, and costs a CPU-bound one a first wave of at most
+ * 16 × its run time, until its first late starts cut the limit.
  */
-export const PROCESS_LIMIT_INITIAL = 8;
+export const PROCESS_LIMIT_INITIAL = 16;
 
 /**
  * Fewest calls a process is handed at once: 2 keeps its one thread busy while the host turns a

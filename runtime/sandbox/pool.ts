@@ -324,7 +324,10 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       for (const g of groups.values()) processes += g.procs.length;
       const detail = [...all].map((p) => {
         const d = { pid: p.pid, inflight: p.inflight, rssBytes: p.rss };
-        return p.spec ? { ...d, fn: `${p.spec.name}@${p.spec.version}` } : d;
+        if (!p.spec) return d;
+        const limit = groups.get(p.spec.version)?.limit.value;
+        const fn = `${p.spec.name}@${p.spec.version}`;
+        return limit === undefined ? { ...d, fn } : { ...d, fn, limit };
       });
       return {
         processes,

@@ -58,6 +58,37 @@ Deno.test("overload: calls past capacity are refused at once with a retry delay;
   }
 });
 
+Deno.test("overload: a function that waits on the network gets the slots it needs", async () => {
+  const pool = await startPool({ spares: 0, maxInstances: 1 });
+  try {
+    const s = spec(
+      "io",
+      `export default { async fetch() {
+        await new Promise((r) => setTimeout(r, 300));
+        return new Response("done");
+      } }`,
+    );
+    await pool.load(s);
+    await (await pool.invoke(s, req(), { requestId: "warm" })).text();
+    // 100 calls/s of 300 ms each: ~30 at once on one process, past the first limit of 16.
+    const outcomes: Promise<string>[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1_500) {
+      outcomes.push(pool.invoke(s, req(), { requestId: "r" }).then(
+        (res) => res.text(),
+        (err) => String(err.code),
+      ));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const all = await Promise.all(outcomes);
+    const refused = all.filter((o) => o !== "done");
+    assert.ok(refused.length <= all.length / 20, `${refused.length} of ${all.length}: ${refused}`);
+    assert.ok(Math.max(...pool.stats().detail!.map((d) => d.limit ?? 0)) > 16);
+  } finally {
+    await pool.stop();
+  }
+});
+
 Deno.test("overload: a queued call's timeout runs from its arrival, not from its start", async () => {
   const pool = await startPool({ spares: 0, maxInstances: 1, maxConcurrency: 1 });
   try {

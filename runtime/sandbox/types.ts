@@ -118,6 +118,8 @@ export interface ProcessStats {
   /** `name@version`, or undefined for a spare. */
   fn?: string;
   inflight: number;
+  /** Calls this process may run at once now (learned per version); undefined for a spare. */
+  limit?: number;
   /** Last sampled resident set size in bytes (0 before the first sample). */
   rssBytes: number;
 }
