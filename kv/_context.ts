@@ -15,6 +15,8 @@ export interface PoolContext {
   readonly self: string;
   readonly transport: PoolTransport;
   readonly rpc: Rpc;
+  /** How long a request to another member may take before it counts as unanswered. */
+  readonly requestTimeoutMs: number;
   readonly records: RecordStore;
   readonly hlc: Hlc;
   readonly clock: () => number;

@@ -77,12 +77,13 @@ export class Coordinator {
         return await this.#forward(peer, op);
       } catch (err) {
         if (!(err instanceof PeerUnavailableError)) throw err;
-        // The coordinator may have run it before it failed: a conditional write cannot be
-        // tried again elsewhere (it would fail against its own result), so its outcome is unknown.
-        if (op.ifMatch !== undefined && !err.unsent) {
+        // Once sent, the coordinator may run it — now, or when it resumes from a pause: trying
+        // it again elsewhere could make it take effect twice (a late copy overwriting newer
+        // writes, or a compare-and-set failing against its own result). Its outcome is unknown.
+        if (!err.unsent) {
           throw new KvError(
             "QUORUM_FAILED",
-            `The coordinator of ${op.key} failed; the write's outcome is unknown`,
+            `The coordinator of ${op.key} did not answer; the write's outcome is unknown`,
             { cause: err },
           );
         }
@@ -99,9 +100,20 @@ export class Coordinator {
   }
 
   async #forward(peer: string, op: WriteOp): Promise<WriteResult> {
-    const head: { t: "write"; k: string; d?: 1; m?: string; ttl?: number; o?: number } = {
+    const head: {
+      t: "write";
+      k: string;
+      d?: 1;
+      m?: string;
+      ttl?: number;
+      o?: number;
+      dl: number;
+    } = {
       t: "write",
       k: op.key,
+      // Past this the sender has given up; a coordinator that only now gets to it (a paused one)
+      // drops it rather than apply a write nobody waits for on top of newer ones.
+      dl: this.#ctx.clock() + this.#ctx.requestTimeoutMs,
     };
     if (op.patchAt !== undefined) head.o = op.patchAt;
     if (op.tombstone) head.d = 1;

@@ -162,6 +162,7 @@ export function createPool(init: PoolInit): Pool {
     self: transport.self,
     transport,
     rpc: new Rpc(transport, init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+    requestTimeoutMs: init.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     records: new RecordStore(init.db.store("pool"), {
       clock,
       tombstoneGcMs: init.tombstoneGcMs ?? TOMBSTONE_GC_MS,
@@ -229,6 +230,9 @@ export function createPool(init: PoolInit): Pool {
       case "write": {
         ready();
         checkWireKey(head.k);
+        if (head.dl !== undefined && clock() > head.dl) {
+          throw new KvError("QUORUM_FAILED", `Write of ${head.k} arrived after its deadline`);
+        }
         // Block values carry a 4-byte size header on top of the data.
         validateValue(payload, head.k.startsWith(MEM_PREFIX) ? maxValueBytes + 4 : maxValueBytes);
         const op = { key: head.k, value: payload.slice(), tombstone: head.d === 1 };

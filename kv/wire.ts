@@ -33,6 +33,8 @@ const requestHead = z.discriminatedUnion("t", [
     m: version.optional(),
     ttl: z.number().positive().optional(),
     o: z.number().int().nonnegative().optional(),
+    /** The sender's deadline (ms since the epoch): past it, the write is dropped unrun. */
+    dl: z.number().nonnegative().optional(),
   }),
   z.object({
     t: z.literal("list"),
