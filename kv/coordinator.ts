@@ -29,6 +29,8 @@ export interface WriteOp {
   ttlSeconds?: number;
   /** A memory-block patch: `value` goes at this offset into the stored block (`_block.ts`). */
   patchAt?: number;
+  /** When the sender stops waiting (ms, this peer's clock): not started after it. */
+  deadline?: number;
 }
 
 /** A read that must settle the key first (see {@linkcode Coordinator.read}). */
@@ -141,6 +143,9 @@ export class Coordinator {
     return this.#locks.run(op.key, async () => {
       const owners = this.#ctx.ownersOf(op.key);
       for (let round = 0; round < PAXOS_ROUNDS; round++) {
+        if ("deadline" in op && op.deadline !== undefined && this.#ctx.clock() > op.deadline) {
+          throw new KvError("QUORUM_FAILED", `Write of ${op.key} not started before its deadline`);
+        }
         const ballot = this.#ctx.hlc.next();
         const prepared = await this.#replication.prepare(op.key, ballot, owners);
         if (!prepared.ok) {

@@ -241,6 +241,7 @@ export function createPool(init: PoolInit): Pool {
           ...(head.m !== undefined ? { ifMatch: head.m } : {}),
           ...(head.ttl !== undefined ? { ttlSeconds: head.ttl } : {}),
           ...(head.o !== undefined && head.k.startsWith(MEM_PREFIX) ? { patchAt: head.o } : {}),
+          ...(head.dl !== undefined ? { deadline: head.dl } : {}),
         });
         return encodeMessage({ t: "put", v: res.version, e: res.existed });
       }
