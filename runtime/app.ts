@@ -6,10 +6,16 @@
  * With a token, the whole app sits behind it; only the paths in
  * {@linkcode PUBLIC_PATHS} (`/healthz`, `/fn/*`) answer without it, and the
  * invoker guards functions deployed `public: false`.
+ *
+ * Any method reaches a function (`/fn/*`), as the HTTP server handed it over:
+ * TRACE, TRACK, `get` in lower case or a method of its own. Elsewhere a
+ * method a path does not have answers 405 with `Allow`, and an unknown path
+ * 404, both as the contract's JSON error.
  * @module
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { TrieRouter } from "hono/router/trie-router";
 import { adminAuth, PUBLIC_PATHS, tokenCheck } from "./auth.ts";
 import type { Pool } from "../kv/mod.ts";
 import type { PeerInfo } from "../p2p/mod.ts";
@@ -113,11 +119,23 @@ export function createApp(deps: AppDeps): Hono {
   v1.get("/status", async (c) => c.json(await deps.status()));
   app.route("/v1", v1);
 
-  app.notFound((c) =>
-    errorResponse(
-      new VirgoError("NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}`),
-    )
-  );
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    // Method names are the client's: keep what is echoed short.
+    const method = c.req.method.slice(0, 32);
+    const allow = allowed(path);
+    if (allow.length > 0) {
+      return errorResponse(
+        new VirgoError(
+          "METHOD_NOT_ALLOWED",
+          `${method} is not allowed on ${path.slice(0, 200)}: use ${allow.join(", ")}`,
+        ),
+        { allow: allow.join(", ") },
+      );
+    }
+    return errorResponse(new VirgoError("NOT_FOUND", `No route ${method} ${path.slice(0, 200)}`));
+  });
   app.onError((err, c) => {
     // hono's own exceptions get the contract's shape too; their text is hono's, never a host path.
     const code = err instanceof HTTPException ? HTTP_CODES[err.status] : undefined;
@@ -129,4 +147,31 @@ export function createApp(deps: AppDeps): Hono {
     return res;
   });
   return app;
+}
+
+/**
+ * The methods each path has, from the app's routes (those of one method:
+ * `all` routes and middleware match any). Rebuilt when routes were added;
+ * HEAD comes with GET, as hono answers it.
+ */
+function allowedMethods(app: Hono): (path: string) => string[] {
+  let built = -1;
+  let router = new TrieRouter<string>();
+  let methods: string[] = [];
+  return (path) => {
+    if (built !== app.routes.length) {
+      built = app.routes.length;
+      router = new TrieRouter<string>();
+      const seen = new Set<string>();
+      for (const r of app.routes) {
+        if (r.method === "ALL") continue;
+        router.add(r.method, r.path, r.method);
+        seen.add(r.method);
+      }
+      methods = [...seen];
+    }
+    const allow = methods.filter((m) => router.match(m, path)[0].length > 0);
+    if (allow.includes("GET") && !allow.includes("HEAD")) allow.push("HEAD");
+    return allow.sort();
+  };
 }

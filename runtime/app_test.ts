@@ -322,3 +322,88 @@ Deno.test(
       assert.match(await page.text(), /<title>Virgo/);
     }),
 );
+
+/**
+ * A request as `Deno.serve` hands it over, with any method: the Fetch
+ * standard's constructor refuses CONNECT, TRACE and TRACK and upper-cases
+ * `get`, yet the HTTP server passes them as they came.
+ */
+function served(method: string, path: string, init: RequestInit = {}): Request {
+  const standIn = ["GET", "HEAD"].includes(method.toUpperCase()) ? "GET" : "POST";
+  const req = new Request(`http://peer${path}`, { ...init, method: standIn });
+  Object.defineProperty(req, "method", { value: method, enumerable: true });
+  return req;
+}
+
+Deno.test("app: any method on /fn/* goes to the invoker", opts, () =>
+  withPeer(async (app) => {
+    const code = "export default { fetch: (r) => new Response(r.method) }";
+    assert.equal((await app.request("/v1/functions/m", json({ code }))).status, 201);
+    // As the Fetch API spells them: the invoker upper-cases the six methods it normalises.
+    const spelled: Array<[string, string]> = [
+      ["GET", "GET"],
+      ["get", "GET"],
+      ["POST", "POST"],
+      ["patch", "patch"],
+      ["M-SEARCH", "M-SEARCH"],
+      ["PROPFIND", "PROPFIND"],
+      ["X".repeat(100), "X".repeat(100)],
+    ];
+    for (const [method, seen] of spelled) {
+      const res = await app.fetch(served(method, "/fn/m/a?b=c"));
+      assert.equal(res.status, 200, method);
+      assert.equal(await res.text(), seen);
+    }
+    // Methods the Fetch API cannot carry: the invoker (it names the request) answers 405 JSON.
+    for (const method of ["TRACE", "TRACK", "trace", "CONNECT"]) {
+      for (const path of ["/fn/m", "/fn/missing/x"]) {
+        const res = await app.fetch(served(method, path));
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.ok(res.headers.get("x-virgo-request-id"), `${method} ${path}: not the invoker's`);
+        assert.equal((await res.json()).error.code, "METHOD_NOT_ALLOWED");
+      }
+    }
+  }));
+
+Deno.test(
+  "app: elsewhere, a method a path lacks is 405 JSON with Allow; an unknown path 404",
+  opts,
+  () =>
+    withPeer(async (app) => {
+      const cases: Array<[string, string, number, string | null]> = [
+        ["POST", "/healthz", 405, "GET, HEAD"],
+        ["get", "/healthz", 405, "GET, HEAD"],
+        ["TRACE", "/v1/status", 405, "GET, HEAD"],
+        ["DELETE", "/", 405, "GET, HEAD"],
+        ["PATCH", "/v1/kv/a/b", 405, "DELETE, GET, HEAD, PUT"],
+        ["POST", "/v1/functions/x", 405, "DELETE, GET, HEAD, PUT"],
+        ["GET", "/v1/mem", 405, "POST"],
+        ["PUT", "/v1/peers/x", 405, "DELETE"],
+        ["TRACK", "/nowhere", 404, null],
+        ["GET", "/v1/nowhere", 404, null],
+        ["GET", "/fn", 404, null],
+      ];
+      for (const [method, path, status, allow] of cases) {
+        const res = await app.fetch(served(method, path));
+        const body = await res.json();
+        assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(body)}`);
+        assert.equal(body.error.code, status === 405 ? "METHOD_NOT_ALLOWED" : "NOT_FOUND");
+        assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+      }
+      // HEAD on a GET route is served, as hono does.
+      assert.equal((await app.request("/healthz", { method: "HEAD" })).status, 200);
+    }),
+);
+
+Deno.test(
+  "app: with a token, a method a path lacks is 401 before 405",
+  opts,
+  () =>
+    withPeer(async (app) => {
+      assert.equal((await app.fetch(served("POST", "/v1/status"))).status, 401);
+      const res = await app.fetch(served("POST", "/v1/status", { headers: bearer }));
+      assert.equal(res.status, 405);
+      assert.equal((await res.json()).error.code, "METHOD_NOT_ALLOWED");
+      assert.equal((await app.fetch(served("POST", "/healthz"))).status, 405);
+    }, { token: TOKEN }),
+);
