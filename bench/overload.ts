@@ -111,8 +111,9 @@ async function main(): Promise<void> {
     const sampler = (async () => {
       while (answers.length < total) {
         try {
-          const s = await (await fetch(`${peer.url}/v1/status`, { signal: AbortSignal.timeout(2_000) }))
-            .json();
+          const s =
+            await (await fetch(`${peer.url}/v1/status`, { signal: AbortSignal.timeout(2_000) }))
+              .json();
           peakInflight = Math.max(peakInflight, s.inflight ?? 0);
           for (const d of s.sandbox.detail ?? []) if (d.limit !== undefined) limits.push(d.limit);
         } catch { /* too busy to answer: the next sample will tell */ }
@@ -189,7 +190,9 @@ async function main(): Promise<void> {
       memoryMb: { before: r(memBefore, 0), peak: r(peakMem, 0), after: r(memAfter, 0) },
     };
     console.log(JSON.stringify(result, null, 2));
-    const out = args.includes("--out") ? args[args.indexOf("--out") + 1]! : `${RESULTS}overload.json`;
+    const out = args.includes("--out")
+      ? args[args.indexOf("--out") + 1]!
+      : `${RESULTS}overload.json`;
     await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
   } finally {
     await peer.stop();

@@ -50,7 +50,8 @@ export function createMetrics(): Metrics {
   });
   const moved = new client.Counter({
     name: "virgo_invocations_moved_total",
-    help: "Calls refused before they ran (overloaded, stopping, not a member) and sent to another peer",
+    help:
+      "Calls refused before they ran (overloaded, stopping, not a member) and sent to another peer",
     labelNames: ["fn", "code"] as const,
     registers: [registry],
   });

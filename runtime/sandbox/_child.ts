@@ -90,7 +90,14 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
 
 async function serve(id: number, payload: Uint8Array): Promise<void> {
   const { json: head, tail } = splitJson(payload);
-  const h = head as { m: string; u: string; h: [string, string][]; b: number; r: string; t: number };
+  const h = head as {
+    m: string;
+    u: string;
+    h: [string, string][];
+    b: number;
+    r: string;
+    t: number;
+  };
   // How long the call waited for this process since the host sent it: the host hands a busy
   // process fewer calls at once.
   const waited = Math.max(0, Date.now() - (Number(h.t) || Date.now()));

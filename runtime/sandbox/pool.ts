@@ -21,7 +21,13 @@ import {
   STOP_GRACE_MS,
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { FunctionSpec, InvokeOptions, SandboxInit, SandboxPool, SandboxStats } from "./types.ts";
+import type {
+  FunctionSpec,
+  InvokeOptions,
+  SandboxInit,
+  SandboxPool,
+  SandboxStats,
+} from "./types.ts";
 
 const DEFAULT_KEY = profileKey(DEFAULT_PROFILE);
 

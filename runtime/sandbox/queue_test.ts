@@ -22,10 +22,12 @@ Deno.test("overload: calls past capacity are refused at once with a retry delay;
     const t0 = performance.now();
     while (performance.now() - t0 < 2_000) {
       const sent = performance.now();
-      outcomes.push(pool.invoke(s, req(), { requestId: "r" }).then(
-        async (res) => ({ ok: true, body: await res.text(), ms: performance.now() - sent }),
-        (err) => ({ ok: false, err, ms: performance.now() - sent }),
-      ));
+      outcomes.push(
+        pool.invoke(s, req(), { requestId: "r" }).then(
+          async (res) => ({ ok: true, body: await res.text(), ms: performance.now() - sent }),
+          (err) => ({ ok: false, err, ms: performance.now() - sent }),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 4));
     }
     const all = await Promise.all(outcomes);
@@ -74,10 +76,12 @@ Deno.test("overload: a function that waits on the network gets the slots it need
     const outcomes: Promise<string>[] = [];
     const t0 = performance.now();
     while (performance.now() - t0 < 1_500) {
-      outcomes.push(pool.invoke(s, req(), { requestId: "r" }).then(
-        (res) => res.text(),
-        (err) => String(err.code),
-      ));
+      outcomes.push(
+        pool.invoke(s, req(), { requestId: "r" }).then(
+          (res) => res.text(),
+          (err) => String(err.code),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 10));
     }
     const all = await Promise.all(outcomes);
