@@ -10,10 +10,25 @@
  * longest stretch without a success, calls in flight at the peak, sandbox processes killed,
  * memory of the peer and its sandboxes before, at the peak and after, and the first call once
  * the load stops.
+ *
+ * Measured 2026-11-27 on the 2-core machine of MEASURED.md (shared: load average 4–5), 300
+ * calls/s for 10 s of a 20 ms function, capacity ~88 calls/s (2 processes):
+ *
+ * | | before (59fbb03) | after |
+ * |---|---|---|
+ * | answers | 852 × 200, 409 × 504, 1,739 × 500 FUNCTION_CRASHED | 797 × 200, 2,203 × 503 OVERLOADED (all with Retry-After) |
+ * | goodput | 64.9/s, but most served after 4–8 s | 74.5/s (0.85 of capacity; the rest is the host answering 220 refusals/s and the load generator on the same 2 cores) |
+ * | accepted p50 / p99 | 4,761 / 8,061 ms | 668 / 1,228 ms |
+ * | refusal p50 / p99 | — | 0.3 / 112 ms |
+ * | longest stretch without a success | 2.8 s | 0.23 s |
+ * | calls in flight at the peak | 2,341 | 94 |
+ * | sandbox processes killed | 2 (each took its queued calls with it) | 0 (same pids before and after) |
+ * | last answer after the load stopped | 4.75 s | 0.62 s |
+ * | memory of peer + sandboxes before / peak / after | 203 / 354 / 307 MB | 262 / 287 / 288 MB |
  * @module
  */
 import { startPeer, stopAll } from "./_procs.ts";
-import { descendantsOf, machineInfo, r, RESULTS, rssMb, sleep, summary } from "./_util.ts";
+import { descendantsOf, machineInfo, pct, r, RESULTS, rssMb, sleep, summary } from "./_util.ts";
 
 const args = Deno.args;
 const flag = (name: string, dflt: number) => {
@@ -180,7 +195,10 @@ async function main(): Promise<void> {
       refusalsWithRetryAfter: refused.filter((a) => a.retryAfter !== null).length,
       longestGapWithoutSuccessMs: r(gap, 0),
       peakInflight,
-      processLimitSeen: summary(limits),
+      // The per-process limit the pool had learned, sampled every 250 ms.
+      processLimitSeen: limits.length
+        ? { min: Math.min(...limits), p50: pct(limits, 0.5), max: Math.max(...limits) }
+        : null,
       lastAnswerAfterLoadS: r(drainedAfter, 2),
       firstCallAfterMs: r(firstAfterMs, 1),
       firstCallAfterStatus: after.status,

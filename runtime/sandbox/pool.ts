@@ -80,7 +80,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   let stopWatchdog: (() => void) | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
 
-  const running$ = (): number => {
+  const runningCalls = (): number => {
     let n = 0;
     for (const p of all) n += p.inflight;
     return n;
@@ -91,7 +91,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     maxConcurrency: init.maxConcurrency,
     queueWaitMs: init.queueWaitMs,
     maxQueued: init.maxQueued,
-    peerInflight: running$,
+    peerInflight: runningCalls,
     needProcess: (g) => maybeGrow(g),
   });
 
@@ -321,7 +321,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       settle(g);
     },
 
-    inflight: running$,
+    inflight: runningCalls,
 
     queued: () => queue.waiting,
 
@@ -338,7 +338,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       return {
         processes,
         spares: spares.length,
-        inflight: running$(),
+        inflight: runningCalls(),
         queued: queue.waiting,
         detail,
       };
