@@ -206,6 +206,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     req: Request,
     meta: FunctionMeta,
     requestId: string,
+    arrivedAt: number,
     call: LocalCall = bounded(req),
   ): Promise<Response> {
     const name = meta.name;
@@ -220,6 +221,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         requestId,
         signal: req.signal,
         url: functionUrl(req.url, name),
+        arrivedAt,
       });
       if (call.exceeded()) {
         await res.body?.cancel();
@@ -277,6 +279,8 @@ export function createInvoker(init: InvokerInit): Invoker {
     },
 
     async handle(req, name, opts = {}) {
+      // The function's timeout runs from here: time spent finding its code or queueing counts.
+      const arrivedAt = performance.now();
       const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
       const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
       try {
@@ -298,7 +302,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           ? "local"
           : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
-          return await runLocal(req, meta, requestId);
+          return await runLocal(req, meta, requestId, arrivedAt);
         }
         const tag = `${meta.name}@${meta.version}`;
         const canRun = (p: PeerInfo) => p.self || p.functions.includes(tag);
@@ -322,7 +326,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
           return await (peer.self
-            ? runLocal(req, meta, requestId)
+            ? runLocal(req, meta, requestId, arrivedAt)
             : runRemote(req, name, peer, requestId, req.body, admin));
         }
 
@@ -337,14 +341,16 @@ export function createInvoker(init: InvokerInit): Invoker {
             "Retrying call on another peer",
           );
           metrics.moved(name, code);
-          if (next.self) return await runLocal(req, meta, requestId, bounded(req, body));
+          if (next.self) {
+            return await runLocal(req, meta, requestId, arrivedAt, bounded(req, body));
+          }
           return await runRemote(req, name, next, requestId, body, admin);
         };
 
         if (peer.self) {
           const call = bounded(req);
           try {
-            return await runLocal(req, meta, requestId, call);
+            return await runLocal(req, meta, requestId, arrivedAt, call);
           } catch (err) {
             const untouched = !call.req.bodyUsed && !call.req.body?.locked;
             if (!(err instanceof SandboxError && err.refused) || !untouched) throw err;

@@ -26,8 +26,10 @@ import type { FunctionSpec, InvokeOptions } from "./types.ts";
 export interface Waiter {
   readonly req: Request;
   readonly opts: InvokeOptions;
-  /** performance.now() at arrival. */
+  /** performance.now() when it joined the queue. */
   readonly arrived: number;
+  /** performance.now() by which it must have finished: its timeout from its arrival. */
+  readonly deadline: number;
   readonly timeoutMs: number;
   readonly resolve: (r: Response) => void;
   readonly reject: (e: unknown) => void;
@@ -115,12 +117,14 @@ export class Queue {
 
   /** Runs the call now, queues it, or refuses it with `OVERLOADED`. */
   invoke(g: Group, req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+    const now = performance.now();
+    const deadline = (opts.arrivedAt ?? now) + timeoutMs;
+    if (deadline - now < 1) return Promise.reject(this.#late(timeoutMs));
     if (g.waiting.length === 0) {
       const p = this.#free(g) ?? this.#grown(g);
-      if (p) return this.#run(g, p, req, opts, timeoutMs, timeoutMs);
+      if (p) return this.#run(g, p, req, opts, timeoutMs, deadline - now);
     }
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
-    const now = performance.now();
     const retryAfter = this.#refusal(g, now, timeoutMs);
     if (retryAfter > 0) {
       return Promise.reject(
@@ -138,24 +142,14 @@ export class Queue {
       req,
       opts,
       arrived: now,
+      deadline,
       timeoutMs,
       resolve,
       reject,
       timer: undefined,
       onAbort: undefined,
     };
-    w.timer = setTimeout(
-      () =>
-        this.#drop(
-          g,
-          w,
-          new SandboxError(
-            "FUNCTION_TIMEOUT",
-            `Function exceeded its ${timeoutMs} ms timeout while waiting for a free process`,
-          ),
-        ),
-      timeoutMs,
-    );
+    w.timer = setTimeout(() => this.#drop(g, w, this.#late(timeoutMs)), deadline - now);
     const signal = opts.signal;
     if (signal) {
       w.onAbort = () => this.#drop(g, w, signal.reason);
@@ -175,14 +169,9 @@ export class Queue {
       if (!p) break;
       const w = g.waiting.shift()!;
       this.#leave(w);
-      const remaining = w.arrived + w.timeoutMs - performance.now();
+      const remaining = w.deadline - performance.now();
       if (remaining < 1) {
-        w.reject(
-          new SandboxError(
-            "FUNCTION_TIMEOUT",
-            `Function exceeded its ${w.timeoutMs} ms timeout while waiting for a free process`,
-          ),
-        );
+        w.reject(this.#late(w.timeoutMs));
         continue;
       }
       this.#run(g, p, w.req, w.opts, w.timeoutMs, remaining).then(w.resolve, w.reject);
@@ -219,6 +208,14 @@ export class Queue {
       this.#leave(w);
       w.reject(err);
     }
+  }
+
+  /** The error of a call whose timeout ran out before it reached a process. */
+  #late(timeoutMs: number): SandboxError {
+    return new SandboxError(
+      "FUNCTION_TIMEOUT",
+      `Function exceeded its ${timeoutMs} ms timeout while waiting for a free process`,
+    );
   }
 
   #bound(timeoutMs: number): number {

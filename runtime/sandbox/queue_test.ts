@@ -137,7 +137,12 @@ Deno.test("overload: a call that times out in the queue never reaches the proces
     const queued = rejection(pool.invoke(s, req("/?hang"), { requestId: "queued" }));
     assert.equal((await hung).code, "FUNCTION_TIMEOUT");
     assert.equal((await queued).code, "FUNCTION_TIMEOUT");
-    // The hung call was cancelled and acknowledged; the queued one was only dropped.
+    // A call that spent its whole timeout before reaching the pool is not started at all.
+    const stale = await rejection(
+      pool.invoke(s, req(), { requestId: "stale", arrivedAt: performance.now() - 400 }),
+    );
+    assert.equal(stale.code, "FUNCTION_TIMEOUT");
+    // The hung call was cancelled and acknowledged; the others were only dropped.
     assert.equal(await (await pool.invoke(s, req(), { requestId: "c" })).text(), "2");
     assert.deepEqual(pool.stats().detail!.map((d) => d.pid), [pid]);
   } finally {

@@ -110,6 +110,11 @@ export interface InvokeOptions {
   signal?: AbortSignal;
   /** The URL the function sees, when not the request's own (saves building a second Request). */
   url?: string;
+  /**
+   * When the call reached this peer (`performance.now()`): its timeout runs from then, queue
+   * included. @default {the time of the `invoke` call}
+   */
+  arrivedAt?: number;
 }
 
 /** One function process, for metrics such as "sandbox memory per function". */
