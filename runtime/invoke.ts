@@ -99,14 +99,6 @@ export interface Invoker {
   handle(req: Request, name: string, opts?: CallOptions): Promise<Response>;
   /** Calls running in this peer's sandboxes now. */
   inflight(): number;
-  /**
-   * The peer is leaving: from now on, calls from the mesh are refused with
-   * `SHUTTING_DOWN` before they run (the peer that routed each one runs it
-   * elsewhere), and calls that this peer routes go to another peer when one
-   * can run them. Calls already running finish; pinned calls still run here.
-   * Call it first when stopping, before draining the HTTP server.
-   */
-  drain(): void;
 }
 
 /** What the invoker is built from. */
@@ -182,9 +174,7 @@ export function createInvoker(init: InvokerInit): Invoker {
   const maxBody = init.maxBodyBytes ?? MAX_INVOKE_BYTES;
   let running = 0;
   let seq = 0;
-  let draining = false;
   const idPrefix = net.peerId.slice(-6);
-  const self = new Set([net.peerId]);
 
   /**
    * The call as the sandbox gets it: a body stream passed through its bound
@@ -274,10 +264,6 @@ export function createInvoker(init: InvokerInit): Invoker {
   return {
     inflight: () => running,
 
-    drain() {
-      draining = true;
-    },
-
     async handle(req, name, opts = {}) {
       // The function's timeout runs from here: time spent finding its code or queueing counts.
       const arrivedAt = performance.now();
@@ -289,9 +275,6 @@ export function createInvoker(init: InvokerInit): Invoker {
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
-        if (opts.fromMesh && draining) {
-          throw new VirgoError("SHUTTING_DOWN", "This peer is shutting down");
-        }
         if (!meta.public && !opts.fromMesh && !admin && opts.guarded !== false) {
           throw new VirgoError(
             "UNAUTHORIZED",
@@ -319,9 +302,7 @@ export function createInvoker(init: InvokerInit): Invoker {
             );
           }
         } else {
-          // A leaving peer hands what it may to others, and runs the rest itself.
-          peer = (draining ? router.pick(route, canRun, self) : undefined) ??
-            router.pick(route, canRun);
+          peer = router.pick(route, canRun);
         }
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
@@ -391,8 +372,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         }
         // Refused here before it ran: thrown, so it crosses the mesh as an error with its code
         // and the peer that routed the call sends it elsewhere.
-        const refused = err instanceof SandboxError ? err.refused : code === "SHUTTING_DOWN";
-        if (opts.fromMesh && refused) throw err;
+        if (opts.fromMesh && err instanceof SandboxError && err.refused) throw err;
         const headers: Record<string, string> = {
           [REQUEST_ID_HEADER]: requestId,
           [PEER_HEADER]: net.peerId,

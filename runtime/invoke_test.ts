@@ -433,22 +433,3 @@ Deno.test("invoke: any method answers: the Fetch API's spelling reaches the func
   assert.equal(await seen("patch", "x"), "patch x");
   assert.deepEqual(new Set(ran.map((r) => r.peer)), new Set(["a", "b"]));
 });
-
-Deno.test("invoke: a draining peer hands calls from the mesh back and routes its own elsewhere", async () => {
-  const { invokers, ran, order } = fakeMesh(["a", "b"]);
-  const a = invokers.get("a")!;
-  const b = invokers.get("b")!;
-  b.drain();
-  // a routes to b first: b refuses before running, a runs the call itself.
-  order.splice(0, 2, "b", "a");
-  const viaB = await a.handle(post(), "f");
-  assert.equal(await viaB.text(), "POST payload");
-  await assert.rejects(
-    b.handle(post(), "f", { fromMesh: true }),
-    (e: Error & { code?: string }) => e.code === "SHUTTING_DOWN",
-  );
-  // b's own callers: routed to a although b comes first; pinned ones still run on b.
-  assert.equal(await (await b.handle(post(), "f")).text(), "POST payload");
-  assert.equal((await b.handle(post({ "x-virgo-route": "local" }), "f")).status, 200);
-  assert.deepEqual(ran.map((r) => r.peer), ["a", "a", "b"]);
-});
