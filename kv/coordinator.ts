@@ -16,6 +16,7 @@ import { compareVersions, NO_VERSION } from "./hlc.ts";
 import { ballotOf, isLive, type PoolRecord } from "./records.ts";
 import type { Replication } from "./replication.ts";
 import { PeerUnavailableError } from "./rpc.ts";
+import { unpackRecords } from "./wire.ts";
 
 /** One write, as the coordinator receives it (validated already). */
 export interface WriteOp {
@@ -32,6 +33,17 @@ export interface WriteOp {
   /** When the sender stops waiting (ms, this peer's clock): not started after it. */
   deadline?: number;
 }
+
+/** How a round ends: an answer, or an error to throw. */
+type Outcome = {
+  error?: KvError;
+  result?: WriteResult & { record?: PoolRecord | undefined };
+};
+
+const finish = (o: Outcome): WriteResult & { record?: PoolRecord | undefined } => {
+  if (o.error) throw o.error;
+  return o.result!;
+};
 
 /** A read that must settle the key first (see {@linkcode Coordinator.read}). */
 export interface ReadOp {
@@ -142,8 +154,15 @@ export class Coordinator {
   coordinate(op: WriteOp | ReadOp): Promise<WriteResult & { record?: PoolRecord | undefined }> {
     return this.#locks.run(op.key, async () => {
       const owners = this.#ctx.ownersOf(op.key);
+      /**
+       * A record of ours that some replicas accepted but not a majority (another proposer's
+       * ballot got in between): later rounds settle the key, and if what settles is ours, the
+       * planned outcome stands.
+       */
+      let pending: { version: string; outcome: Outcome } | undefined;
       for (let round = 0; round < PAXOS_ROUNDS; round++) {
         if ("deadline" in op && op.deadline !== undefined && this.#ctx.clock() > op.deadline) {
+          if (pending) break;
           throw new KvError("QUORUM_FAILED", `Write of ${op.key} not started before its deadline`);
         }
         const ballot = this.#ctx.hlc.next();
@@ -159,54 +178,66 @@ export class Coordinator {
           if (r && (!cur || compareVersions(ballotOf(r), ballotOf(cur)) > 0)) cur = r;
         }
         const settled = ballots.size === 1;
-        const live = isLive(cur, this.#ctx.clock());
-        const version = live ? cur!.version : NO_VERSION;
-        let outcome: {
-          error?: KvError;
-          result?: WriteResult & { record?: PoolRecord | undefined };
-        } = {};
+        let outcome: Outcome;
         let next: PoolRecord | undefined;
-        if ("read" in op) {
-          outcome = { result: { version, existed: live, record: live ? cur : undefined } };
-        } else if (op.ifMatch !== undefined && op.ifMatch !== version) {
-          outcome = {
-            error: new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`),
-          };
-        } else if ((op.tombstone || op.patchAt !== undefined) && !live) {
-          outcome = { result: { version: NO_VERSION, existed: false } };
+        if (pending) {
+          if (cur?.version !== pending.version) break;
+          outcome = pending.outcome;
         } else {
-          next = {
-            key: op.key,
-            version: ballot,
-            value: op.patchAt !== undefined && cur
-              ? patchBlock(cur.value, op.value, op.patchAt)
-              : op.value,
-            tombstone: op.tombstone,
-            expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
-          };
-          outcome = { result: { version: ballot, existed: live } };
+          ({ outcome, next } = this.#decide(op, cur, ballot));
         }
         // Nothing to write, and the state we answer from is settled: answer.
-        if (next === undefined && (settled || cur === undefined)) {
-          if (outcome.error) throw outcome.error;
-          return outcome.result!;
-        }
-        const accepted = await this.#replication.accept(next ?? { ...cur! }, ballot, owners);
-        if (accepted.ok) {
-          if (outcome.error) throw outcome.error;
-          return outcome.result!;
-        }
+        if (next === undefined && (settled || cur === undefined)) return finish(outcome);
+        const record = next ?? { ...cur! };
+        const accepted = await this.#replication.accept(record, ballot, owners);
+        if (accepted.ok) return finish(outcome);
         if (accepted.accepted > 0) {
-          // Some replicas took it: whether it counts is not known until a later round settles it.
-          throw new KvError(
-            "QUORUM_FAILED",
-            `Write of key ${op.key} reached too few replicas; its outcome is unknown`,
-          );
+          pending = { version: record.version, outcome };
+          continue;
         }
         await this.#beaten(op.key, accepted.higher, round);
       }
+      if (pending) {
+        throw new KvError(
+          "QUORUM_FAILED",
+          `Write of key ${op.key} reached too few replicas; its outcome is unknown`,
+        );
+      }
       throw new KvError("QUORUM_FAILED", `Could not win a round for key: ${op.key}`);
     });
+  }
+
+  /** What `op` does to the current record `cur` under `ballot`: the outcome, and what to write. */
+  #decide(
+    op: WriteOp | ReadOp,
+    cur: PoolRecord | undefined,
+    ballot: string,
+  ): { outcome: Outcome; next?: PoolRecord } {
+    const live = isLive(cur, this.#ctx.clock());
+    const version = live ? cur!.version : NO_VERSION;
+    if ("read" in op) {
+      return { outcome: { result: { version, existed: live, record: live ? cur : undefined } } };
+    }
+    if (op.ifMatch !== undefined && op.ifMatch !== version) {
+      return {
+        outcome: {
+          error: new KvError("PRECONDITION_FAILED", `Version mismatch for key: ${op.key}`),
+        },
+      };
+    }
+    if ((op.tombstone || op.patchAt !== undefined) && !live) {
+      return { outcome: { result: { version: NO_VERSION, existed: false } } };
+    }
+    const next: PoolRecord = {
+      key: op.key,
+      version: ballot,
+      value: op.patchAt !== undefined && cur
+        ? patchBlock(cur.value, op.value, op.patchAt)
+        : op.value,
+      tombstone: op.tombstone,
+      expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
+    };
+    return { outcome: { result: { version: ballot, existed: live } }, next };
   }
 
   /** After a refused round: move the clock past the ballot that won, back off a little. */
@@ -230,6 +261,20 @@ export class Coordinator {
     const owners = this.#ctx.ownersOf(key);
     const { newest, settled } = await this.#replication.read(key, owners);
     if (settled) return newest;
+    // Settled by the key's coordinator, so reads do not duel with its writes for ballots.
+    const live = this.#ctx.live();
+    const primary = owners.find((p) => live.has(p));
+    if (primary !== undefined && primary !== this.#ctx.self) {
+      try {
+        const { head, payload } = await this.#ctx.rpc.call(primary, { t: "settle", k: key });
+        if (head.t === "rec") {
+          return head.r === null ? undefined : unpackRecords([head.r], payload)[0];
+        }
+      } catch (err) {
+        if (!(err instanceof PeerUnavailableError)) throw err;
+        // A read may be settled anywhere: do it here.
+      }
+    }
     return (await this.coordinate({ key, read: true })).record;
   }
 }

@@ -252,6 +252,14 @@ export function createPool(init: PoolInit): Pool {
       case "release":
         await mem.releaseLocal(head.b);
         return encodeMessage({ t: "ok" });
+      case "settle": {
+        ready();
+        checkWireKey(head.k);
+        const r = (await coordinator.coordinate({ key: head.k, read: true })).record;
+        if (!r) return encodeMessage({ t: "rec", r: null });
+        const { metas, payload: p } = packRecords([r]);
+        return encodeMessage({ t: "rec", r: metas[0]! }, p);
+      }
       case "prep":
         checkWireKey(head.k);
         return paxosReply(await ctx.records.prepare(head.k, head.b));

@@ -44,7 +44,10 @@ const requestHead = z.discriminatedUnion("t", [
   }),
   z.object({ t: z.literal("alloc"), s: z.number().int().positive() }),
   z.object({ t: z.literal("release"), b: z.string().min(1).max(64) }),
+  /** Settle key `k` (a read found its replicas disagreeing) and answer its record, as `rec`. */
+  z.object({ t: z.literal("settle"), k: key }),
   /** Paxos phase 1 for key `k` under ballot `b`. */
+
   z.object({ t: z.literal("prep"), k: key, b: version }),
   /** Paxos phase 2: accept record `r` (value in the payload) under ballot `b`. */
   z.object({ t: z.literal("acc"), b: version, r: recMeta }),
