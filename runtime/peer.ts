@@ -78,7 +78,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   // The mesh samples this peer's load before the parts that know it exist:
   // each part plugs its reading in here once it is built.
   const live = {
-    inflight: () => 0,
+    queued: () => 0,
     running: () => 0,
     held: (): string[] => [],
     capacity: () => ({ totalBytes: 0, freeBytes: 0 }),
@@ -92,10 +92,10 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: logger.child({ component: "mesh" }),
     localLoad: () => {
       const cap = live.capacity();
-      const inflight = live.inflight();
+      const inflight = live.running();
       return {
         inflight,
-        queued: Math.max(0, live.running() - inflight),
+        queued: live.queued(),
         cores: navigator.hardwareConcurrency,
         loopDelayMs: loop.delayMs(),
         poolTotalBytes: cap.totalBytes,
@@ -134,6 +134,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   });
   await sandbox.start();
   live.running = () => sandbox.inflight();
+  live.queued = () => sandbox.queued();
   const registry = createRegistry({
     db,
     sandbox,
@@ -153,7 +154,6 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: logger.child({ component: "invoke" }),
     metrics,
   });
-  live.inflight = () => invoker.inflight();
   await mesh.serveInvoke((req) => {
     const name = new URL(req.url).pathname.split("/")[2] ?? "";
     return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
@@ -165,6 +165,11 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     "virgo_inflight_calls",
     "Calls running in this peer's sandboxes",
     () => invoker.inflight(),
+  );
+  metrics.gauge(
+    "virgo_sandbox_queued_calls",
+    "Calls waiting for a function process on this peer",
+    () => sandbox.queued(),
   );
   metrics.gauge(
     "virgo_mesh_peers",

@@ -138,7 +138,12 @@ export function createRegistry(init: RegistryInit): Registry {
   async function merge(meta: FunctionMeta): Promise<boolean> {
     clock.observe(meta.stamp);
     const current = entries.get(meta.name);
-    if (current && current.stamp >= meta.stamp) return false;
+    if (current && current.stamp >= meta.stamp) {
+      // A deploy that lost the race (concurrent deploys, signed out of stamp order) may have
+      // loaded its version here: end its processes.
+      if (current.version !== meta.version) sandbox.retire(meta.version);
+      return false;
+    }
     entries.set(meta.name, meta);
     held = undefined;
     const { secrets, ...rest } = meta;
