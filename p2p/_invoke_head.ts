@@ -26,6 +26,8 @@ export const RequestHead = z.object({
   // Not parsed here: building the Request parses it (and fails as BAD_FRAME).
   url: z.string().min(1),
   headers: HeaderList,
+  /** `false` when the request has no body at all (a POST without one), unlike an empty body. */
+  body: z.literal(false).optional(),
 });
 export type RequestHead = z.infer<typeof RequestHead>;
 
@@ -101,6 +103,11 @@ export function bodiless(method: string): boolean {
   return upper === "GET" || upper === "HEAD";
 }
 
+/** True when the request of `head` has a body (maybe empty), as the caller's had. */
+export function hasBody(head: RequestHead): boolean {
+  return head.body !== false && !bodiless(head.method);
+}
+
 /**
  * A `Request` with exactly the method of `head`, as `Deno.serve` would hand
  * it over: a forbidden method (CONNECT, TRACE, TRACK) or one that the
@@ -118,7 +125,7 @@ export function requestFromHead(
   head: RequestHead,
   body: ReadableStream<Uint8Array> | null,
 ): Request {
-  const noBody = bodiless(head.method);
+  const noBody = !hasBody(head);
   const standIn = FORBIDDEN.has(head.method.toUpperCase()) ? (noBody ? "GET" : "POST") : undefined;
   let req: Request;
   try {

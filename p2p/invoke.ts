@@ -28,6 +28,7 @@ import {
   decodeRequestHead,
   decodeResponseHead,
   encodeHead,
+  hasBody,
   requestFromHead,
   type RequestHead,
 } from "./_invoke_head.ts";
@@ -38,6 +39,7 @@ import type { InvokeHandler, Logger } from "./types.ts";
 export {
   decodeRequestHead,
   decodeResponseHead,
+  requestFromHead,
   RequestHead,
   ResponseHead,
 } from "./_invoke_head.ts";
@@ -70,7 +72,13 @@ export async function invokeCall(
   // Before taking a stream: a head too large to send fails here, unsent.
   let headBytes: Uint8Array;
   try {
-    headBytes = encodeHead({ method: req.method, url: req.url, headers: [...req.headers] });
+    headBytes = encodeHead({
+      method: req.method,
+      url: req.url,
+      headers: [...req.headers],
+      // A request without a body arrives without one, not with an empty one.
+      ...(req.body === null && !bodiless(req.method) ? { body: false as const } : {}),
+    });
   } catch (err) {
     const e = err as MeshError;
     throw new MeshError(e.code, e.message, { unsent: true });
@@ -193,7 +201,7 @@ async function serveOne(
   let finished = false;
   // One reader, two possible consumers (the handler's body, our drain): serialise them.
   let pending: Promise<unknown> = Promise.resolve();
-  const body = bodiless(head.method) ? null : new ReadableStream<Uint8Array>({
+  const body = !hasBody(head) ? null : new ReadableStream<Uint8Array>({
     pull(ctrl) {
       const p = pending.then(async () => {
         if (finished) return ctrl.error(new Error("Request finished"));
