@@ -307,7 +307,7 @@ Deno.test({
     const a = await startNode();
     const b = await startNode({ join: a.addrs() });
     await waitFor(() => b.peers().length === 2, 5_000, "join");
-    await a.serveInvoke(async (req) => new Response(describeRequest(req)));
+    await a.serveInvoke((req) => Promise.resolve(new Response(describeRequest(req))));
     // The edge: answers "same" when the call arrived at the other peer as it came in.
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
       try {

@@ -149,8 +149,8 @@ Deno.test({
         if (new URL(req.url).pathname === "/hold") await held;
         return new Response("from c");
       });
-      await c.handle("/test/echo/1", async (req) => req);
-      await a.handle("/test/echo/1", async (req) => req);
+      await c.handle("/test/echo/1", (req) => Promise.resolve(req));
+      await a.handle("/test/echo/1", (req) => Promise.resolve(req));
       const running = a.invoke(c.peerId, new Request("http://fn/hold"));
 
       await c.leave();

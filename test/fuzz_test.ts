@@ -174,7 +174,7 @@ function typed(err: unknown, codes: string[]): void {
 /** Invoke heads, RPC error replies, load records and hellos. */
 export const decoders: Suite = {
   name: "decoders",
-  async run({ runs, seed }) {
+  run({ runs, seed }) {
     const notes: Record<string, number> = {};
     const head = { method: "POST", url: "http://fn/x?y=1", headers: [["cookie", "a=b"]] };
     fc.assert(
@@ -251,7 +251,7 @@ export const decoders: Suite = {
       ),
       { numRuns: runs, seed },
     );
-    return { cases: runs * 5, notes };
+    return Promise.resolve({ cases: runs * 5, notes });
   },
 };
 
@@ -324,7 +324,7 @@ function kvMessage(heads: Record<string, unknown>[]): fc.Arbitrary<Uint8Array> {
  */
 export const kvWire: Suite = {
   name: "kv wire",
-  async run({ runs, seed }) {
+  run({ runs, seed }) {
     const notes: Record<string, number> = {};
     const check = (decode: typeof decodeRequest | typeof decodeReply, what: string) =>
     (
@@ -357,7 +357,7 @@ export const kvWire: Suite = {
       numRuns: runs,
       seed,
     });
-    return { cases: runs * 2, notes };
+    return Promise.resolve({ cases: runs * 2, notes });
   },
 };
 
@@ -655,7 +655,7 @@ export const wire: Suite = {
           ? new Response(await describe(req))
           : new Response(req.body ? await req.text() : "none")
       );
-      await a.handle("/fuzz/rpc/1.0.0", async (req) => req);
+      await a.handle("/fuzz/rpc/1.0.0", (req) => Promise.resolve(req));
       await within(
         (async () => {
           while (!a.peers().some((p) => p.peerId === b.peerId)) {
