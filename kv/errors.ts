@@ -15,7 +15,8 @@ export type KvErrorCode =
   | "OUT_OF_BOUNDS"
   | "QUORUM_FAILED"
   | "INVALID_ADDRESS"
-  | "INVALID_VERSION";
+  | "INVALID_VERSION"
+  | "BAD_FRAME";
 
 const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
   "INVALID_KEY",
@@ -28,6 +29,7 @@ const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
   "QUORUM_FAILED",
   "INVALID_ADDRESS",
   "INVALID_VERSION",
+  "BAD_FRAME",
 ]);
 
 /** True if `code` is one of the {@link KvErrorCode}s (used when decoding remote errors). */

@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { KvError } from "./errors.ts";
 import type { PoolRecord } from "./records.ts";
 
 const key = z.string().min(1).max(4096);
@@ -110,25 +111,39 @@ export function encodeMessage(head: RequestHead | ReplyHead, payload?: Uint8Arra
 }
 
 function split(bytes: Uint8Array): { head: unknown; payload: Uint8Array } {
-  if (bytes.length < 4) throw new Error("Message too short");
+  if (bytes.length < 4) throw new KvError("BAD_FRAME", "Malformed message: too short");
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
-  if (n > bytes.length - 4) throw new Error("Message head length out of range");
-  return {
-    head: JSON.parse(decoder.decode(bytes.subarray(4, 4 + n))),
-    payload: bytes.subarray(4 + n),
-  };
+  if (n > bytes.length - 4) throw new KvError("BAD_FRAME", "Malformed message: head overruns it");
+  let head: unknown;
+  try {
+    head = JSON.parse(decoder.decode(bytes.subarray(4, 4 + n)));
+  } catch {
+    throw new KvError("BAD_FRAME", "Malformed message: head is not JSON");
+  }
+  return { head, payload: bytes.subarray(4 + n) };
 }
 
-/** Decodes and validates a request; throws on anything malformed. */
+/** Validates a decoded head against `schema`; `BAD_FRAME` with the first issue otherwise. */
+function parseHead<T>(schema: z.ZodType<T>, head: unknown, what: string): T {
+  const parsed = schema.safeParse(head);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new KvError(
+    "BAD_FRAME",
+    `Malformed ${what}: ${issue?.path.join(".") || "head"}: ${issue?.message ?? "invalid"}`,
+  );
+}
+
+/** Decodes and validates a request; throws `KvError` `BAD_FRAME` on anything malformed. */
 export function decodeRequest(bytes: Uint8Array): { head: RequestHead; payload: Uint8Array } {
   const { head, payload } = split(bytes);
-  return { head: requestHead.parse(head), payload };
+  return { head: parseHead(requestHead, head, "request"), payload };
 }
 
-/** Decodes and validates a reply; throws on anything malformed. */
+/** Decodes and validates a reply; throws `KvError` `BAD_FRAME` on anything malformed. */
 export function decodeReply(bytes: Uint8Array): { head: ReplyHead; payload: Uint8Array } {
   const { head, payload } = split(bytes);
-  return { head: replyHead.parse(head), payload };
+  return { head: parseHead(replyHead, head, "reply"), payload };
 }
 
 /** The head metadata and concatenated values of `records`, for `apply` and `rec`. */

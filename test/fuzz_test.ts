@@ -16,13 +16,13 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ZodError } from "zod";
 import { encodeVarint, FrameBatch, FrameReader, writeFrame } from "../p2p/frames.ts";
 import { decodeRequestHead, decodeResponseHead, requestFromHead } from "../p2p/invoke.ts";
 import { decodeErrorReply } from "../p2p/rpc.ts";
 import { decodeHello, decodeLoadRecord } from "../p2p/gossip.ts";
 import { createMesh, MeshError, type MeshInternals } from "../p2p/mod.ts";
 import { decodeReply, decodeRequest, encodeMessage } from "../kv/wire.ts";
+import { KvError } from "../kv/errors.ts";
 import { resolveConfig } from "../runtime/config.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { startPeer } from "../runtime/peer.ts";
@@ -317,10 +317,8 @@ function kvMessage(heads: Record<string, unknown>[]): fc.Arbitrary<Uint8Array> {
 }
 
 /**
- * `decodeRequest` / `decodeReply` of kv/wire.ts. They have no typed error of
- * their own yet: a malformed message throws `Error`, `SyntaxError` or
- * `ZodError` (reported). The property holds them to throwing only those, and
- * to a round trip of every message they accept.
+ * `decodeRequest` / `decodeReply` of kv/wire.ts: every malformed message is refused with the
+ * pool's typed error (`KvError` `BAD_FRAME`), and every message they accept round-trips.
  */
 export const kvWire: Suite = {
   name: "kv wire",
@@ -334,15 +332,10 @@ export const kvWire: Suite = {
       try {
         msg = decode(bytes);
       } catch (err) {
-        const kind = err instanceof ZodError
-          ? "ZodError"
-          : err instanceof SyntaxError
-          ? "SyntaxError"
-          : err instanceof Error && err.constructor === Error
-          ? "Error"
-          : undefined;
-        if (kind === undefined) throw new Error(`Unexpected throw: ${String(err)}`, { cause: err });
-        return count(notes, `${what} refused (${kind}, untyped)`);
+        if (!(err instanceof KvError) || err.code !== "BAD_FRAME") {
+          throw new Error(`Unexpected throw: ${String(err)}`, { cause: err });
+        }
+        return count(notes, `${what} refused (BAD_FRAME)`);
       }
       const again = decode(encodeMessage(msg.head as never, msg.payload));
       assert.deepEqual(again.head, msg.head);
