@@ -26,6 +26,7 @@
 export { createMesh } from "./mesh.ts";
 export type { MeshInternals } from "./mesh.ts";
 export { createRouter, STRATEGIES } from "./routing.ts";
+export { isPeerId } from "./peer_id.ts";
 export type { Router, RouterInit, Strategy } from "./routing.ts";
 export { MeshError } from "./errors.ts";
 export type { MeshErrorCode } from "./errors.ts";

@@ -6,17 +6,13 @@
  * @module
  */
 import { z } from "zod";
-import {
-  DEFAULT_DATA,
-  DEFAULT_HTTP,
-  DEFAULT_P2P,
-  DEFAULT_POOL_MB,
-  DEFAULT_REPLICAS,
-} from "./constants.ts";
+import { DEFAULT_DATA, DEFAULT_HTTP, DEFAULT_P2P, DEFAULT_POOL_MB } from "./constants.ts";
+import { DEFAULT_REPLICAS } from "../kv/mod.ts";
+import { STRATEGIES } from "../p2p/mod.ts";
 import { VirgoError } from "./errors.ts";
 
-/** Routing strategies a peer can default to (`--routing`). */
-export const ROUTINGS = ["p2c", "least-loaded", "random", "local"] as const;
+/** Routing strategies a peer can default to (`--routing`): the mesh's own list. */
+export const ROUTINGS = STRATEGIES;
 /** One of {@linkcode ROUTINGS}. */
 export type Routing = typeof ROUTINGS[number];
 
@@ -41,7 +37,7 @@ export const StartConfigSchema = z.object({
   data: z.string().min(1).default(DEFAULT_DATA),
   join: z.array(multiaddr).default([]),
   mdns: flag.default(false),
-  routing: z.enum(ROUTINGS).default("p2c"),
+  routing: z.enum(ROUTINGS as readonly [Routing, ...Routing[]]).default("p2c"),
   replicas: intFrom(1, 15).default(DEFAULT_REPLICAS),
   poolMb: intFrom(0, 1024 * 1024).default(DEFAULT_POOL_MB),
   token: z.string().min(8, { message: "A token needs at least 8 characters" }).optional(),

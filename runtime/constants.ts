@@ -12,24 +12,18 @@ export const DEFAULT_HTTP = "127.0.0.1:8787";
 export const DEFAULT_P2P = "/ip4/127.0.0.1/tcp/7878";
 /** Default data folder, relative to the working folder (as in the contract). */
 export const DEFAULT_DATA = "./.virgo";
-/** Default per-call timeout: long enough for real work, short enough to free a stuck slot (issue #2). */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-/** Default function memory cap in MiB (issue #2). */
-export const DEFAULT_MEMORY_MB = 128;
 /** Upper bound a deployment may ask for: keeps one function from claiming the machine. */
 export const MAX_TIMEOUT_MS = 15 * 60_000;
 /** Upper bound on a function's memory cap, in MiB. */
 export const MAX_MEMORY_MB = 4096;
-/** Largest deploy body: a bundle of 20 MB is far past any sane edge function (issue #2). */
+/** Largest deploy body: 20 MB is far past any edge function bundle (the examples are 1–60 KB). */
 export const MAX_DEPLOY_BYTES = 20 * 1024 * 1024;
-/** Largest invoke request body by default (issue #2). */
+/** Largest invoke request body by default: 10 MB, bounded so one call cannot fill the peer's memory. */
 export const MAX_INVOKE_BYTES = 10 * 1024 * 1024;
 /** How long a graceful shutdown waits for in-flight calls before closing anyway. */
 export const SHUTDOWN_GRACE_MS = 5_000;
 /** Function names: URL- and file-safe, short enough to read in logs. */
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** Default number of replicas of each key (contract: `--replicas 3`). */
-export const DEFAULT_REPLICAS = 3;
 /** Default memory-pool capacity each peer offers, in MiB. */
 export const DEFAULT_POOL_MB = 256;
 /** Gossip topic on which catalogue changes (deploy / delete) are announced. */

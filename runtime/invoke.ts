@@ -8,7 +8,14 @@
  * @module
  */
 import { SandboxError, type SandboxPool } from "./sandbox/mod.ts";
-import { MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
+import {
+  isPeerId,
+  MeshError,
+  type PeerInfo,
+  type Router,
+  STRATEGIES,
+  type Strategy,
+} from "../p2p/mod.ts";
 import { MAX_INVOKE_BYTES, REPLAY_MAX_BYTES, RETRY_AFTER_S } from "./constants.ts";
 import { BEARER_CHALLENGE } from "./auth.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
@@ -59,8 +66,7 @@ export const NEVER_RAN: ReadonlySet<string> = new Set([
 /** Codes of a refusal that will pass: the answer says when to try again. */
 const RETRY_LATER = new Set(["OVERLOADED", "SHUTTING_DOWN", "SANDBOX_STOPPED"]);
 
-const STRATEGIES = new Set(["local", "random", "least-loaded", "p2c"]);
-const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{40,64}$/;
+const STRATEGY_SET: ReadonlySet<string> = new Set(STRATEGIES);
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 /** Methods `new Request` refuses ("forbidden methods" of the Fetch standard, any case). */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
@@ -117,8 +123,8 @@ export interface InvokerInit {
 /** Parses `x-virgo-route`; undefined when absent. */
 export function parseRoute(value: string | null): Strategy | { peerId: string } | undefined {
   if (value === null || value === "") return undefined;
-  if (STRATEGIES.has(value)) return value as Strategy;
-  if (PEER_ID.test(value)) return { peerId: value };
+  if (STRATEGY_SET.has(value)) return value as Strategy;
+  if (isPeerId(value)) return { peerId: value };
   throw new VirgoError(
     "BAD_REQUEST",
     `Invalid ${ROUTE_HEADER}: expected local, random, least-loaded, p2c or a peer id: ${

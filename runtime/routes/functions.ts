@@ -5,14 +5,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
-  DEFAULT_MEMORY_MB,
-  DEFAULT_TIMEOUT_MS,
   FUNCTION_NAME,
   MAX_DEPLOY_BYTES,
   MAX_MEMORY_MB,
   MAX_SECRET_BYTES,
   MAX_TIMEOUT_MS,
 } from "../constants.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "../sandbox/mod.ts";
 import { VirgoError } from "../errors.ts";
 import type { FunctionMeta, Registry } from "../registry.ts";
 import { SECRET_NAME } from "../catalog.ts";

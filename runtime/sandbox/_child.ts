@@ -183,7 +183,7 @@ function onFrame(type: number, id: number, payload: Uint8Array): void {
 }
 
 async function warmUp(): Promise<void> {
-  // One Request/Response round trip makes the first real call ~3 ms faster (MEASURED.md).
+  // One Request/Response round trip makes the first real call ~3 ms faster (measured: a fresh V8 spends ~3 ms on its first Request/Response).
   const r = new Response(new Request("http://warm/", { method: "POST", body: "x" }).body);
   await r.text();
 }

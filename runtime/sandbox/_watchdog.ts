@@ -1,6 +1,6 @@
 /**
- * The hard memory cap. `--max-old-space-size` bounds the V8 heap but not ArrayBuffers (1 GB of
- * them passed a 64 MB heap cap, MEASURED.md), so the host samples each child's resident set
+ * The hard memory cap. `--max-old-space-size` bounds the V8 heap but not ArrayBuffers (measured: 1 GB
+ * of them passed a 64 MB heap cap), so the host samples each child's resident set
  * from /proc and SIGKILLs a child above its limit. (This machine's cgroup v2 hierarchy has no
  * memory controller, and the v1 hierarchy belongs to whoever runs the peer, so /proc it is.)
  *

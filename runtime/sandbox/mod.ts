@@ -18,6 +18,7 @@
  * @module
  */
 export { createSandboxPool } from "./pool.ts";
+export { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "./constants.ts";
 export { SandboxError, type SandboxErrorCode } from "./errors.ts";
 export type {
   FunctionSpec,

@@ -45,7 +45,8 @@ function profileOf(spec: FunctionSpec): Profile {
 /**
  * Creates a pool that runs each function version in its own Deno process.
  *
- * Why processes: a memory bomb in a Worker kills the whole host (MEASURED.md); a child process
+ * Why processes: a memory bomb in a Worker kills the whole host (measured: a fatal V8
+ * out-of-memory ends the process); a child process
  * dies alone, and its permissions and memory are capped by the OS and Deno flags.
  *
  * Under overload, calls beyond what the processes can run wait in a queue, and a call that would

@@ -1,0 +1,25 @@
+/**
+ * Peer ids as users write them (`x-virgo-route: <peerId>`, `virgo peers remove <id>`), checked
+ * by libp2p's own parser rather than a pattern of ours.
+ * @module
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+
+/**
+ * Whether `value` is a well-formed libp2p peer id.
+ *
+ * @example
+ * ```ts
+ * isPeerId("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"); // true
+ * isPeerId("p2c"); // false
+ * ```
+ */
+export function isPeerId(value: string): boolean {
+  if (value.length > 128) return false;
+  try {
+    peerIdFromString(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
