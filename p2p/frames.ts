@@ -14,7 +14,8 @@
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from "@libp2p/interface";
 import { READ_HIGH_WATER_BYTES } from "./constants.ts";
 import { MeshError } from "./errors.ts";
-import { ChunkBuffer } from "./_chunk_buffer.ts";
+import { encode as encodeUvarint } from "uint8-varint";
+import { Uint8ArrayList } from "uint8arraylist";
 
 /** Longest accepted varint length prefix: 7 bytes encode up to 2^49, far beyond any frame bound. */
 const MAX_VARINT_BYTES = 7;
@@ -28,18 +29,14 @@ const MAX_VARINT_BYTES = 7;
  * ```
  */
 export function encodeVarint(n: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Uint8Array.from(out);
+  return encodeUvarint(n);
 }
 
-/** Decode a varint at the start of `buf`: `undefined` when more bytes are needed; throws BAD_FRAME when too long. */
-function decodeVarint(buf: ChunkBuffer): { value: number; bytes: number } | undefined {
+/**
+ * Decode a varint at the start of `buf`: `undefined` when more bytes are needed; throws
+ * BAD_FRAME when too long. (uint8-varint's decoder cannot tell "not all here yet" from "bad".)
+ */
+function decodeVarint(buf: Uint8ArrayList): { value: number; bytes: number } | undefined {
   let value = 0;
   let scale = 1;
   const n = Math.min(buf.byteLength, MAX_VARINT_BYTES);
@@ -208,7 +205,7 @@ const SMALL_PART_BYTES = 4096;
  */
 export class FrameReader {
   readonly #stream: Stream;
-  readonly #buf = new ChunkBuffer();
+  readonly #buf = new Uint8ArrayList();
   readonly #highWater: number;
   #reading = false;
   #ended = false;
@@ -289,7 +286,9 @@ export class FrameReader {
           }
           const total = head.bytes + head.value;
           if (this.#buf.byteLength >= total) {
-            const frame = this.#buf.take(head.bytes, head.value);
+            // A view when the frame sits in one chunk, a copy only when it spans several.
+            const frame = this.#buf.subarray(head.bytes, total);
+            this.#buf.consume(total);
             if (this.#buf.byteLength < this.#highWater) this.#resume();
             return frame;
           }
