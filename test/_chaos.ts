@@ -18,7 +18,15 @@
  * ```
  * @module
  */
-import { deploy, type PeerProcess, startPeer, waitFor } from "./_harness.ts";
+import {
+  deploy,
+  isRunning,
+  type PeerProcess,
+  type ProcessRef,
+  startPeer,
+  stopAll,
+  waitFor,
+} from "./_harness.ts";
 import {
   checkAcknowledgedWrites,
   checkCounters,
@@ -152,28 +160,6 @@ function random(seed: number): () => number {
   };
 }
 
-/** Descendants of `pid` (a peer's sandboxes), from /proc; they outlive a SIGKILLed peer. */
-async function descendants(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  try {
-    for await (const t of Deno.readDir(`/proc/${pid}/task`)) {
-      const kids = await Deno.readTextFile(`/proc/${pid}/task/${t.name}/children`).catch(() => "");
-      for (const k of kids.trim().split(/\s+/).filter(Boolean).map(Number)) {
-        out.push(k, ...await descendants(k));
-      }
-    }
-  } catch { /* gone */ }
-  return out;
-}
-
-/** When `pid` started (field 22 of /proc/<pid>/stat), to tell it from a later process with its pid. */
-async function startTime(pid: number): Promise<string | undefined> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is the state (field 3): a zombie has already exited.
-  return fields[0] && fields[0] !== "Z" ? fields[19] : undefined;
-}
-
 /** The peer ids `url` sees, or undefined when it does not answer in time. */
 async function viewAt(url: string): Promise<string[] | undefined> {
   try {
@@ -197,14 +183,13 @@ interface Slot {
   state: "up" | "down" | "paused";
 }
 
-/** The peers of a run: every process started is tracked, so all of them are stopped. */
+/** The peers of a run: every process started is noted, so none outlives it. */
 class Cluster {
   slots: Slot[] = [];
-  /** Every process of ours (peers, their sandboxes) and when it started. */
-  readonly #pids = new Map<number, string>();
-  readonly #data = new Set<string>();
+  /** Every process of ours seen so far (peers, their sandboxes), for the final check. */
+  readonly #seen: ProcessRef[] = [];
 
-  /** Starts `n` peers joining the first, as `startMesh` does, tracking each as soon as it runs. */
+  /** Starts `n` peers joining the first, as `startMesh` does, noting each as soon as it runs. */
   async start(n: number): Promise<void> {
     const first = await this.#slot(await startPeer());
     this.slots = [first];
@@ -218,8 +203,7 @@ class Cluster {
   }
 
   async #slot(p: PeerProcess): Promise<Slot> {
-    await this.#note([p.pid]);
-    this.#data.add(p.data);
+    this.#seen.push(...await p.tree());
     return {
       proc: p,
       peerId: p.peerId,
@@ -230,37 +214,11 @@ class Cluster {
     };
   }
 
-  async #note(pids: number[]): Promise<void> {
-    for (const pid of pids) {
-      const t = await startTime(pid);
-      if (t !== undefined && !this.#pids.has(pid)) this.#pids.set(pid, t);
-    }
-  }
-
-  /** The peer and the processes under it, noted for the final clean-up. */
-  async #tree(s: Slot): Promise<number[]> {
-    const pids = [s.proc.pid, ...await descendants(s.proc.pid)];
-    await this.#note(pids);
-    return pids;
-  }
-
-  /** Signals `pid` only while it is the process we noted (pids are reused). */
-  async #signal(pid: number, sig: Deno.Signal): Promise<boolean> {
-    const t = await startTime(pid);
-    if (t === undefined || t !== this.#pids.get(pid)) return false;
-    try {
-      Deno.kill(pid, sig);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
+  /** SIGKILL for the peer and its sandboxes; its data folder stays for the restart. */
   async kill(s: Slot): Promise<void> {
-    const pids = await this.#tree(s);
+    this.#seen.push(...await s.proc.tree());
     s.state = "down";
     await s.proc.kill();
-    for (const pid of pids) await this.#signal(pid, "SIGKILL");
   }
 
   async restart(s: Slot): Promise<void> {
@@ -281,30 +239,21 @@ class Cluster {
 
   /** SIGSTOP (or SIGCONT) the peer and every process under it. */
   async pause(s: Slot, on: boolean): Promise<void> {
-    const pids = await this.#tree(s);
-    for (const pid of on ? pids : pids.reverse()) {
-      await this.#signal(pid, on ? "SIGSTOP" : "SIGCONT");
-    }
+    this.#seen.push(...await s.proc.signal(on ? "SIGSTOP" : "SIGCONT"));
     s.state = on ? "paused" : "up";
   }
 
-  /** Stops every process ever started (paused ones resumed first), then removes the data. */
+  /**
+   * Stops every peer (a paused one is resumed to see SIGTERM), removes the data folders, and
+   * returns the processes of ours still running.
+   */
   async stopAll(): Promise<number[]> {
-    for (const pid of this.#pids.keys()) await this.#signal(pid, "SIGCONT");
-    await Promise.all(this.slots.map(async (s) => {
-      if (s.state === "down") return;
-      await this.#tree(s);
-      const late = setTimeout(() => s.proc.kill(), 10_000);
-      await s.proc.stop();
-      clearTimeout(late);
-    }));
-    // Sandboxes exit when their peer's socket closes; give them a moment, then make sure.
-    await sleep(500);
-    for (const pid of this.#pids.keys()) await this.#signal(pid, "SIGKILL");
-    await sleep(200);
+    for (const s of this.slots) this.#seen.push(...await s.proc.tree());
+    await stopAll(this.slots.map((s) => s.proc), { graceMs: 10_000 });
     const leftover: number[] = [];
-    for (const [pid, t] of this.#pids) if (await startTime(pid) === t) leftover.push(pid);
-    for (const d of this.#data) await Deno.remove(d, { recursive: true }).catch(() => {});
+    for (const p of this.#seen) {
+      if (!leftover.includes(p.pid) && await isRunning(p)) leftover.push(p.pid);
+    }
     return leftover;
   }
 }
