@@ -6,7 +6,8 @@
  * @module
  */
 import type { Database } from "../kv/mod.ts";
-import { BUNDLE_PROTOCOL, MAX_DEPLOY_BYTES } from "./constants.ts";
+import { BUNDLE_CACHE_BYTES, BUNDLE_PROTOCOL, MAX_DEPLOY_BYTES } from "./constants.ts";
+import { byteLru } from "./_lru.ts";
 import { VirgoError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { CatalogNet, FunctionMeta } from "./catalog.ts";
@@ -41,7 +42,8 @@ export function createBundleStore(
 ): BundleStore {
   const { net, logger } = init;
   const store = init.db.store("bundles");
-  const cache = new Map<string, string>();
+  // Bounded: every version's code stays in LevelDB, only the ones in use need to be in memory.
+  const cache = byteLru(BUNDLE_CACHE_BYTES);
   const fetching = new Map<string, Promise<string>>();
 
   async function fetchFromMesh(meta: FunctionMeta): Promise<string> {

@@ -52,3 +52,8 @@ export const RETRY_AFTER_S = 1;
  * already sent on is needed; past this much the call is not moved, and the bytes are let go.
  */
 export const REPLAY_MAX_BYTES = 1024 * 1024;
+/**
+ * Bundle code kept in memory, least recently used out first: 64 MiB holds thousands of typical
+ * bundles (a few KB to a few hundred KB) and bounds what a catalogue of large ones costs.
+ */
+export const BUNDLE_CACHE_BYTES = 64 * 1024 * 1024;
