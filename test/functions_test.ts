@@ -3,7 +3,7 @@
  * redeploy under load, and every error path of the function routes.
  */
 import assert from "node:assert/strict";
-import { cli, deploy, deploySource, startPeer, waitFor } from "./_harness.ts";
+import { cli, deploy, deploySource, startPeer, stopAll, waitFor } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -97,7 +97,7 @@ Deno.test("deploy and invoke through the CLI and HTTP", opts, async (t) => {
       assert.match(again.stderr, /FUNCTION_NOT_FOUND/);
     });
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });
 
@@ -112,9 +112,7 @@ Deno.test("a restarted peer keeps its functions and id", opts, async () => {
     const res = await fetch(`${second.url}/fn/fib?n=20`);
     assert.deepEqual(await res.json(), { n: 20, fib: 6765 });
   } finally {
-    await first.stop();
-    await second?.stop();
-    await Deno.remove(first.data, { recursive: true }).catch(() => {});
+    await stopAll(second ? [first, second] : [first]);
   }
 });
 
@@ -149,7 +147,7 @@ Deno.test("a redeploy under load fails no call and switches to the new version",
     assert.deepEqual(failures, []);
     assert.equal(await (await fetch(`${peer.url}/fn/ver`)).text(), "v4");
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });
 
@@ -263,7 +261,7 @@ Deno.test("bad input gets the contract's JSON error", opts, async (t) => {
       assert.equal((await fetch(`${peer.url}/healthz`)).status, 200);
     });
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });
 
@@ -287,6 +285,6 @@ Deno.test("SIGTERM finishes in-flight calls, then the peer exits cleanly", opts,
     assert.equal(await res.text(), "done");
     assert.equal(await code, 0);
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });

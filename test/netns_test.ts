@@ -4,7 +4,7 @@
  * Skips where network namespaces are unavailable (not root, no `ip`).
  */
 import assert from "node:assert/strict";
-import { cli, type PeerProcess, startPeer } from "./_harness.ts";
+import { cli, type PeerProcess, startPeer, stopAll } from "./_harness.ts";
 
 const NS = ["virgo-t1", "virgo-t2"];
 const ADDR = ["10.77.91.1", "10.77.91.2"];
@@ -112,10 +112,9 @@ Deno.test({
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /UNAUTHORIZED/);
     } finally {
-      await Promise.all(peers.map((p) => p.stop()));
+      await stopAll(peers);
       await tearDown();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      for (const p of peers) await Deno.remove(p.data, { recursive: true }).catch(() => {});
     }
   },
 });

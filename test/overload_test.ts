@@ -4,7 +4,7 @@
  * generous properties, not speed figures: `bench/overload.ts` measures.
  */
 import assert from "node:assert/strict";
-import { deploySource, type PeerProcess, startPeer } from "./_harness.ts";
+import { deploySource, type PeerProcess, startPeer, stopAll } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -114,7 +114,7 @@ Deno.test(
       assert.equal(next.status, 200);
       assert.ok(next.done - next.sent < 2_000, `the next call took ${next.done - next.sent} ms`);
     } finally {
-      await peer.stop();
+      await stopAll([peer]);
     }
   },
 );
@@ -166,7 +166,7 @@ Deno.test(
         assert.equal(body, seen);
       }
     } finally {
-      await peer.stop();
+      await stopAll([peer]);
     }
   },
 );

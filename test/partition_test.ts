@@ -6,7 +6,7 @@
  * root, no `ip`). Every packet stays inside the namespaces this test creates.
  */
 import assert from "node:assert/strict";
-import { cli, type PeerProcess, startPeer } from "./_harness.ts";
+import { cli, type PeerProcess, startPeer, stopAll } from "./_harness.ts";
 
 const BRIDGE_NS = "virgo-pbr";
 const NS = ["virgo-p1", "virgo-p2", "virgo-p3"];
@@ -133,10 +133,9 @@ Deno.test({
         assert.equal((await on(i, ["kv", "get", "k"])).stdout.trim(), "during");
       }
     } finally {
-      await Promise.all(peers.map((p) => p.stop()));
+      await stopAll(peers);
       await tearDown();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      for (const p of peers) await Deno.remove(p.data, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -3,7 +3,7 @@
  * clear answer, and a well-behaved function keeps answering while it happens.
  */
 import assert from "node:assert/strict";
-import { deploy, deploySource, startPeer } from "./_harness.ts";
+import { deploy, deploySource, spawn, startPeer, stopAll } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -120,7 +120,7 @@ Deno.test("sandboxed functions cannot escape, and the peer keeps serving", opts,
       assert.equal((await fetch(`${peer.url}/healthz`)).status, 200);
     });
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });
 
@@ -140,21 +140,17 @@ Deno.test("each example runs unchanged under deno serve", opts, async (t) => {
         const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
         const port = (probe.addr as Deno.NetAddr).port;
         probe.close();
-        const serve = new Deno.Command(Deno.execPath(), {
-          args: [
-            "serve",
-            "-A",
-            "--config",
-            `${root}deno.json`,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(port),
-            `${root}functions/${name}.ts`,
-          ],
-          stdout: "null",
-          stderr: "piped",
-        }).spawn();
+        const { child: serve, tracked } = spawn(Deno.execPath(), [
+          "serve",
+          "-A",
+          "--config",
+          `${root}deno.json`,
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          `${root}functions/${name}.ts`,
+        ], { label: "deno serve", stderr: "piped" });
         try {
           // deno serve says "Listening on …" on stderr once it is ready.
           const reader = serve.stderr.pipeThrough(new TextDecoderStream()).getReader();
@@ -180,12 +176,11 @@ Deno.test("each example runs unchanged under deno serve", opts, async (t) => {
             assert.equal(a, b);
           }
         } finally {
-          serve.kill("SIGTERM");
-          await serve.status;
+          await tracked.stop();
         }
       });
     }
   } finally {
-    await peer.stop();
+    await stopAll([peer]);
   }
 });

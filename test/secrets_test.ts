@@ -119,9 +119,8 @@ Deno.test("a secret reaches its function on every peer and nowhere else", opts, 
     const bad = await cliWithStdin(["secret", "set", "vault", "9BAD", "--peer", a.url], "x");
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Invalid secret name/);
-  } finally {
+    // Stopped, nothing logged it, and nothing stored it in the clear.
     await Promise.all(peers.map((p) => p.stop()));
-    // Nothing logged it, and nothing stored it in the clear.
     const needle = new TextEncoder().encode(value);
     for (const p of peers) {
       assert.ok(!p.logs.some((l) => l.includes(value)), `${p.peerId} logged the secret`);
@@ -129,6 +128,7 @@ Deno.test("a secret reaches its function on every peer and nowhere else", opts, 
         assert.ok(!containsBytes(bytes, needle), `${path} holds the secret in the clear`);
       }
     }
+  } finally {
     await stopAll(peers);
   }
 });
