@@ -1,31 +1,19 @@
 /**
- * The HTTP layer through `app.request()`, on a peer assembled from its real
- * components (LevelDB in a temp folder, sandboxes, a one-peer mesh).
+ * The HTTP layer through `app.request()`, on the app built from light parts (see
+ * `_testing.ts`): an in-memory database and pool, a mesh of one peer in memory, real
+ * sandboxes. Whole peers are tested over HTTP in `test/`.
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { adminAuth, tokenCheck } from "./auth.ts";
-import { resolveConfig } from "./config.ts";
-import { silentLogger } from "./log.ts";
-import { startPeer } from "./peer.ts";
+import { type LogLine, startTestApp } from "./_testing.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function withPeer(
-  fn: (app: Awaited<ReturnType<typeof startPeer>>["app"], peerId: string) => Promise<void>,
-  extra: Record<string, unknown> = {},
+async function withApp(
+  fn: (app: Hono, peerId: string, logs: LogLine[]) => Promise<void>,
+  extra: { token?: string } = {},
 ) {
-  const data = await Deno.makeTempDir({ prefix: "virgo-app-" });
-  const peer = await startPeer(
-    resolveConfig({ http: "127.0.0.1:0", p2p: "/ip4/127.0.0.1/tcp/0", data, ...extra }),
-    silentLogger,
-  );
-  try {
-    await fn(peer.app, peer.peerId);
-  } finally {
-    await peer.stop();
-    await Deno.remove(data, { recursive: true });
-  }
+  await using t = await startTestApp(extra);
+  await fn(t.app, t.peerId, t.logs);
 }
 
 const json = (body: unknown) => ({
@@ -34,8 +22,8 @@ const json = (body: unknown) => ({
   body: JSON.stringify(body),
 });
 
-Deno.test("app: deploy, inspect, invoke, remove", opts, () =>
-  withPeer(async (app, peerId) => {
+Deno.test("app: deploy, inspect, invoke, remove", () =>
+  withApp(async (app, peerId) => {
     const code = "export default { fetch: (r) => new Response(new URL(r.url).pathname) }";
     const put = await app.request("/v1/functions/path", json({ code, vars: { A: "1" } }));
     assert.equal(put.status, 201);
@@ -54,8 +42,10 @@ Deno.test("app: deploy, inspect, invoke, remove", opts, () =>
     assert.equal((await app.request("/fn/path")).status, 404);
   }));
 
-Deno.test("app: errors have the contract's shape", opts, () =>
-  withPeer(async (app) => {
+Deno.test("app: errors have the contract's shape", () =>
+  withApp(async (app) => {
+    const code = "export default { fetch: () => new Response('ran') }";
+    assert.equal((await app.request("/v1/functions/there", json({ code }))).status, 201);
     const cases: Array<[Promise<Response> | Response, number, string]> = [
       [app.request("/fn/missing"), 404, "FUNCTION_NOT_FOUND"],
       [app.request("/v1/functions/UPPER", json({ code: "x" })), 400, "BAD_REQUEST"],
@@ -65,11 +55,8 @@ Deno.test("app: errors have the contract's shape", opts, () =>
       [app.request("/v1/kv?limit=5000"), 400, "BAD_REQUEST"],
       [app.request("/v1/mem", { method: "POST", body: "[]" }), 400, "BAD_REQUEST"],
       [app.request("/v1/mem/garbage"), 400, "INVALID_ADDRESS"],
-      [
-        app.request("/fn/missing", { headers: { "x-virgo-route": "nowhere" } }),
-        404,
-        "FUNCTION_NOT_FOUND",
-      ],
+      // The route is checked once the function is found: ask one that exists.
+      [app.request("/fn/there", { headers: { "x-virgo-route": "nowhere" } }), 400, "BAD_REQUEST"],
       [app.request("/nothing-here"), 404, "NOT_FOUND"],
     ];
     for (const [pending, status, code] of cases) {
@@ -79,10 +66,17 @@ Deno.test("app: errors have the contract's shape", opts, () =>
       assert.equal(body.error.code, code);
       assert.equal(typeof body.error.message, "string");
     }
+    const route = await (await app.request("/fn/there", {
+      headers: { "x-virgo-route": "nowhere" },
+    })).json();
+    assert.match(route.error.message, /^Invalid x-virgo-route: expected local, .*: nowhere$/);
+    // A good route to the same function runs it: the 400 above was the route's.
+    const pinned = await app.request("/fn/there", { headers: { "x-virgo-route": "local" } });
+    assert.equal(await pinned.text(), "ran");
   }));
 
-Deno.test("app: kv round trip with versions and If-Match", opts, () =>
-  withPeer(async (app) => {
+Deno.test("app: kv round trip with versions and If-Match", () =>
+  withApp(async (app) => {
     const first = await app.request("/v1/kv/a/b", { method: "PUT", body: "one" });
     assert.equal(first.status, 200);
     const v1 = first.headers.get("x-virgo-version")!;
@@ -147,9 +141,8 @@ async function guardGaps(app: Hono, token: string): Promise<string[]> {
 
 Deno.test(
   "app: with a token, every route but /healthz and /fn/* needs it",
-  opts,
   () =>
-    withPeer(async (app) => {
+    withApp(async (app) => {
       // A route added to the built app (before its first request, as hono
       // requires) is guarded without anyone listing it.
       app.get("/v1/added-later", (c) => c.text("later"));
@@ -204,9 +197,8 @@ Deno.test("app: the route check reports a route that answers without the token",
 
 Deno.test(
   "app: with a token, public functions answer everyone and private ones only the token",
-  opts,
   () =>
-    withPeer(async (app) => {
+    withApp(async (app) => {
       const code =
         "export default { fetch: (r) => new Response(r.headers.get('authorization') ?? 'none') }";
       const put = (name: string, extra: Record<string, unknown>) =>
@@ -243,9 +235,8 @@ Deno.test(
 
 Deno.test(
   "app: a failing function shows its message to the token only",
-  opts,
   () =>
-    withPeer(async (app, peerId) => {
+    withApp(async (app, peerId) => {
       const put = await app.request("/v1/functions/thrower", {
         method: "PUT",
         headers: { "content-type": "application/json", ...bearer },
@@ -277,9 +268,8 @@ Deno.test(
 
 Deno.test(
   "app: without a token nothing needs one, and a failing function's message still stays in the log",
-  opts,
   () =>
-    withPeer(async (app) => {
+    withApp(async (app, _peerId, logs) => {
       const code = "export default { fetch(r) { if (new URL(r.url).pathname === '/boom') " +
         "throw new Error('secret-detail-123'); return new Response('ok'); } }";
       const put = await app.request("/v1/functions/closed", json({ code, public: false }));
@@ -292,34 +282,64 @@ Deno.test(
       const body = await boom.json();
       assert.equal(body.error.code, "FUNCTION_ERROR");
       assert.ok(!body.error.message.includes("secret-detail-123"), body.error.message);
+      const id = boom.headers.get("x-virgo-request-id");
+      const line = logs.find((l) => l.obj.requestId === id && l.level === "error");
+      assert.deepEqual(line?.obj, {
+        component: "invoke",
+        fn: "closed",
+        requestId: id,
+        code: "FUNCTION_ERROR",
+        message: "secret-detail-123",
+      });
     }),
 );
 
 Deno.test("app: an unknown error answers a generic 500, never its own text", () =>
-  withPeer(async (app) => {
+  withApp(async (app, _peerId, logs) => {
+    const detail = "at /home/someone/virgo/runtime/secret.ts:12:3";
     app.get("/v1/explodes", () => {
-      throw new Error("at /home/someone/virgo/runtime/secret.ts:12:3");
+      throw new Error(detail);
     });
     const res = await app.request("/v1/explodes");
     assert.equal(res.status, 500);
     assert.deepEqual(await res.json(), { error: { code: "INTERNAL", message: "Internal error" } });
+    // Its text is for the operator: the peer's log has it.
+    assert.ok(logs.some((l) => l.level === "error" && String(l.obj.err).includes(detail)));
   }));
 
 Deno.test(
-  "app: health, metrics, peers, status and the dashboard",
-  opts,
+  "app: health, peers, status, metrics of the API and the dashboard's page and sources",
   () =>
-    withPeer(async (app, peerId) => {
+    withApp(async (app, peerId) => {
       assert.deepEqual(await (await app.request("/healthz")).json(), { ok: true, peerId });
-      const metrics = await (await app.request("/metrics")).text();
-      assert.match(metrics, /virgo_mesh_peers 1/);
       const peers = await (await app.request("/v1/peers")).json();
-      assert.equal(peers.peers[0].peerId, peerId);
+      assert.deepEqual(
+        [peers.self, peers.count, peers.peers[0].peerId, peers.peers[0].self, peers.members],
+        [peerId, 1, peerId, true, [{ peerId, up: true }]],
+      );
       const status = await (await app.request("/v1/status")).json();
       assert.equal(status.peerId, peerId);
       assert.equal(status.routing, "p2c");
+      // The API's requests are counted by route and status.
+      const metrics = await app.request("/metrics");
+      assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.match(
+        await metrics.text(),
+        /^virgo_http_requests_total\{route="[^"]*",status="200"\} [1-9]/m,
+      );
+      // The page names its peer and reads only API routes that answer JSON (the fields it
+      // reads are checked against a whole peer's answers in test/http_test.ts).
       const page = await app.request("/");
-      assert.match(await page.text(), /<title>Virgo/);
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+      const html = await page.text();
+      assert.ok(html.includes(`<code>${peerId}</code>`), "the page names its peer");
+      const sources = [...html.matchAll(/"(\/v1\/[a-z]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(sources, ["/v1/peers", "/v1/functions", "/v1/status"]);
+      for (const path of sources) {
+        const res = await app.request(path);
+        assert.equal(res.status, 200, path);
+        assert.equal(typeof (await res.json()), "object", path);
+      }
     }),
 );
 
@@ -335,8 +355,8 @@ function served(method: string, path: string, init: RequestInit = {}): Request {
   return req;
 }
 
-Deno.test("app: any method on /fn/* goes to the invoker", opts, () =>
-  withPeer(async (app) => {
+Deno.test("app: any method on /fn/* goes to the invoker", () =>
+  withApp(async (app) => {
     const code = "export default { fetch: (r) => new Response(r.method) }";
     assert.equal((await app.request("/v1/functions/m", json({ code }))).status, 201);
     // As the Fetch API spells them: the invoker upper-cases the six methods it normalises.
@@ -367,9 +387,8 @@ Deno.test("app: any method on /fn/* goes to the invoker", opts, () =>
 
 Deno.test(
   "app: elsewhere, a method a path lacks is 405 JSON with Allow; an unknown path 404",
-  opts,
   () =>
-    withPeer(async (app) => {
+    withApp(async (app) => {
       const cases: Array<[string, string, number, string | null]> = [
         ["POST", "/healthz", 405, "GET, HEAD"],
         ["get", "/healthz", 405, "GET, HEAD"],
@@ -397,9 +416,8 @@ Deno.test(
 
 Deno.test(
   "app: with a token, a method a path lacks is 401 before 405",
-  opts,
   () =>
-    withPeer(async (app) => {
+    withApp(async (app) => {
       assert.equal((await app.fetch(served("POST", "/v1/status"))).status, 401);
       const res = await app.fetch(served("POST", "/v1/status", { headers: bearer }));
       assert.equal(res.status, 405);
