@@ -245,6 +245,10 @@ type Behaviour = "run" | "OVERLOADED" | "SANDBOX_STOPPED" | "SHUTTING_DOWN" | "N
 function fakeMesh(ids: string[]) {
   const behaviour = new Map<string, Behaviour>(ids.map((id) => [id, "run"]));
   const failHop = new Map<string, string>();
+  /** Peers whose hop fails before anything of the call was sent. */
+  const unsentHop = new Set<string>();
+  /** Every peer a call was sent to over the mesh, in order. */
+  const hops: string[] = [];
   const ran: Array<{ peer: string; method: string; body: string }> = [];
   const invokers = new Map<string, ReturnType<typeof createInvoker>>();
   const order = [...ids];
@@ -276,6 +280,10 @@ function fakeMesh(ids: string[]) {
       peerId: id,
       peers: () => infos(id),
       async invoke(to, req) {
+        hops.push(to);
+        if (unsentHop.has(to)) {
+          throw new MeshError("PEER_FAILED", `Cannot open a stream to ${to}`, { unsent: true });
+        }
         const hop = failHop.get(to);
         if (hop) {
           await req.body?.cancel();
@@ -322,7 +330,7 @@ function fakeMesh(ids: string[]) {
       }),
     );
   }
-  return { invokers, behaviour, failHop, ran, order };
+  return { invokers, behaviour, failHop, unsentHop, hops, ran, order };
 }
 
 const post = (headers: Record<string, string> = {}, method = "POST") =>
@@ -363,17 +371,75 @@ Deno.test("invoke: a peer that refused a call before it ran passes it on, whatev
   }
 });
 
-Deno.test("invoke: a hop that failed is retried for idempotent methods only", async () => {
-  const { invokers, failHop, ran, order } = fakeMesh(["a", "b", "c"]);
-  order.splice(0, 3, "b", "c", "a");
+/** A call with `method`, carrying "payload" where the Fetch API lets it have a body. */
+const withMethod = (method: string, headers: Record<string, string> = {}) =>
+  new Request("http://peer/fn/f", {
+    method,
+    headers,
+    body: method === "GET" || method === "HEAD" ? null : "payload",
+  });
+
+Deno.test("invoke: when the chosen peer fails before answering, GET, HEAD, PUT, DELETE and OPTIONS are retried once on another peer; other methods answer 502", async () => {
+  for (const method of ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]) {
+    const { invokers, failHop, hops, ran, order } = fakeMesh(["a", "b", "c"]);
+    order.splice(0, 3, "b", "c", "a"); // a routes to b first, then c
+    failHop.set("b", "PEER_FAILED");
+    const res = await invokers.get("a")!.handle(withMethod(method), "f");
+    assert.equal(res.status, 200, method);
+    assert.equal(res.headers.get(PEER_HEADER), "c", method);
+    await res.body?.cancel();
+    assert.deepEqual(hops, ["b", "c"], method);
+    // The body is sent again whole.
+    const body = method === "GET" || method === "HEAD" ? "" : "payload";
+    assert.deepEqual(ran, [{ peer: "c", method, body }], method);
+  }
+  for (const method of ["POST", "PATCH", "M-SEARCH"]) {
+    const { invokers, failHop, hops, ran, order } = fakeMesh(["a", "b", "c"]);
+    order.splice(0, 3, "b", "c", "a");
+    failHop.set("b", "PEER_FAILED");
+    const res = await invokers.get("a")!.handle(withMethod(method), "f");
+    assert.equal(res.status, 502, method);
+    assert.equal((await res.json()).error.code, "PEER_FAILED", method);
+    // It may have run on b: it is not run again anywhere.
+    assert.deepEqual(hops, ["b"], method);
+    assert.deepEqual(ran, [], method);
+  }
+});
+
+Deno.test("invoke: the retry is once: a second failed peer answers 502, though a third could run it", async () => {
+  const { invokers, failHop, hops, ran, order } = fakeMesh(["a", "b", "c", "d"]);
+  order.splice(0, 4, "b", "c", "d", "a");
   failHop.set("b", "PEER_FAILED");
-  const a = invokers.get("a")!;
-  const put = await a.handle(post({}, "PUT"), "f");
-  assert.equal(await put.text(), "PUT payload");
-  const posted = await a.handle(post(), "f");
-  assert.equal(posted.status, 502);
-  assert.equal((await posted.json()).error.code, "PEER_FAILED");
+  failHop.set("c", "PEER_FAILED");
+  const res = await invokers.get("a")!.handle(withMethod("PUT"), "f");
+  assert.equal(res.status, 502);
+  assert.equal((await res.json()).error.code, "PEER_FAILED");
+  assert.deepEqual(hops, ["b", "c"]);
+  assert.deepEqual(ran, []);
+});
+
+Deno.test("invoke: a call that never left goes to another peer whatever its method; a pinned call stays put", async () => {
+  const { invokers, unsentHop, hops, ran, order } = fakeMesh(["a", "b", "c"]);
+  order.splice(0, 3, "b", "c", "a");
+  unsentHop.add("b");
+  const res = await invokers.get("a")!.handle(withMethod("POST"), "f");
+  assert.equal(await res.text(), "POST payload");
+  assert.deepEqual(hops, ["b", "c"]);
   assert.deepEqual(ran.map((r) => r.peer), ["c"]);
+
+  // Pinned by the caller: the peer it named, or the error, even for a GET.
+  const [a, b, c] = [
+    "12D3KooWSVeMK7ZwSCuxMycVSeMXfoBfJbYzrqR47naYPYfzoLGe",
+    "12D3KooWQmumqq4YY6kGxmyd5QmrTvZPznd3yVteD1d3xoxX2CZj",
+    "12D3KooWFW2Et5hH8RoCBDUb4xpTddsT4AMXAva4yTeeTkxNZKs2",
+  ];
+  const pinned = fakeMesh([a, b, c]);
+  pinned.failHop.set(b, "PEER_FAILED");
+  const res2 = await pinned.invokers.get(a)!.handle(withMethod("GET", { "x-virgo-route": b }), "f");
+  assert.equal(res2.status, 502);
+  assert.equal((await res2.json()).error.code, "PEER_FAILED");
+  assert.deepEqual(pinned.hops, [b]);
+  assert.deepEqual(pinned.ran, []);
 });
 
 Deno.test("invoke: a call from the mesh refused here is thrown, so its code crosses back", async () => {
