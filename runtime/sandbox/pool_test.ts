@@ -190,9 +190,17 @@ Deno.test("retire lets in-flight calls finish, then ends the process; a new vers
     } }`,
     );
     await pool.load(s);
+    const fn = `slow@${s.version}`;
+    const pids = pool.stats().detail!.filter((d) => d.fn === fn).map((d) => d.pid);
+    assertEquals(pids.length, 1);
     const inflight = pool.invoke(s, req(), { requestId: "r" }); // registered synchronously
     pool.retire(s.version);
     assertEquals(await (await inflight).text(), "done");
+    // A process leaves the pool's detail once it has exited (its status is in).
+    await until(
+      "the retired version's process to exit",
+      () => !pool.stats().detail!.some((d) => d.pid === pids[0] || d.fn === fn),
+    );
     const s2 = spec("slow", HELLO);
     await pool.load(s2);
     assertEquals((await pool.invoke(s2, req(), { requestId: "r" })).status, 200);
