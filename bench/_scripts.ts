@@ -3,7 +3,7 @@
  * JSON) as a tracked subprocess with a time limit, and returns its JSON.
  * @module
  */
-import { spawn } from "./_procs.ts";
+import { spawn } from "../test/_harness.ts";
 import { ROOT } from "./_util.ts";
 
 /** Runs `deno run -A <script> ...args` and parses the JSON it prints last. */

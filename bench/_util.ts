@@ -91,29 +91,6 @@ export async function rssMb(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Direct children of `pid` (from /proc/<pid>/task/<tid>/children). */
-export async function childrenOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  try {
-    for await (const t of Deno.readDir(`/proc/${pid}/task`)) {
-      try {
-        const s = await Deno.readTextFile(`/proc/${pid}/task/${t.name}/children`);
-        for (const x of s.trim().split(/\s+/)) if (x) out.push(Number(x));
-      } catch { /* thread ended */ }
-    }
-  } catch { /* process gone */ }
-  return out;
-}
-
-/** All descendants of `pid`, depth first. */
-export async function descendantsOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const c of await childrenOf(pid)) {
-    out.push(c, ...await descendantsOf(c));
-  }
-  return out;
-}
-
 /** Bytes a process wrote and read through syscalls (/proc/<pid>/io), or undefined. */
 export async function procIo(pid: number): Promise<{ rchar: number; wchar: number } | undefined> {
   try {

@@ -4,7 +4,7 @@
  * run with `--latency`, parsed into req/s and percentiles in ms.
  * @module
  */
-import { spawn } from "./_procs.ts";
+import { spawn } from "../test/_harness.ts";
 import { r } from "./_util.ts";
 
 /** One wrk measurement. */

@@ -10,12 +10,13 @@
  * Writes bench/results/chaos.json (the report with machine info) and prints
  * a summary; `--history` also writes every recorded operation, to check
  * again offline. Exits 1 when the run found a problem. Every process started
- * is stopped, also on Ctrl-C.
+ * is stopped, also on Ctrl-C (a second one stops them at once).
  * @module
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type FaultKind, formatReport, runChaos } from "../test/_chaos.ts";
+import { stopEverything } from "../test/_harness.ts";
 import { log, writeResult } from "./_util.ts";
 
 const Args = z.object({
@@ -64,7 +65,11 @@ async function main(): Promise<number> {
   const args = parsed.data;
   const abort = new AbortController();
   const onSignal = () => {
-    if (abort.signal.aborted) Deno.exit(130);
+    if (abort.signal.aborted) {
+      log("quitting: every process is killed after 1 s");
+      stopEverything({ graceMs: 1_000 }).finally(() => Deno.exit(130));
+      return;
+    }
     log("stopping: the load ends, then every peer is stopped (Ctrl-C again to quit at once)");
     abort.abort();
   };

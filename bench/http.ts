@@ -12,7 +12,16 @@
  * @module
  */
 import { bundle } from "../runtime/bundle.ts";
-import { deployCli, installSignalHandlers, type Peer, startBaseline, startPeer, stopAll, waitFor } from "./_procs.ts";
+import {
+  deploy,
+  installSignalHandlers,
+  type PeerProcess,
+  startPeer,
+  stopAll,
+  stopEverything,
+  waitFor,
+} from "../test/_harness.ts";
+import { startBaseline } from "./_baseline.ts";
 import { versus } from "./_wrk.ts";
 import {
   f,
@@ -41,7 +50,7 @@ interface Status {
   sandbox: { processes: number; spares: number; inflight: number; detail?: SandboxDetail[] };
 }
 
-async function status(peer: Peer): Promise<Status> {
+async function status(peer: PeerProcess): Promise<Status> {
   const res = await fetch(`${peer.url}/v1/status`);
   if (!res.ok) throw new Error(`GET /v1/status: ${res.status}`);
   return await res.json() as Status;
@@ -53,7 +62,7 @@ async function helloVariants(): Promise<(tag: string) => string> {
   return (tag) => `${code}\n// bench ${tag} ${crypto.randomUUID()}\n`;
 }
 
-async function deployHttp(peer: Peer, name: string, code: string): Promise<void> {
+async function deployHttp(peer: PeerProcess, name: string, code: string): Promise<void> {
   const res = await fetch(`${peer.url}/v1/functions/${name}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
@@ -64,7 +73,7 @@ async function deployHttp(peer: Peer, name: string, code: string): Promise<void>
 }
 
 /** deploy → first response, `reps` times with distinct functions. */
-async function coldStarts(peer: Peer, reps: number, variant: (tag: string) => string, waitSpare: boolean, tag: string) {
+async function coldStarts(peer: PeerProcess, reps: number, variant: (tag: string) => string, waitSpare: boolean, tag: string) {
   const deployMs: number[] = [];
   const firstMs: number[] = [];
   const totalMs: number[] = [];
@@ -103,7 +112,7 @@ async function coldStarts(peer: Peer, reps: number, variant: (tag: string) => st
 }
 
 /** Memory per function process after deploying and calling `n` functions. */
-async function memory(peer: Peer, n: number, variant: (tag: string) => string) {
+async function memory(peer: PeerProcess, n: number, variant: (tag: string) => string) {
   const names = Array.from({ length: n }, (_, i) => `mem-${i}`);
   for (const name of names) await deployHttp(peer, name, variant(name));
   for (const name of names) {
@@ -152,7 +161,7 @@ export async function run(opts: PartOptions): Promise<PartResult> {
     data.peerId = peer.peerId;
     await step(data, "deploy_hello_cli", async () => {
       const t0 = performance.now();
-      const out = await deployCli(peer, "hello", "hello");
+      const out = await deploy(peer, "hello", "hello");
       return { ...out, ms: r(performance.now() - t0, 1) };
     });
     for (const c of [1, 50]) {
@@ -207,12 +216,12 @@ export async function run(opts: PartOptions): Promise<PartResult> {
         ok: (spare.firstCall.p50ms ?? Infinity) <= 2,
       });
     }
-    await peer.stop();
+    await stopAll([peer]);
     await base.stop();
   } catch (err) {
     await step(data, "setup_failed", () => Promise.reject(err));
   } finally {
-    await stopAll();
+    await stopEverything({ graceMs: 3_000 });
   }
 
   // Cold start from a fresh process.
@@ -232,11 +241,11 @@ export async function run(opts: PartOptions): Promise<PartResult> {
         ok: (cold.deployPlusFirstCall.p50ms ?? Infinity) <= 20,
       });
     }
-    await fresh.stop();
+    await stopAll([fresh]);
   } catch (err) {
     await step(data, "cold_fresh_setup_failed", () => Promise.reject(err));
   } finally {
-    await stopAll();
+    await stopEverything({ graceMs: 3_000 });
   }
 
   // The sandbox team's micro-benchmark (in-process pool, no HTTP), for reference.

@@ -19,14 +19,14 @@ import { Level } from "level";
 import { openDatabase } from "../kv/mod.ts";
 import {
   installSignalHandlers,
-  type Peer,
-  startBaseline,
+  type PeerProcess,
   startMesh,
   startPeer,
   stopAll,
-  stopPeers,
+  stopEverything,
   viewOf,
-} from "./_procs.ts";
+} from "../test/_harness.ts";
+import { startBaseline } from "./_baseline.ts";
 import { runJsonScript } from "./_scripts.ts";
 import { versus } from "./_wrk.ts";
 import {
@@ -95,7 +95,7 @@ async function httpGet(url: string): Promise<void> {
 }
 
 /** Writes `count` keys through the peers' HTTP API, `concurrency` in flight, round robin over peers. */
-async function bulkWrite(peers: Peer[], prefix: string, count: number, concurrency: number) {
+async function bulkWrite(peers: PeerProcess[], prefix: string, count: number, concurrency: number) {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
@@ -117,9 +117,10 @@ interface PassLog {
   members: number;
 }
 
-function passesAfter(p: Peer, t: number): PassLog[] {
+function passesAfter(p: PeerProcess, t: number): PassLog[] {
   const out: PassLog[] = [];
-  for (const { at, line } of p.logs) {
+  for (const [i, line] of p.logs.entries()) {
+    const at = p.logTimes[i]!;
     if (at < t || !line.includes("rebalance pass done")) continue;
     try {
       const j = JSON.parse(line) as { moved?: number; dropped?: number; members?: number };
@@ -129,7 +130,7 @@ function passesAfter(p: Peer, t: number): PassLog[] {
   return out;
 }
 
-async function takeover(mesh: Peer[], keys: number, timeoutMs: number) {
+async function takeover(mesh: PeerProcess[], keys: number, timeoutMs: number) {
   const write = await bulkWrite(mesh, "t/", keys, 64);
   await sleep(1_000);
   const oldBytes = await Promise.all(mesh.map((p) => dirBytes(`${p.data}/db`)));
@@ -199,7 +200,7 @@ export async function run(opts: PartOptions): Promise<PartResult> {
   await step(data, "kv_micro", () => runJsonScript("bench/kv/store.ts", [String(opts.quick ? 2_000 : 10_000)], 180_000));
 
   const levelDir = await Deno.makeTempDir({ prefix: "virgo-bench-blevel-" });
-  let mesh: Peer[] = [];
+  let mesh: PeerProcess[] = [];
   try {
     const base = await startBaseline({ levelDir });
     mesh = await startMesh(3, { spares: 0 });
@@ -303,8 +304,8 @@ export async function run(opts: PartOptions): Promise<PartResult> {
   } catch (err) {
     await step(data, "mesh_setup_failed", () => Promise.reject(err));
   } finally {
-    await stopPeers(mesh);
-    await stopAll();
+    await stopAll(mesh);
+    await stopEverything({ graceMs: 3_000 });
     await Deno.remove(levelDir, { recursive: true }).catch(() => {});
   }
   await writeResult("kv", data);

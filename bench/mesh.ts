@@ -16,31 +16,44 @@
 import { spread } from "./_balls.ts";
 import { closedLoop } from "./_client.ts";
 import {
-  deployCli,
+  deploy,
   installSignalHandlers,
-  type Peer,
-  startHog,
+  type PeerProcess,
+  spawn,
   startMesh,
   startPeer,
   stopAll,
-  stopPeers,
+  stopEverything,
   type Tracked,
   viewOf,
   waitFor,
-  waitOk,
-} from "./_procs.ts";
+} from "../test/_harness.ts";
 import { runJsonScript } from "./_scripts.ts";
 import { versus } from "./_wrk.ts";
 import { f, type Headline, log, type PartOptions, type PartResult, r, rssMb, sleep, step, tcpBytesByPid, writeResult } from "./_util.ts";
 
 const ROUTE = "x-virgo-route";
 
+/** Waits until `peer` answers `GET path` with 200 (e.g. a function deployed elsewhere has arrived). */
+async function waitOk(peer: PeerProcess, path: string, headers: Record<string, string> = {}, timeoutMs = 20_000) {
+  await waitFor(`${peer.url}${path}`, async () => {
+    const res = await fetch(`${peer.url}${path}`, { headers });
+    await res.body?.cancel();
+    return res.ok;
+  }, timeoutMs, 100);
+}
+
+/** A CPU hog (`sh` busy loop) pinned to `cpu`. */
+function startHog(cpu: number): Tracked {
+  return spawn("taskset", ["-c", String(cpu), "sh", "-c", "while :; do :; done"], { label: "hog" }).tracked;
+}
+
 async function remoteHop(opts: PartOptions, data: Record<string, unknown>, headlines: Headline[]) {
   const seconds = opts.quick ? 2 : 5;
   const rounds = opts.quick ? 1 : 2;
   const [a, b] = await startMesh(2, { spares: 1 });
   try {
-    await deployCli(a!, "hello", "hello");
+    await deploy(a!, "hello", "hello");
     await waitOk(a!, "/fn/hello", { [ROUTE]: b!.peerId });
     await waitOk(a!, "/fn/hello", { [ROUTE]: "local" });
     const hop: Record<string, unknown> = { a: a!.peerId, b: b!.peerId, seconds, rounds };
@@ -73,7 +86,7 @@ async function remoteHop(opts: PartOptions, data: Record<string, unknown>, headl
       });
     }
   } finally {
-    await stopPeers([a!, b!]);
+    await stopAll([a!, b!]);
   }
 }
 
@@ -111,7 +124,7 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
   const n = 22;
   const lb: Record<string, unknown> = { peers: 4, concurrency, seconds, fibN: n };
   data.load_balancing = lb;
-  const peers: Peer[] = [];
+  const peers: PeerProcess[] = [];
   const hogs: Tracked[] = [];
   try {
     const a = await startPeer({ spares: 0 });
@@ -130,7 +143,7 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
     lb.skew = "slow peer (and its sandbox) pinned to CPU 1 with taskset at nice 10, one `sh` busy loop at nice 0 " +
       "pinned to CPU 1 too (≈ 1/10 of a core left for the slow peer); the other peers unpinned";
     await Promise.all(peers.map((p) => waitFor("4 peers in view", async () => (await viewOf(p)).length === 4, 30_000, 100)));
-    await deployCli(a, "fib", "fib");
+    await deploy(a, "fib", "fib");
     for (const p of peers) {
       await waitOk(a, "/fn/fib?n=1", { [ROUTE]: p.peerId });
       // Warm each peer's fib process (JIT) before the skew starts.
@@ -203,7 +216,7 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
     }
   } finally {
     await Promise.all(hogs.map((h) => h.stop(500)));
-    await stopPeers(peers);
+    await stopAll(peers);
   }
 }
 
@@ -218,7 +231,7 @@ function summarizeViews(v: number[]) {
  * measured), with its view sizes recorded.
  */
 async function startMeshPartial(n: number, timeoutMs: number) {
-  const opts = { spares: 0, keepLogs: false, timeoutMs: 180_000 };
+  const opts = { spares: 0, maxLogs: 50, timeoutMs: 180_000 };
   const first = await startPeer(opts);
   const rest = await Promise.allSettled(
     Array.from({ length: n - 1 }, () => startPeer({ ...opts, join: [first.p2p] })),
@@ -283,7 +296,7 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
           tcpSocketsPerPeer: r(mean(sockets), 1),
         };
       } finally {
-        await stopPeers(peers);
+        await stopAll(peers);
       }
     });
   }
@@ -333,7 +346,7 @@ export async function run(opts: PartOptions): Promise<PartResult> {
     } catch (err) {
       await step(data, key, () => Promise.reject(err));
     } finally {
-      await stopAll();
+      await stopEverything({ graceMs: 3_000 });
     }
   }
   await writeResult("mesh", data);

@@ -27,8 +27,8 @@
  * | memory of peer + sandboxes before / peak / after | 203 / 354 / 307 MB | 262 / 287 / 288 MB |
  * @module
  */
-import { startPeer, stopAll } from "./_procs.ts";
-import { descendantsOf, machineInfo, pct, r, RESULTS, rssMb, sleep, summary } from "./_util.ts";
+import { descendantsOf, installSignalHandlers, startPeer, stopAll, stopEverything } from "../test/_harness.ts";
+import { machineInfo, pct, r, RESULTS, rssMb, sleep, summary } from "./_util.ts";
 
 const args = Deno.args;
 const flag = (name: string, dflt: number) => {
@@ -179,9 +179,7 @@ async function main(): Promise<void> {
     }
     gap = Math.max(gap, t0 + sentFor * 1000 - prev);
     // One warning per process the sandbox killed (the calls it ended say so too: not counted).
-    const killed = peer.logs.filter((l) =>
-      l.line.includes('"component":"sandbox"') && /killed/.test(l.line)
-    ).length;
+    const killed = peer.logs.filter((l) => l.includes('"component":"sandbox"') && /killed/.test(l)).length;
     const goodput = inWindow.length / sentFor;
     const result = {
       machine: await machineInfo(),
@@ -213,9 +211,10 @@ async function main(): Promise<void> {
       : `${RESULTS}overload.json`;
     await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
   } finally {
-    await peer.stop();
-    await stopAll();
+    await stopAll([peer]);
+    await stopEverything({ graceMs: 3_000 });
   }
 }
 
+installSignalHandlers();
 await main();

@@ -12,7 +12,7 @@
  * and the run goes on. Every process started is stopped, also on Ctrl-C.
  * @module
  */
-import { installSignalHandlers, liveCount, stopAll } from "./_procs.ts";
+import { installSignalHandlers, runningCount, stopEverything } from "../test/_harness.ts";
 import { haveWrk } from "./_wrk.ts";
 import { errorInfo, type Headline, log, machineInfo, type PartOptions, type PartResult, RESULTS, writeResult } from "./_util.ts";
 
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
       await writeResult(name, { ...errorInfo(err) }).catch(() => {});
       headlines.push({ part: name, metric: "(part failed)", virgo: errorInfo(err).error.slice(0, 80), baseline: "", ratio: "", target: "" });
     } finally {
-      await stopAll();
+      await stopEverything({ graceMs: 3_000 });
     }
     timings[name] = Math.round((performance.now() - tp) / 100) / 10;
     log(`## ${name}: ${timings[name]} s`);
@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   await Deno.mkdir(RESULTS, { recursive: true });
   await Deno.writeTextFile(`${RESULTS}summary.md`, md);
   console.log(md);
-  if (liveCount() > 0) log(`warning: ${liveCount()} process(es) still tracked after the run`);
+  if (runningCount() > 0) log(`warning: ${runningCount()} process(es) still running after the run`);
   return failed ? 1 : 0;
 }
 
@@ -100,6 +100,6 @@ try {
 } catch (err) {
   console.error(err);
 } finally {
-  await stopAll();
+  await stopEverything({ graceMs: 3_000 });
 }
 Deno.exit(code);
