@@ -1,7 +1,9 @@
 /**
  * Malformed libp2p frames sent to a real peer process on each of its
- * protocols: each bad stream is reset, and the peer keeps serving the mesh
- * and HTTP.
+ * protocols: a stream whose framing is broken is reset; a well-framed
+ * payload that is no message resets the streaming protocols (invoke, load)
+ * and gets an error reply on the request/response ones (the catalogue takes
+ * no request and answers it); and the peer keeps serving the mesh and HTTP.
  */
 import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -29,19 +31,46 @@ const PROTOCOLS = [
   "/virgo/load/1.0.0",
 ];
 
-const BAD: Array<[string, Uint8Array]> = [
-  ["a varint that never ends", new Uint8Array(12).fill(0xff)],
-  ["a 100 MiB length prefix", new Uint8Array(varint(100 * 1024 * 1024))],
-  ["a truncated frame", new Uint8Array([...varint(50), 1, 2, 3])],
+/** Each bad input, and whether its framing is broken (else only its payload is). */
+const BAD: Array<[string, Uint8Array, "framing" | "payload"]> = [
+  ["a varint that never ends", new Uint8Array(12).fill(0xff), "framing"],
+  ["a 100 MiB length prefix", new Uint8Array(varint(100 * 1024 * 1024)), "framing"],
+  ["a truncated frame", new Uint8Array([...varint(50), 1, 2, 3]), "framing"],
   [
     "a frame of garbage",
     new Uint8Array([...varint(16), ...crypto.getRandomValues(new Uint8Array(16))]),
+    "payload",
   ],
   [
     "a frame of JSON that is not a message",
     new Uint8Array([...varint(13), ...new TextEncoder().encode('{"evil":true}')]),
+    "payload",
   ],
 ];
+
+/**
+ * How each request/response protocol answers a well-framed payload that is no request: the
+ * reply frame's status byte (0 ok, 1 error) and a pattern its body must match.
+ */
+const REPLIES: Record<string, [number, RegExp]> = {
+  // A kv reply is a binary head, then its JSON: an error, `t` "err".
+  "/virgo/kv/1.0.0": [0, /^[^]{4}\{"t":"err",/],
+  "/virgo/bundle/1.0.0": [1, /^\{"code":"BAD_REQUEST",/],
+  "/virgo/catalog/1.0.0": [0, /^\[\{"name":"hello",/],
+};
+
+/** The status byte and body of the one length-prefixed reply frame in `bytes`. */
+function replyOf(bytes: Uint8Array): [number | undefined, string] {
+  let len = 0;
+  let i = 0;
+  for (let shift = 1; i < bytes.length; i++, shift *= 128) {
+    len += (bytes[i]! & 0x7f) * shift;
+    if (bytes[i]! < 0x80) break;
+  }
+  const frame = bytes.subarray(i + 1);
+  assert.equal(frame.byteLength, len, "one whole reply frame");
+  return [frame[0], new TextDecoder().decode(frame.subarray(1))];
+}
 
 Deno.test("malformed frames on every protocol leave a peer serving", opts, async (t) => {
   const peer = await startPeer();
@@ -70,12 +99,27 @@ Deno.test("malformed frames on every protocol leave a peer serving", opts, async
     );
     for (const protocol of PROTOCOLS) {
       await t.step(protocol, async () => {
-        for (const [what, bytes] of BAD) {
+        for (const [what, bytes, broken] of BAD) {
           const stream = await client.node.dialProtocol(multiaddr(peer.p2p), protocol);
-          const closed = new Promise((r) => stream.addEventListener("close", r, { once: true }));
+          const closed = new Promise<Event & { error?: Error }>((r) =>
+            stream.addEventListener("close", r, { once: true })
+          );
+          const received: Uint8Array[] = [];
+          stream.addEventListener("message", (e) => received.push(e.data.subarray()));
           stream.send(bytes);
           await stream.close().catch(() => {});
-          await closed;
+          const ended = await closed;
+          const reply = replyOf(new Uint8Array(received.flatMap((c) => [...c])));
+          const expected = REPLIES[protocol];
+          if (broken === "framing" || !expected) {
+            assert.equal(stream.status, "reset", `${what}: answered ${reply}`);
+            assert.equal(ended.error?.name, "StreamResetError", what);
+            assert.equal(received.length, 0, `${what}: answered ${reply}`);
+          } else {
+            assert.equal(stream.status, "closed", what);
+            assert.equal(reply[0], expected[0], `${what}: ${reply}`);
+            assert.match(reply[1], expected[1], what);
+          }
           // The mesh still answers on the same peer, and so does HTTP.
           const catalog = JSON.parse(
             new TextDecoder().decode(
