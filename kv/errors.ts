@@ -1,24 +1,12 @@
 /**
- * The one error class of `kv/`, with stable codes mapped to HTTP by `runtime/errors.ts`.
+ * The error class of `kv/`: the shared {@link VirgoError}, narrowed to the
+ * codes the pool raises and named so callers can tell where it came from.
  *
  * @module
  */
+import { type Code, VirgoError } from "../core/mod.ts";
 
-/** Stable error codes of `kv/`. */
-export type KvErrorCode =
-  | "INVALID_KEY"
-  | "KEY_TOO_LARGE"
-  | "VALUE_TOO_LARGE"
-  | "NOT_FOUND"
-  | "PRECONDITION_FAILED"
-  | "POOL_FULL"
-  | "OUT_OF_BOUNDS"
-  | "QUORUM_FAILED"
-  | "INVALID_ADDRESS"
-  | "INVALID_VERSION"
-  | "BAD_FRAME";
-
-const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
+const KV_CODES = [
   "INVALID_KEY",
   "KEY_TOO_LARGE",
   "VALUE_TOO_LARGE",
@@ -30,7 +18,12 @@ const CODES: ReadonlySet<string> = new Set<KvErrorCode>([
   "INVALID_ADDRESS",
   "INVALID_VERSION",
   "BAD_FRAME",
-]);
+] as const satisfies readonly Code[];
+
+/** The codes `kv/` raises: a part of the one `Code` union of `core/`. */
+export type KvErrorCode = typeof KV_CODES[number];
+
+const CODES: ReadonlySet<string> = new Set(KV_CODES);
 
 /** True if `code` is one of the {@link KvErrorCode}s (used when decoding remote errors). */
 export function isKvErrorCode(code: string): code is KvErrorCode {
@@ -50,12 +43,6 @@ export function isKvErrorCode(code: string): code is KvErrorCode {
  * }
  * ```
  */
-export class KvError extends Error {
+export class KvError extends VirgoError<KvErrorCode> {
   override name = "KvError";
-  /** The stable code, e.g. `"PRECONDITION_FAILED"`. */
-  readonly code: KvErrorCode;
-  constructor(code: KvErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,35 +1,7 @@
 /**
- * The logger `kv/` takes: a pino-compatible subset, handed in by the runtime.
+ * The logger `kv/` takes: the one logger type of Virgo (`core/logger.ts`),
+ * handed in by the runtime, and a silent one for tests and benches.
  *
  * @module
  */
-
-/**
- * A pino-compatible logger: structured fields first, then an optional message.
- *
- * @example
- * ```ts
- * logger.warn({ peer, err }, "hint delivery failed");
- * ```
- */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-/**
- * A logger that drops everything; the default in tests and benches.
- *
- * @example
- * ```ts
- * const pool = createPool({ ...init, logger: silentLogger });
- * ```
- */
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
+export { type Logger, silentLogger } from "../core/mod.ts";

@@ -1,19 +1,10 @@
 /**
- * The mesh's error type.
+ * The mesh's error type: the shared {@link VirgoError} with what a caller of
+ * a remote peer needs to know (did the remote raise it, did the request leave).
  *
  * @module
  */
-
-/** Codes the mesh itself raises; errors relayed from a remote handler may carry any code. */
-export type MeshErrorCode =
-  | "NO_PEER_AVAILABLE"
-  | "PEER_FAILED"
-  | "FRAME_TOO_LARGE"
-  | "BAD_FRAME"
-  | "PEER_UNKNOWN"
-  | "NOT_MEMBER"
-  | "JOIN_REFUSED"
-  | "SHUTTING_DOWN";
+import { type Code, isCode, VirgoError } from "../core/mod.ts";
 
 /**
  * Error raised by the mesh, with a stable string `code`.
@@ -28,10 +19,8 @@ export type MeshErrorCode =
  * catch (e) { if (e instanceof MeshError && e.code === "PEER_FAILED") retryElsewhere(); }
  * ```
  */
-export class MeshError extends Error {
+export class MeshError extends VirgoError {
   override name = "MeshError";
-  /** Stable machine-readable code (a {@link MeshErrorCode} or a remote handler's code). */
-  readonly code: string;
   /** True when the error was thrown by the remote peer's handler and relayed to us. */
   readonly remote: boolean;
   /**
@@ -41,25 +30,36 @@ export class MeshError extends Error {
   readonly unsent: boolean;
 
   constructor(
-    code: MeshErrorCode | (string & Record<never, never>),
+    code: Code,
     message: string,
     opts?: { cause?: unknown; remote?: boolean; unsent?: boolean },
   ) {
-    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
+    super(code, message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.remote = opts?.remote ?? false;
     this.unsent = opts?.unsent ?? false;
   }
 }
 
-/** The `{ code, message }` to send back for a handler error; errors without a string code become `PEER_FAILED`. */
-export function errorToWire(err: unknown): { code: string; message: string } {
+/**
+ * The `{ code, message }` to send back for a handler error: errors without a string code become
+ * `PEER_FAILED`, errors with a code that is none of ours (a library's) `INTERNAL`.
+ */
+export function errorToWire(err: unknown): { code: Code; message: string } {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return {
-      code: typeof code === "string" && code.length > 0 ? code : "PEER_FAILED",
+      code: typeof code !== "string" || code.length === 0
+        ? "PEER_FAILED"
+        : isCode(code)
+        ? code
+        : "INTERNAL",
       message: err.message,
     };
   }
   return { code: "PEER_FAILED", message: String(err) };
+}
+
+/** The code of an error reply as this peer knows it: one that is none of ours becomes `INTERNAL`. */
+export function codeFromWire(code: string): Code {
+  return isCode(code) ? code : "INTERNAL";
 }

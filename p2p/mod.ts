@@ -29,7 +29,6 @@ export { createRouter, STRATEGIES } from "./routing.ts";
 export { isPeerId } from "./peer_id.ts";
 export type { Router, RouterInit, Strategy } from "./routing.ts";
 export { MeshError } from "./errors.ts";
-export type { MeshErrorCode } from "./errors.ts";
 export { generateSwarmKey, parseSwarmKey } from "./swarm_key.ts";
 export type {
   InvokeHandler,

@@ -12,7 +12,7 @@
 import type { Stream } from "@libp2p/interface";
 import { z } from "zod";
 import { DEFAULT_MAX_FRAME_BYTES } from "./constants.ts";
-import { errorToWire, MeshError } from "./errors.ts";
+import { codeFromWire, errorToWire, MeshError } from "./errors.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
 import type { StreamPool } from "./pool.ts";
 import type { Logger, RequestHandler } from "./types.ts";
@@ -45,7 +45,7 @@ export function decodeErrorReply(body: Uint8Array): MeshError {
   } catch {
     return new MeshError("BAD_FRAME", "Bad frame: malformed error reply");
   }
-  return new MeshError(parsed.code, parsed.message, { remote: true });
+  return new MeshError(codeFromWire(parsed.code), parsed.message, { remote: true });
 }
 
 /**

@@ -4,13 +4,10 @@
  * @module
  */
 
-/** Pino-compatible logging subset every component takes. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from "../core/mod.ts";
+
+/** The one logger type of Virgo (`core/logger.ts`), which every component takes. */
+export type { Logger };
 
 /**
  * What a peer gossips about itself, sampled every gossip interval.

@@ -38,7 +38,7 @@ export interface LogLine {
 export function recordingLogger(
   lines: LogLine[] = [],
   bindings: Record<string, unknown> = {},
-): Logger & { lines: LogLine[] } {
+): Required<Logger> & { lines: LogLine[] } {
   const at = (level: string) => (obj: object, msg?: string) =>
     void lines.push({ level, obj: { ...bindings, ...obj }, msg });
   return {

@@ -19,7 +19,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import { adminAuth, PUBLIC_PATHS, tokenCheck } from "./auth.ts";
 import type { Pool } from "../kv/mod.ts";
 import type { PeerInfo } from "../p2p/mod.ts";
-import { errorResponse, VirgoError } from "./errors.ts";
+import { type Code, errorResponse, VirgoError } from "./errors.ts";
 import type { Invoker } from "./invoke.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -50,7 +50,7 @@ export interface AppDeps {
 }
 
 /** Codes for the statuses hono's own `HTTPException`s carry; any other becomes `INTERNAL`. */
-const HTTP_CODES: Readonly<Record<number, string>> = {
+const HTTP_CODES: Readonly<Record<number, Code>> = {
   400: "BAD_REQUEST",
   401: "UNAUTHORIZED",
   403: "FORBIDDEN",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MeshError, type PeerInfo, type Router } from "../p2p/mod.ts";
-import { STATUS } from "./errors.ts";
+import { type Code, STATUS } from "./errors.ts";
 import {
   ADMIN_HEADER,
   callMethod,
@@ -128,7 +128,7 @@ Deno.test("invoke: a function's failure shows the public its code and request id
     assert.deepEqual(JSON.parse(text), {
       error: { code, message: `The function failed; see the peer's log for request ${id}` },
     });
-    assert.equal(res.status, STATUS[code]);
+    assert.equal(res.status, STATUS[code as Code]);
     const line = logs.find((l) => l.obj.requestId === id);
     assert.equal(line?.level, "error");
     assert.deepEqual(line?.obj, { fn: "f", requestId: id, code, message: SECRET });
@@ -244,7 +244,7 @@ type Behaviour = "run" | "OVERLOADED" | "SANDBOX_STOPPED" | "SHUTTING_DOWN" | "N
 
 function fakeMesh(ids: string[]) {
   const behaviour = new Map<string, Behaviour>(ids.map((id) => [id, "run"]));
-  const failHop = new Map<string, string>();
+  const failHop = new Map<string, Code>();
   /** Peers whose hop fails before anything of the call was sent. */
   const unsentHop = new Set<string>();
   /** Every peer a call was sent to over the mesh, in order. */
@@ -305,7 +305,7 @@ function fakeMesh(ids: string[]) {
         try {
           return await invokers.get(to)!.handle(crossed, name, { fromMesh: true });
         } catch (err) {
-          const code = (err as { code?: string }).code ?? "PEER_FAILED";
+          const code = (err as { code?: Code }).code ?? "PEER_FAILED";
           throw new MeshError(code, (err as Error).message, { remote: true });
         }
       },

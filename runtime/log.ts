@@ -5,15 +5,10 @@
  * @module
  */
 import pino from "pino";
+import type { Logger } from "../core/mod.ts";
 
-/** The logger every component takes: the pino subset we use. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+/** The one logger type of Virgo (`core/logger.ts`) and a logger that drops everything. */
+export { childLogger, type Logger, silentLogger } from "../core/mod.ts";
 
 /**
  * Creates the peer's root logger.
@@ -21,7 +16,7 @@ export interface Logger {
  * @example
  * ```ts
  * const log = createLogger({ level: "info" });
- * log.child({ component: "mesh" }).info({ peers: 3 }, "Mesh ready");
+ * childLogger(log, { component: "mesh" }).info({ peers: 3 }, "Mesh ready");
  * ```
  */
 export function createLogger(
@@ -32,14 +27,3 @@ export function createLogger(
     pino.destination(2),
   ) as unknown as Logger;
 }
-
-/** A logger that drops everything, for tests and tools. */
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger;
-  },
-};

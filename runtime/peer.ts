@@ -11,13 +11,13 @@ import { createMesh, createRouter } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
-import { VirgoError } from "./errors.ts";
+import { internalErrorResponse, VirgoError } from "./errors.ts";
 import { loadOperator } from "./operator.ts";
 import { loadSealer } from "./secrets.ts";
 import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
 import { createInvoker } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
-import type { Logger } from "./log.ts";
+import { childLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRegistry, type DeployInput } from "./registry.ts";
 import { startLoopMonitor } from "./_loop.ts";
@@ -89,7 +89,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     listen: [cfg.p2p],
     join: cfg.join,
     mdns: cfg.mdns,
-    logger: logger.child({ component: "mesh" }),
+    logger: childLogger(logger, { component: "mesh" }),
     localLoad: () => {
       const cap = live.capacity();
       const inflight = live.running();
@@ -113,7 +113,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     replicas: cfg.replicas,
     joining: cfg.join.length > 0,
     poolBytes: cfg.poolMb * 1024 * 1024,
-    logger: logger.child({ component: "kv" }),
+    logger: childLogger(logger, { component: "kv" }),
     transport: {
       self: mesh.peerId,
       members: () =>
@@ -127,7 +127,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   live.capacity = () => pool.capacity();
   const sandbox = createSandboxPool({
     peerId: mesh.peerId,
-    logger: logger.child({ component: "sandbox" }),
+    logger: childLogger(logger, { component: "sandbox" }),
     kv: (namespace, op) => kvBridge(pool, namespace, op),
     denyNet: [`${listen.hostname}:${listen.port}`],
     spares: cfg.spares,
@@ -139,7 +139,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     db,
     sandbox,
     net: mesh,
-    logger: logger.child({ component: "catalog" }),
+    logger: childLogger(logger, { component: "catalog" }),
     sealer,
     operator,
   });
@@ -151,7 +151,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     net: mesh,
     router,
     routing: cfg.routing,
-    logger: logger.child({ component: "invoke" }),
+    logger: childLogger(logger, { component: "invoke" }),
     metrics,
   });
   await mesh.serveInvoke((req) => {
@@ -195,7 +195,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     pool,
     net: mesh,
     metrics,
-    logger: logger.child({ component: "http" }),
+    logger: childLogger(logger, { component: "http" }),
     token: cfg.token,
     status: async () => ({
       peerId: mesh.peerId,
@@ -223,13 +223,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     onListen: (addr) => ready.resolve(addr),
     onError: (err) => {
       logger.error({ err: String(err) }, "Unhandled HTTP error");
-      return new Response(
-        JSON.stringify({ error: { code: "INTERNAL", message: "Internal error" } }),
-        {
-          status: 500,
-          headers: { "content-type": "application/json" },
-        },
-      );
+      return internalErrorResponse();
     },
   }, app.fetch);
   const addr = await ready.promise;

@@ -1,11 +1,14 @@
 /**
- * The error the sandbox pool throws.
+ * The error the sandbox pool throws: the shared `VirgoError` of `core/`,
+ * narrowed to the sandbox's codes.
  *
  * @module
  */
+import { type Code, VirgoError } from "../../core/mod.ts";
 
-/** Stable codes a {@linkcode SandboxError} carries; `runtime/errors.ts` maps them to HTTP. */
-export type SandboxErrorCode =
+/** Stable codes a {@linkcode SandboxError} carries: a part of the one `Code` union of `core/`. */
+export type SandboxErrorCode = Extract<
+  Code,
   | "INVALID_BUNDLE"
   | "FUNCTION_TIMEOUT"
   | "FUNCTION_CRASHED"
@@ -13,7 +16,8 @@ export type SandboxErrorCode =
   | "FUNCTION_MEMORY_LIMIT"
   | "PAYLOAD_TOO_LARGE"
   | "SANDBOX_STOPPED"
-  | "OVERLOADED";
+  | "OVERLOADED"
+>;
 
 /**
  * An error from a sandboxed function or the pool running it, with a stable `code`.
@@ -26,10 +30,8 @@ export type SandboxErrorCode =
  * catch (e) { if (e instanceof SandboxError && e.code === "FUNCTION_TIMEOUT") {} }
  * ```
  */
-export class SandboxError extends Error {
+export class SandboxError extends VirgoError<SandboxErrorCode> {
   override name = "SandboxError";
-  /** Stable machine-readable code, e.g. `FUNCTION_TIMEOUT`. */
-  readonly code: SandboxErrorCode;
   /**
    * True when the call was refused before any function code saw it (`OVERLOADED`, or
    * `SANDBOX_STOPPED` from a stopping pool): trying it elsewhere cannot run it twice.
@@ -42,8 +44,7 @@ export class SandboxError extends Error {
     message: string,
     opts: { refused?: boolean; retryAfter?: number } = {},
   ) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.refused = opts.refused ?? false;
     this.retryAfter = opts.retryAfter;
   }

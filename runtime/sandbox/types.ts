@@ -4,13 +4,10 @@
  * @module
  */
 
-/** A pino-compatible logger subset, handed in by `runtime/log.ts`. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from "../../core/mod.ts";
+
+/** The one logger type of Virgo (`core/logger.ts`), handed in by the peer. */
+export type { Logger };
 
 /**
  * One env.KV operation a function asked for; the host runs it in the function's namespace.

@@ -1,0 +1,19 @@
+/**
+ * `core/` — the little every folder shares and that imports nothing of ours:
+ * the one error class with its {@link Code}s and their HTTP statuses, the one
+ * {@link Logger} type, and the {@link Startable} lifecycle. `runtime/`, `kv/`
+ * and `p2p/` may all import it.
+ *
+ * @example
+ * ```ts
+ * import { STATUS, VirgoError } from "./core/mod.ts";
+ *
+ * const err = new VirgoError("FUNCTION_TIMEOUT", "Function exceeded its 10000 ms timeout");
+ * STATUS[err.code]; // 504
+ * ```
+ *
+ * @module
+ */
+export { type Code, isCode, STATUS, VirgoError } from "./errors.ts";
+export { childLogger, type Logger, silentLogger } from "./logger.ts";
+export type { Startable } from "./startable.ts";
