@@ -59,3 +59,37 @@ export async function waitFor(
 
 /** Test options for tests that start libp2p (it leaves a handle open after stop). */
 export const libp2pTest = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/**
+ * Awaits `p` (an event), failing after `timeoutMs`: a bound generous enough for a loaded
+ * machine, so a test waits on what happens rather than sleeping for a guess.
+ */
+export async function within<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * For each node, once it sees its connection to `peerId` close: whether `peerId` had left its
+ * view by then. A node's own listener runs after the mesh's, so a view that drops a peer as
+ * its connection closes has dropped it; one that leaves it to expire has not.
+ */
+export function goneOnDisconnect(nodes: MeshInternals[], peerId: string): Promise<boolean[]> {
+  return Promise.all(nodes.map((n) =>
+    new Promise<boolean>((resolve) => {
+      const onDisconnect = (evt: CustomEvent<{ toString(): string }>) => {
+        if (evt.detail.toString() !== peerId) return;
+        n.node.removeEventListener("peer:disconnect", onDisconnect);
+        resolve(!n.peers().some((p) => p.peerId === peerId));
+      };
+      n.node.addEventListener("peer:disconnect", onDisconnect);
+    })
+  ));
+}

@@ -5,7 +5,7 @@ import {
 } from "node:assert/strict";
 import { LEAVE_ACK_TIMEOUT_MS } from "./constants.ts";
 import { createRouter } from "./routing.ts";
-import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
+import { fakeLoad, goneOnDisconnect, libp2pTest, startNode, waitFor, within } from "./_testing.ts";
 import type { MembershipEvent } from "./types.ts";
 
 Deno.test({
@@ -25,7 +25,9 @@ Deno.test({
         const peers = n.peers();
         assertEquals(peers[0]?.peerId, n.peerId, "self first");
         assert(peers[0]?.self && peers[0].ageMs === 0);
-        assert(peers.slice(1).every((p) => !p.self && p.ageMs >= 0 && p.ageMs < 3_000));
+        // Ages are measured from receipt, so they are never negative; how old a record may get
+        // before it leaves the view is membership_test's matter, not a wall-clock guess here.
+        assert(peers.slice(1).every((p) => !p.self && Number.isFinite(p.ageMs) && p.ageMs >= 0));
         const byId = new Map(peers.map((p) => [p.peerId, p]));
         assertEquals(byId.get(a.peerId)?.inflight, 1);
         assertEquals(byId.get(a.peerId)?.functions, ["f@1"]);
@@ -46,7 +48,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mesh: a stopped node leaves every view (onMembership leave)",
+  name: "mesh: a stopped node leaves every view as its connection closes (onMembership leave)",
   ...libp2pTest,
   async fn() {
     const a = await startNode();
@@ -64,10 +66,10 @@ Deno.test({
           });
         });
       const leaves = Promise.all([left(a), left(b)]);
-      const t0 = Date.now();
+      const dropped = goneOnDisconnect([a, b], c.peerId);
       await c.stop();
-      await leaves;
-      assert(Date.now() - t0 < 3_000, `left after ${Date.now() - t0} ms`);
+      await within(leaves, 30_000, "c's leave events");
+      assertEquals(await within(dropped, 30_000, "c's disconnect"), [true, true]);
       assertEquals(a.peers().length, 2);
       assertEquals(b.peers().length, 2);
     } finally {
@@ -195,7 +197,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mesh: leave() does not wait past its bound for a peer that never acknowledges",
+  name: "mesh: leave() ends at its bound when a peer never acknowledges",
   ...libp2pTest,
   async fn() {
     const a = await startNode();
@@ -205,13 +207,12 @@ Deno.test({
       // a takes the hello in but never closes the stream: the acknowledgement never comes.
       await a.node.unhandle("/virgo/load/1.0.0");
       await a.node.handle("/virgo/load/1.0.0", () => {});
-      const t0 = Date.now();
-      await b.leave();
-      const took = Date.now() - t0;
-      assert(
-        took >= LEAVE_ACK_TIMEOUT_MS - 100 && took < LEAVE_ACK_TIMEOUT_MS + 3_000,
-        `${took} ms`,
-      );
+      const t0 = performance.now();
+      // Without its bound it would wait for ever: a generous limit tells the two apart.
+      await within(b.leave(), LEAVE_ACK_TIMEOUT_MS + 30_000, "leave() to end");
+      const took = performance.now() - t0;
+      // It did wait for the acknowledgement, up to its bound (less a clock tick).
+      assert(took >= LEAVE_ACK_TIMEOUT_MS - 5, `${took} ms`);
     } finally {
       await b.stop();
       await a.stop();
