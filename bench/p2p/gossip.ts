@@ -20,9 +20,10 @@ const seconds = Number(arg("--seconds", "10"));
 
 /** Gossip bytes per peer per second for a mesh of `n` in-process peers. */
 export async function measureGossip(n: number, secs: number) {
-  const first = await startNode();
+  const tmp = await Deno.makeTempDir({ prefix: "virgo-bench-p2p-" });
+  const first = await startNode({ dataDir: `${tmp}/0` });
   const nodes: MeshInternals[] = [first];
-  for (let i = 1; i < n; i++) nodes.push(await startNode({ join: first.addrs() }));
+  for (let i = 1; i < n; i++) nodes.push(await startNode({ dataDir: `${tmp}/${i}`, join: first.addrs() }));
   const t0 = Date.now();
   let convergedMs: number | null = null;
   try {
@@ -45,6 +46,7 @@ export async function measureGossip(n: number, secs: number) {
   const sizes = nodes.map((x) => x.peers().length);
   const complete = sizes.every((k) => k === n);
   for (const x of nodes) await x.stop();
+  await Deno.remove(tmp, { recursive: true });
   return {
     nodes: n,
     convergedMs,

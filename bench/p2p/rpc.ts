@@ -56,8 +56,9 @@ async function run(
   };
 }
 
-const a = await startNode();
-const b = await startNode({ join: a.addrs() });
+const tmp = await Deno.makeTempDir({ prefix: "virgo-bench-p2p-" });
+const a = await startNode({ dataDir: `${tmp}/a` });
+const b = await startNode({ dataDir: `${tmp}/b`, join: a.addrs() });
 await waitFor(() => b.peers().length === 2, 5_000, "join");
 const echo = (req: Uint8Array) => Promise.resolve(req);
 await a.handle(PROTO, echo);
@@ -108,4 +109,5 @@ const hop = results.invoke.remote_c1.p50Ms - results.invoke.local_c1.p50Ms;
 console.log(JSON.stringify({ ...results, invokeHopP50Ms: Number(hop.toFixed(3)) }, null, 2));
 await b.stop();
 await a.stop();
+await Deno.remove(tmp, { recursive: true });
 Deno.exit(0);
