@@ -10,10 +10,24 @@ import type { MeshInternals } from "./mesh.ts";
 
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
 
-async function pair(): Promise<[MeshInternals, MeshInternals]> {
+/** Calls to `/hold` on a `pair()`'s server: each waits there until released. */
+interface Hold {
+  /** Resolves when the next `/hold` call has reached the handler. */
+  arrival(): Promise<void>;
+  /** Lets every waiting and later `/hold` call answer. */
+  release(): void;
+}
+
+async function pair(): Promise<[MeshInternals, MeshInternals, Hold]> {
   const a = await startNode();
   const b = await startNode({ join: a.addrs() });
   await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+  let arrived = Promise.withResolvers<void>();
+  const released = Promise.withResolvers<void>();
+  const hold: Hold = {
+    arrival: () => arrived.promise,
+    release: () => released.resolve(),
+  };
   await a.serveInvoke(async (req, from) => {
     const url = new URL(req.url);
     if (url.pathname === "/echo") {
@@ -28,13 +42,15 @@ async function pair(): Promise<[MeshInternals, MeshInternals]> {
     }
     if (url.pathname === "/empty") return new Response(null, { status: 204 });
     if (url.pathname === "/ignore-body") return new Response("ignored");
-    if (url.pathname === "/slow") {
-      await new Promise((r) => setTimeout(r, 200));
+    if (url.pathname === "/hold") {
+      arrived.resolve();
+      arrived = Promise.withResolvers<void>();
+      await released.promise;
       return new Response("late");
     }
     return new Response(`${req.method} ${url.pathname} ${req.headers.get("x-h")}`);
   });
-  return [a, b];
+  return [a, b, hold];
 }
 
 Deno.test({
@@ -73,10 +89,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "invoke: handler error before head keeps its code; a dead peer gives PEER_FAILED",
+  name:
+    "invoke: handler error before head keeps its code; a peer that dies mid-call gives PEER_FAILED",
   ...libp2pTest,
   async fn() {
-    const [a, b] = await pair();
+    const [a, b, hold] = await pair();
     try {
       await assertRejects(b.invoke(a.peerId, new Request("http://fn/throw")), {
         name: "MeshError",
@@ -87,10 +104,13 @@ Deno.test({
         await (await b.invoke(a.peerId, new Request("http://fn/ok"))).text(),
         "GET /ok null",
       );
-      const pending = b.invoke(a.peerId, new Request("http://fn/slow"));
-      setTimeout(() => void a.stop(), 50);
+      const arrived = hold.arrival();
+      const pending = b.invoke(a.peerId, new Request("http://fn/hold"));
+      await arrived; // the call is running on a, which never answers it
+      await a.stop();
       await assertRejects(pending, { name: "MeshError", code: "PEER_FAILED" });
     } finally {
+      hold.release();
       await b.stop();
       await a.stop();
     }
@@ -105,6 +125,7 @@ Deno.test({
     const b = await startNode({ join: a.addrs() });
     try {
       await waitFor(() => b.peers().length === 2, 5_000, "join");
+      const total = 20 * 1024 * 1024;
       let produced = 0;
       const chunk = new Uint8Array(64 * 1024);
       await a.serveInvoke(() =>
@@ -112,7 +133,7 @@ Deno.test({
           new Response(
             new ReadableStream({
               pull(ctrl) {
-                if (produced >= 20 * 1024 * 1024) return ctrl.close();
+                if (produced >= total) return ctrl.close();
                 produced += chunk.byteLength;
                 ctrl.enqueue(chunk);
               },
@@ -121,14 +142,28 @@ Deno.test({
         )
       );
       const res = await b.invoke(a.peerId, new Request("http://fn/"));
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait for the pipeline to fill: the caller's reader pauses its stream (it grants no more
+      // window) and the server waits for its send buffer to drain. From then on nothing moves
+      // until the caller reads. Without backpressure neither happens: all 20 MB are produced.
+      const stream = (n: MeshInternals, direction: "inbound" | "outbound") =>
+        n.node.getConnections().flatMap((c) => c.streams).find((s) =>
+          s.protocol === INVOKE_PROTOCOL && s.direction === direction
+        );
+      await waitFor(
+        () =>
+          produced >= total || (stream(b, "outbound")?.readStatus === "paused" &&
+            stream(a, "inbound")?.writableNeedsDrain === true),
+        30_000,
+        "the caller to pause and the server to wait for drain",
+      );
+      // Bounded by the reader's high-water mark, the stream window and the sender's buffer.
       assert(
         produced < 4 * 1024 * 1024,
         `server produced ${produced} bytes before the caller read any`,
       );
-      let total = 0;
-      for await (const c of res.body!) total += c.byteLength;
-      assertEquals(total, 20 * 1024 * 1024);
+      let read = 0;
+      for await (const c of res.body!) read += c.byteLength;
+      assertEquals(read, total);
     } finally {
       await b.stop();
       await a.stop();
@@ -140,10 +175,12 @@ Deno.test({
   name: "invoke: abort and cancel discard the stream; later calls still work",
   ...libp2pTest,
   async fn() {
-    const [a, b] = await pair();
+    const [a, b, hold] = await pair();
     try {
       const ac = new AbortController();
-      const p = b.invoke(a.peerId, new Request("http://fn/slow"), { signal: ac.signal });
+      const arrived = hold.arrival();
+      const p = b.invoke(a.peerId, new Request("http://fn/hold"), { signal: ac.signal });
+      await arrived; // aborted while the server runs it
       ac.abort(new Error("client went away"));
       await assertRejects(p, /client went away/);
       const res = await b.invoke(a.peerId, new Request("http://fn/big"));
@@ -160,6 +197,7 @@ Deno.test({
         "GET /s null",
       );
     } finally {
+      hold.release();
       await b.stop();
       await a.stop();
     }
