@@ -3,7 +3,15 @@
  * losing a peer, a peer coming back, and a private mesh.
  */
 import assert from "node:assert/strict";
-import { deploy, startMesh, startPeer, stopAll, viewOf, waitFor } from "./_harness.ts";
+import {
+  deploy,
+  deploySource,
+  startMesh,
+  startPeer,
+  stopAll,
+  viewOf,
+  waitFor,
+} from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -28,19 +36,76 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       return true;
     });
 
-    await t.step("each route pinned on the third peer", async () => {
-      const url = `${c.url}/fn/hello`;
-      assert.equal(await peerOf(url, "local"), c.peerId);
-      assert.equal(await peerOf(url, b.peerId), b.peerId);
-      assert.equal(await peerOf(url, a.peerId), a.peerId);
-      const ids = peers.map((p) => p.peerId);
-      for (const r of ["random", "least-loaded", "p2c"]) {
-        const ran = await peerOf(url, r);
-        assert.ok(ids.includes(ran), `${r} ran on ${ran}, not a mesh peer`);
+    await t.step(
+      "from the third peer, pinned routes run where pinned, strategies on a mesh peer",
+      async () => {
+        const url = `${c.url}/fn/hello`;
+        assert.equal(await peerOf(url, "local"), c.peerId);
+        assert.equal(await peerOf(url, b.peerId), b.peerId);
+        assert.equal(await peerOf(url, a.peerId), a.peerId);
+        const ids = peers.map((p) => p.peerId);
+        for (const r of ["random", "least-loaded", "p2c"]) {
+          const ran = await peerOf(url, r);
+          assert.ok(ids.includes(ran), `${r} ran on ${ran}, not a mesh peer`);
+        }
+        const body =
+          await (await fetch(url + "?name=x", { headers: { "x-virgo-route": b.peerId } }))
+            .text();
+        assert.equal(body, `hello x from ${b.peerId}\n`);
+      },
+    );
+
+    await t.step("least-loaded and p2c keep off a peer busy with this peer's calls", async () => {
+      // Calls held open on a (its function waits on this gate) count against a at c at once:
+      // c's router counts the calls it has sent and not seen finish.
+      const gate = Promise.withResolvers<void>();
+      const n = 6;
+      let waiting = 0;
+      const allWaiting = Promise.withResolvers<void>();
+      await using server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {} },
+        async () => {
+          if (++waiting === n) allWaiting.resolve();
+          await gate.promise;
+          return new Response("released");
+        },
+      );
+      const held = `export default { async fetch() {
+        return new Response(await (await fetch("http://127.0.0.1:${server.addr.port}/")).text());
+      } }`;
+      const put = await deploySource(a, "held", held, { allowLoopback: true });
+      assert.equal(put.status, 201, await put.text());
+      await waitFor("c to know a runs held", async () => {
+        const res = await fetch(`${c.url}/v1/peers`);
+        const view = (await res.json()).peers as Array<{ peerId: string; functions: string[] }>;
+        return view.some((p) =>
+          p.peerId === a.peerId && p.functions.some((f) => f.startsWith("held@"))
+        );
+      });
+      const calls = Array.from(
+        { length: n },
+        () => fetch(`${c.url}/fn/held`, { headers: { "x-virgo-route": a.peerId } }),
+      );
+      try {
+        // Every held call is running on a, so c has sent each of them.
+        await Promise.race([
+          allWaiting.promise,
+          Promise.all(calls).then((r) => {
+            throw new Error(`held calls answered early: ${r.map((x) => x.status)}`);
+          }),
+        ]);
+        for (let i = 0; i < 20; i++) {
+          for (const r of ["least-loaded", "p2c"]) {
+            assert.notEqual(await peerOf(`${c.url}/fn/hello`, r), a.peerId, `${r} picked busy a`);
+          }
+        }
+      } finally {
+        gate.resolve();
       }
-      const body = await (await fetch(url + "?name=x", { headers: { "x-virgo-route": b.peerId } }))
-        .text();
-      assert.equal(body, `hello x from ${b.peerId}\n`);
+      for (const res of await Promise.all(calls)) {
+        assert.equal(res.headers.get("x-virgo-peer"), a.peerId);
+        assert.equal(await res.text(), "released");
+      }
     });
 
     await t.step("random spreads calls over all peers", async () => {
@@ -86,16 +151,15 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
     });
 
     await t.step(
-      "a SIGKILLed peer leaves every view within 3 s and calls keep working",
+      "a SIGKILLed peer leaves every view and calls keep working",
       async () => {
         await b.kill();
-        const t0 = Date.now();
+        // That it leaves as its connection closes, not by expiry, is p2p/kill_test.ts's check:
+        // only an in-process node shows the event. Here: it leaves, within a generous bound.
         await waitFor("b to leave every view", async () => {
           for (const p of [a, c]) if ((await viewOf(p)).includes(b.peerId)) return false;
           return true;
-        }, 10_000);
-        const took = Date.now() - t0;
-        assert.ok(took <= 3_000, `took ${took} ms`);
+        }, 30_000);
         for (let i = 0; i < 30; i++) {
           assert.notEqual(await peerOf(`${c.url}/fn/hello`, i % 2 ? "random" : "p2c"), b.peerId);
         }
