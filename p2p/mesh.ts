@@ -26,7 +26,14 @@ import { createNode, type VirgoNode } from "./node.ts";
 import { StreamPool } from "./pool.ts";
 import { InFlight } from "./_inflight.ts";
 import { rpcCall, serveRpcStream } from "./rpc.ts";
-import type { InvokeHandler, Mesh, MeshInit, PeerInfo, RequestHandler } from "./types.ts";
+import type {
+  InvokeHandler,
+  LocalLoad,
+  Mesh,
+  MeshInit,
+  PeerInfo,
+  RequestHandler,
+} from "./types.ts";
 
 /** A {@link Mesh} with extra handles for tests and benchmarks. */
 export interface MeshInternals extends Mesh {
@@ -38,13 +45,29 @@ export interface MeshInternals extends Mesh {
   gossipStats(): LoadGossip["stats"];
 }
 
+/** What a peer gossips before anything samples its load. */
+function idleLoad(): LocalLoad {
+  return {
+    inflight: 0,
+    queued: 0,
+    cores: navigator.hardwareConcurrency,
+    loopDelayMs: 0,
+    poolTotalBytes: 0,
+    poolFreeBytes: 0,
+    functions: [],
+  };
+}
+
 /**
- * Start a peer: load or create its key, listen, join, gossip load.
+ * Build a peer: load or create its key and its libp2p node; then, unless
+ * `init.start` is false, start it (listen, join, gossip load).
  *
  * @example
  * ```ts
  * const mesh = await createMesh({ dataDir: ".virgo/a", listen: ["/ip4/127.0.0.1/tcp/0"], join: [],
- *   mdns: false, localLoad: () => load, logger });
+ *   mdns: false, logger, start: false });
+ * mesh.setLoadSampler(() => load);
+ * await mesh.start();
  * console.log(mesh.peerId, mesh.addrs());
  * await mesh.stop();
  * ```
@@ -65,6 +88,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x),
   );
   const dialer = new Dialer({ node, bootstrapIds, logger });
+  let sample = init.localLoad ?? idleLoad;
   // Invokes to each peer whose head is not yet on its way: a peer that says it is leaving
   // is acknowledged only once they are, so it is sure to see every call routed to it before.
   const unsent = new Map<string, InFlight>();
@@ -80,7 +104,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   const gossip = new LoadGossip({
     node,
     view,
-    localLoad: init.localLoad,
+    localLoad: () => sample(),
     learn: (peerId, addrs) => void dialer.learn(peerId, addrs),
     settle: (peerId) =>
       unsent.get(peerId)?.idle(AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS)) ?? Promise.resolve(),
@@ -143,19 +167,8 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   };
 
   await gossip.register();
-  await node.start();
-  dialer.start();
-  gossip.start();
-  try {
-    await checkJoin(node, init.join, init.swarmKey !== undefined, logger);
-  } catch (err) {
-    gossip.stop();
-    dialer.stop();
-    await node.stop();
-    throw err;
-  }
-  logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
 
+  let started: Promise<void> | undefined;
   let stopped = false;
   // Rendering our own multiaddrs is costly (address manager, multiaddr to
   // string) and peers() runs on every routed call: keep them until they change.
@@ -172,7 +185,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           peerId: self,
           seq: gossip.seq,
           at: Date.now(),
-          ...init.localLoad(),
+          ...sample(),
           addrs: mesh.addrs(),
           ...(gossip.leaving ? { leaving: true as const } : {}),
         },
@@ -180,6 +193,9 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         0,
       );
       return [me, ...view.list()];
+    },
+    setLoadSampler(s) {
+      sample = s;
     },
     onMembership: (cb) => view.onMembership(cb),
     async publish(topic, data) {
@@ -283,6 +299,22 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     },
     poolStats: () => ({ rpc: rpcPool.stats(), invoke: invokePool.stats() }),
     gossipStats: () => gossip.stats,
+    start() {
+      return started ??= (async () => {
+        await node.start();
+        dialer.start();
+        gossip.start();
+        try {
+          await checkJoin(node, init.join, init.swarmKey !== undefined, logger);
+        } catch (err) {
+          gossip.stop();
+          dialer.stop();
+          await node.stop();
+          throw err;
+        }
+        logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
+      })();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -294,5 +326,6 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       logger.info({ peerId: self }, "mesh stopped");
     },
   };
+  if (init.start !== false) await mesh.start();
   return mesh;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Logger } from "../core/mod.ts";
+import type { Logger, Startable } from "../core/mod.ts";
 
 /** The one logger type of Virgo (`core/logger.ts`), which every component takes. */
 export type { Logger };
@@ -75,9 +75,18 @@ export interface MeshInit {
   mdns: boolean;
   /** Contents of a libp2p `swarm.key` file: only peers with the same key can connect. */
   swarmKey?: Uint8Array;
-  /** Sampled every gossip interval and on `peers()`. */
-  localLoad: () => LocalLoad;
+  /**
+   * Sampled every gossip interval and on `peers()`; {@link Mesh.setLoadSampler} replaces it.
+   * @default {an idle peer with nothing in its pool}
+   */
+  localLoad?: () => LocalLoad;
   logger: Logger;
+  /**
+   * Start at once, as libp2p's `createLibp2p` does; `false` builds the mesh unstarted, so the
+   * parts that feed its load can be built on it before `start()`.
+   * @default {true}
+   */
+  start?: boolean;
 }
 
 /** A protocol handler for {@link Mesh.handle}: the request bytes and the caller's peer id in, reply bytes out. */
@@ -87,15 +96,17 @@ export type RequestHandler = (req: Uint8Array, from: string) => Promise<Uint8Arr
 export type InvokeHandler = (req: Request, from: string) => Promise<Response>;
 
 /**
- * A running peer in the Virgo mesh: membership with load, generic
- * request/response, remote invoke and pub/sub.
+ * A peer in the Virgo mesh: membership with load, generic request/response,
+ * remote invoke and pub/sub. Handlers may be registered before `start()`.
  */
-export interface Mesh {
+export interface Mesh extends Startable {
   readonly peerId: string;
   /** Listen multiaddrs with `/p2p/<id>`, to give to other peers as `join`. */
   addrs(): string[];
   /** Live view, self first. */
   peers(): PeerInfo[];
+  /** Sets how this peer samples its own load (gossiped, and first in `peers()`). */
+  setLoadSampler(sample: () => LocalLoad): void;
   /** Subscribe to join/leave; returns an unsubscribe function. */
   onMembership(cb: (ev: MembershipEvent) => void): () => void;
   publish(topic: string, data: Uint8Array): Promise<void>;
@@ -123,5 +134,11 @@ export interface Mesh {
    * resolve once the invokes being served have ended, or when `signal` aborts.
    */
   drain(opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Listens, then checks that `join` let this peer in (a peer that refuses it throws
+   * `JOIN_REFUSED`, and the mesh is left stopped), and starts gossiping. Idempotent.
+   */
+  start(): Promise<void>;
+  /** Stops gossip and the libp2p node. Idempotent. */
   stop(): Promise<void>;
 }
