@@ -1,7 +1,8 @@
 /**
  * `core/` — the little every folder shares and that imports nothing of ours:
  * the one error class with its {@link Code}s and their HTTP statuses, the one
- * {@link Logger} type, and the {@link Startable} lifecycle. `runtime/`, `kv/`
+ * {@link Logger} type, and the {@link Startable} lifecycle with {@link Lifecycle},
+ * which starts parts in order and stops them in reverse. `runtime/`, `kv/`
  * and `p2p/` may all import it.
  *
  * @example
@@ -16,4 +17,4 @@
  */
 export { type Code, isCode, STATUS, VirgoError } from "./errors.ts";
 export { childLogger, type Logger, silentLogger } from "./logger.ts";
-export type { Startable } from "./startable.ts";
+export { Lifecycle, type Startable } from "./startable.ts";

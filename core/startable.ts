@@ -29,3 +29,57 @@ export interface Startable {
   /** Closes what `start()` opened; waits for what must finish first. */
   stop(): void | Promise<void>;
 }
+
+/**
+ * Parts started in order and stopped in reverse: `start()` starts each in
+ * turn and throws the first failure; `stop()` then stops exactly those that
+ * started — so a caller rolls a failed start back by calling `stop()`.
+ *
+ * @example
+ * ```ts
+ * const parts = new Lifecycle([db, pool, mesh, http]);
+ * try {
+ *   await parts.start();
+ * } catch (err) {
+ *   await parts.stop(); // what started closes: nothing stays open
+ *   throw err;
+ * }
+ * ```
+ */
+export class Lifecycle implements Startable {
+  readonly #parts: readonly Startable[];
+  readonly #started: Startable[] = [];
+
+  constructor(parts: readonly Startable[]) {
+    this.#parts = parts;
+  }
+
+  /** Starts each part not yet started, in order; throws what the first failing one threw. */
+  async start(): Promise<void> {
+    for (const part of this.#parts.slice(this.#started.length)) {
+      await part.start();
+      this.#started.push(part);
+    }
+  }
+
+  /**
+   * Runs `beforeStop` of each started part, then `stop`, both in reverse start order. A part
+   * that throws keeps no other open: the first error is thrown once every part has stopped.
+   */
+  async stop(): Promise<void> {
+    const parts = this.#started.splice(0).reverse();
+    const errors: unknown[] = [];
+    for (const part of parts) await settle(() => part.beforeStop?.(), errors);
+    for (const part of parts) await settle(() => part.stop(), errors);
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+/** Runs a step, keeping what it throws in `errors` instead. */
+async function settle(step: () => void | Promise<void>, errors: unknown[]): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    errors.push(err);
+  }
+}

@@ -2,12 +2,21 @@
  * One Virgo peer, assembled in one place so a reader can see every part and
  * how it is wired: LevelDB, the libp2p mesh and its router, the replicated
  * pool, the sandboxes, the function catalogue, the invoker, and the hono app
- * on `Deno.serve`.
+ * on `Deno.serve`. Every part is built unstarted, then started in order and
+ * stopped in reverse (`core/startable.ts`); a start that fails stops what
+ * had started, so nothing stays open.
  * @module
  */
 import type { Hono } from "hono";
-import { createPool, MAX_MESSAGE_BYTES, openDatabase, type Pool } from "../kv/mod.ts";
-import { createMesh, createRouter } from "../p2p/mod.ts";
+import { Lifecycle, type Startable } from "../core/mod.ts";
+import {
+  createPool,
+  MAX_MESSAGE_BYTES,
+  openDatabase,
+  type Pool,
+  type PoolTransport,
+} from "../kv/mod.ts";
+import { createMesh, createRouter, type Mesh, type MeshInit } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
@@ -20,7 +29,7 @@ import { kvBridge } from "./kv_bridge.ts";
 import { childLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRegistry, type DeployInput } from "./registry.ts";
-import { startLoopMonitor } from "./_loop.ts";
+import { createLoopMonitor } from "./_loop.ts";
 
 /** A running peer. */
 export interface Peer {
@@ -57,6 +66,70 @@ async function readSwarmKey(path: string): Promise<Uint8Array> {
 }
 
 /**
+ * The pool's view of the mesh (`kv/transport.ts`): its members with their
+ * free pool bytes, and kv's protocol over its request/response streams.
+ */
+function meshTransport(mesh: Mesh): PoolTransport {
+  return {
+    self: mesh.peerId,
+    members: () => mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
+    onMembership: (cb) => mesh.onMembership(() => cb()),
+    request: (peer, body, opts) =>
+      mesh.request(peer, KV_PROTOCOL, body, { ...opts, maxBytes: MAX_MESSAGE_BYTES }),
+    handle: (handler) => mesh.handle(KV_PROTOCOL, handler, { maxBytes: 32 * 1024 * 1024 }),
+  };
+}
+
+/**
+ * The HTTP API on `Deno.serve` as a part: it listens when started (a taken
+ * address fails the start, naming it) and, when stopped, stops taking
+ * requests and lets those under way finish until `grace()` aborts.
+ */
+function httpServer(init: {
+  address: string;
+  handler: (req: Request) => Response | Promise<Response>;
+  logger: Logger;
+  grace: () => AbortSignal;
+}): Startable & { readonly url: string } {
+  let server: Deno.HttpServer | undefined;
+  let url = "";
+  return {
+    get url() {
+      return url;
+    },
+    async start() {
+      const { hostname, port } = parseHostPort(init.address);
+      const ready = Promise.withResolvers<Deno.NetAddr>();
+      try {
+        server = Deno.serve({
+          hostname,
+          port,
+          onListen: (addr) => ready.resolve(addr),
+          onError: (err) => {
+            init.logger.error({ err: String(err) }, "Unhandled HTTP error");
+            return internalErrorResponse();
+          },
+        }, init.handler);
+      } catch (err) {
+        throw new VirgoError(
+          "BAD_REQUEST",
+          `Cannot serve HTTP on ${init.address}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      const addr = await ready.promise;
+      const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+      url = `http://${host}:${addr.port}`;
+    },
+    async stop() {
+      const grace = init.grace();
+      const over = new Promise<void>((r) => grace.addEventListener("abort", () => r()));
+      await Promise.race([server?.shutdown(), over]);
+    },
+  };
+}
+
+/**
  * Starts a peer.
  *
  * @example
@@ -73,58 +146,30 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   const swarmKey = cfg.swarmKey ? await readSwarmKey(cfg.swarmKey) : undefined;
   await Deno.mkdir(cfg.data, { recursive: true });
   const sealer = await loadSealer({ swarmKey, dataDir: cfg.data });
-  const db = await openDatabase(`${cfg.data}/db`);
-  const loop = startLoopMonitor();
-  // The mesh samples this peer's load before the parts that know it exist:
-  // each part plugs its reading in here once it is built.
-  const live = {
-    queued: () => 0,
-    running: () => 0,
-    held: (): string[] => [],
-    capacity: () => ({ totalBytes: 0, freeBytes: 0 }),
-    http: "",
-  };
-  const meshInit: Parameters<typeof createMesh>[0] = {
+
+  // Unstarted, the mesh holds nothing open: what fails from here to the first part's start
+  // leaves nothing behind but LevelDB, which opens as it is built and is the first part.
+  const meshInit: MeshInit = {
     dataDir: cfg.data,
     listen: [cfg.p2p],
     join: cfg.join,
     mdns: cfg.mdns,
     logger: childLogger(logger, { component: "mesh" }),
-    localLoad: () => {
-      const cap = live.capacity();
-      const inflight = live.running();
-      return {
-        inflight,
-        queued: live.queued(),
-        cores: navigator.hardwareConcurrency,
-        loopDelayMs: loop.delayMs(),
-        poolTotalBytes: cap.totalBytes,
-        poolFreeBytes: cap.freeBytes,
-        functions: live.held(),
-        http: live.http,
-      };
-    },
+    start: false,
   };
   if (swarmKey) meshInit.swarmKey = swarmKey;
   const mesh = await createMesh(meshInit);
   const router = createRouter(mesh);
+  const db = await openDatabase(`${cfg.data}/db`);
+  const loop = createLoopMonitor();
   const pool: Pool = createPool({
     db,
     replicas: cfg.replicas,
     joining: cfg.join.length > 0,
     poolBytes: cfg.poolMb * 1024 * 1024,
     logger: childLogger(logger, { component: "kv" }),
-    transport: {
-      self: mesh.peerId,
-      members: () =>
-        mesh.peers().map((p) => ({ peerId: p.peerId, poolFreeBytes: p.poolFreeBytes })),
-      onMembership: (cb) => mesh.onMembership(() => cb()),
-      request: (peer, body, opts) =>
-        mesh.request(peer, KV_PROTOCOL, body, { ...opts, maxBytes: MAX_MESSAGE_BYTES }),
-      handle: (handler) => mesh.handle(KV_PROTOCOL, handler, { maxBytes: 32 * 1024 * 1024 }),
-    },
+    transport: meshTransport(mesh),
   });
-  live.capacity = () => pool.capacity();
   const sandbox = createSandboxPool({
     peerId: mesh.peerId,
     logger: childLogger(logger, { component: "sandbox" }),
@@ -132,9 +177,6 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     denyNet: [`${listen.hostname}:${listen.port}`],
     spares: cfg.spares,
   });
-  await sandbox.start();
-  live.running = () => sandbox.inflight();
-  live.queued = () => sandbox.queued();
   const registry = createRegistry({
     db,
     sandbox,
@@ -143,7 +185,6 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     sealer,
     operator,
   });
-  live.held = () => registry.held();
   const metrics = createMetrics();
   const invoker = createInvoker({
     registry,
@@ -154,12 +195,6 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: childLogger(logger, { component: "invoke" }),
     metrics,
   });
-  await mesh.serveInvoke((req) => {
-    const name = new URL(req.url).pathname.split("/")[2] ?? "";
-    return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
-  });
-  await pool.start();
-  await registry.start();
 
   metrics.gauge(
     "virgo_inflight_calls",
@@ -199,7 +234,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     token: cfg.token,
     status: async () => ({
       peerId: mesh.peerId,
-      http: live.http,
+      http: http.url,
       addrs: mesh.addrs(),
       routing: cfg.routing,
       replicas: cfg.replicas,
@@ -216,49 +251,73 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     }),
   });
 
-  const ready = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: listen.hostname,
-    port: listen.port,
-    onListen: (addr) => ready.resolve(addr),
-    onError: (err) => {
-      logger.error({ err: String(err) }, "Unhandled HTTP error");
-      return internalErrorResponse();
-    },
-  }, app.fetch);
-  const addr = await ready.promise;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const httpUrl = `http://${host}:${addr.port}`;
-  live.http = httpUrl;
+  // One grace period for everything in flight when the peer stops — HTTP calls, then calls
+  // routed here — from the moment it begins to stop.
+  let graceSignal: AbortSignal | undefined;
+  const grace = () => graceSignal ??= AbortSignal.timeout(SHUTDOWN_GRACE_MS);
+  const http = httpServer({ address: cfg.http, handler: app.fetch, logger, grace });
 
+  mesh.setLoadSampler(() => {
+    const cap = pool.capacity();
+    return {
+      inflight: sandbox.inflight(),
+      queued: sandbox.queued(),
+      cores: navigator.hardwareConcurrency,
+      loopDelayMs: loop.delayMs(),
+      poolTotalBytes: cap.totalBytes,
+      poolFreeBytes: cap.freeBytes,
+      functions: registry.held(),
+      http: http.url,
+    };
+  });
+
+  // Started in this order, stopped in reverse: peers first learn this peer is leaving (the
+  // mesh's beforeStop), then HTTP stops, routed calls drain, and the rest closes.
+  const parts = new Lifecycle([
+    { start() {}, stop: () => db.close() },
+    loop,
+    pool,
+    {
+      start: () => mesh.start(),
+      // Peers stop routing here, once they have sent what they already routed.
+      beforeStop: () => mesh.leave(),
+      stop: () => mesh.stop().catch((err) => logger.warn({ err: String(err) }, "Mesh stop failed")),
+    },
+    sandbox,
+    registry,
+    {
+      start: () =>
+        mesh.serveInvoke((req) => {
+          const name = new URL(req.url).pathname.split("/")[2] ?? "";
+          return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
+        }),
+      // What still arrives is refused with a code callers retry elsewhere; what runs finishes.
+      stop: () => mesh.drain({ signal: grace() }),
+    },
+    http,
+  ]);
   let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      grace();
+      await parts.stop();
+    })();
+  try {
+    await parts.start();
+  } catch (err) {
+    await stop().catch((e) => logger.warn({ err: String(e) }, "Closing after a failed start"));
+    throw err;
+  }
+
   return {
     peerId: mesh.peerId,
-    url: httpUrl,
+    url: http.url,
     app,
     addrs: () => mesh.addrs(),
     async deploy(name, input) {
       await registry.deploy(name, input);
     },
     functions: () => registry.list().map((m) => m.name),
-    stop() {
-      stopping ??= (async () => {
-        // One grace period for everything in flight: HTTP calls, then calls routed here.
-        const grace = AbortSignal.timeout(SHUTDOWN_GRACE_MS);
-        const graceOver = new Promise<void>((r) => grace.addEventListener("abort", () => r()));
-        // Peers first: they stop routing here, once they have sent what they already routed.
-        await mesh.leave();
-        await Promise.race([server.shutdown(), graceOver]);
-        // What still arrives is refused with a code callers retry elsewhere; what runs finishes.
-        await mesh.drain({ signal: grace });
-        registry.stop();
-        await sandbox.stop();
-        await mesh.stop().catch((err) => logger.warn({ err: String(err) }, "Mesh stop failed"));
-        await pool.stop();
-        loop.stop();
-        await db.close();
-      })();
-      return stopping;
-    },
+    stop,
   };
 }
