@@ -87,3 +87,6 @@ export const MEMBER_SYNC_MS = 10_000;
  * peer whose clock is behind), before answering `QUORUM_FAILED`.
  */
 export const PAXOS_ROUNDS = 6;
+
+/** After a rebalance pass that could not hand every key over, the next try comes this much later. */
+export const REBALANCE_RETRY_MS = 1_000;

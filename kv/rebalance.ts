@@ -7,7 +7,7 @@
  * @module
  */
 import type { PoolContext } from "./_context.ts";
-import { BATCH_BYTES } from "./constants.ts";
+import { BATCH_BYTES, REBALANCE_RETRY_MS } from "./constants.ts";
 import { compareVersions } from "./hlc.ts";
 import type { ApplyOn } from "./handoff.ts";
 import type { PoolRecord } from "./records.ts";
@@ -129,6 +129,12 @@ export class Rebalancer {
       if (this.#opts.delayMs > 0) await sleep(this.#opts.delayMs);
     }
     if (complete && !this.#stopped) this.#settled = members;
+    else if (!this.#stopped) {
+      // A target did not take its share (not reachable yet, or it does not count us as a member
+      // until our hello arrives): try again soon rather than wait for the next membership change.
+      const retry = setTimeout(() => this.schedule(), REBALANCE_RETRY_MS);
+      Deno.unrefTimer(retry);
+    }
     if (moved || dropped) {
       this.#ctx.logger.info({ moved, dropped, members: members.length }, "rebalance pass done");
     }
