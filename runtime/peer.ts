@@ -8,7 +8,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import { Lifecycle, type Startable } from "../core/mod.ts";
+import { Lifecycle } from "../core/mod.ts";
 import {
   createPool,
   MAX_MESSAGE_BYTES,
@@ -20,7 +20,8 @@ import { createMesh, createRouter, type Mesh, type MeshInit } from "../p2p/mod.t
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
-import { internalErrorResponse, VirgoError } from "./errors.ts";
+import { VirgoError } from "./errors.ts";
+import { httpServer } from "./http_server.ts";
 import { loadOperator } from "./operator.ts";
 import { loadSealer } from "./secrets.ts";
 import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
@@ -81,55 +82,6 @@ function meshTransport(mesh: Mesh): PoolTransport {
 }
 
 /**
- * The HTTP API on `Deno.serve` as a part: it listens when started (a taken
- * address fails the start, naming it) and, when stopped, stops taking
- * requests and lets those under way finish until `grace()` aborts.
- */
-function httpServer(init: {
-  address: string;
-  handler: (req: Request) => Response | Promise<Response>;
-  logger: Logger;
-  grace: () => AbortSignal;
-}): Startable & { readonly url: string } {
-  let server: Deno.HttpServer | undefined;
-  let url = "";
-  return {
-    get url() {
-      return url;
-    },
-    async start() {
-      const { hostname, port } = parseHostPort(init.address);
-      const ready = Promise.withResolvers<Deno.NetAddr>();
-      try {
-        server = Deno.serve({
-          hostname,
-          port,
-          onListen: (addr) => ready.resolve(addr),
-          onError: (err) => {
-            init.logger.error({ err: String(err) }, "Unhandled HTTP error");
-            return internalErrorResponse();
-          },
-        }, init.handler);
-      } catch (err) {
-        throw new VirgoError(
-          "BAD_REQUEST",
-          `Cannot serve HTTP on ${init.address}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-      const addr = await ready.promise;
-      const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-      url = `http://${host}:${addr.port}`;
-    },
-    async stop() {
-      const grace = init.grace();
-      const over = new Promise<void>((r) => grace.addEventListener("abort", () => r()));
-      await Promise.race([server?.shutdown(), over]);
-    },
-  };
-}
-
-/**
  * Starts a peer.
  *
  * @example
@@ -147,8 +99,8 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   await Deno.mkdir(cfg.data, { recursive: true });
   const sealer = await loadSealer({ swarmKey, dataDir: cfg.data });
 
-  // Unstarted, the mesh holds nothing open: what fails from here to the first part's start
-  // leaves nothing behind but LevelDB, which opens as it is built and is the first part.
+  // Building the parts opens nothing (the mesh is built unstarted) but LevelDB, which opens as
+  // it is built: it is the first part, so it closes last, and a later failed start closes it.
   const meshInit: MeshInit = {
     dataDir: cfg.data,
     listen: [cfg.p2p],
@@ -274,7 +226,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
   // Started in this order, stopped in reverse: peers first learn this peer is leaving (the
   // mesh's beforeStop), then HTTP stops, routed calls drain, and the rest closes.
   const parts = new Lifecycle([
-    { start() {}, stop: () => db.close() },
+    { start() {}, stop: () => db.close() }, // opened above
     loop,
     pool,
     {
