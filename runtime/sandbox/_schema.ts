@@ -1,6 +1,7 @@
 /**
- * Shapes of the JSON a child sends. The child runs untrusted code that can write raw bytes to
- * stdout, so every JSON part is checked here once; body chunks are raw bytes and need no check.
+ * Shapes of the JSON a child sends over its unix socket. The child runs untrusted code that may
+ * find a way to write anything there, so every JSON part is checked here once; body chunks are
+ * raw bytes and need no check.
  *
  * @module
  */
