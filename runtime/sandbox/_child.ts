@@ -2,7 +2,9 @@
  * The generic sandbox program, run as its own Deno process with no permission but net. It
  * connects once to its host's unix socket (path in `Deno.args[0]`) and revokes its permission on
  * that path before any function code runs, installs its network policy (`Deno.args[1]`, see
- * `_net_policy.ts`) and hides its host (`hideHost`), receives a bundle (LOAD), imports it from a
+ * `_net_policy.ts`), hides its host (`hideHost`), checks that console output will be attributed
+ * to the right request (`checkCurrent`; it refuses to start otherwise, saying why on stderr,
+ * which the host logs), receives a bundle (LOAD), imports it from a
  * `data:` URL (needs no read permission), and serves calls multiplexed by id; see `_frame.ts`.
  * It exits when the socket closes, so it dies with its host.
  *
@@ -21,7 +23,7 @@ import {
   writeAllTo,
 } from "./_frame.ts";
 import { Inbound, sendBody, type Window } from "./_stream.ts";
-import { captureConsole, createCurrent, createKv, hideHost } from "./_child_env.ts";
+import { captureConsole, checkCurrent, createCurrent, createKv, hideHost } from "./_child_env.ts";
 import { installNetPolicy, type NetPolicy } from "./_net_policy.ts";
 import { MAX_LOG_CHARS, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 
@@ -45,6 +47,14 @@ let env: unknown = { KV: kv, VARS: {} };
 let peerId = "";
 
 const current = await createCurrent();
+// Checked before any function code runs, alongside the warm-up below.
+const checked = checkCurrent(current).catch(async (e) => {
+  // Refuse to start (70: EX_SOFTWARE): the host logs this stderr line and the start fails.
+  await Deno.stderr.write(
+    new TextEncoder().encode(`Sandbox refuses to start: ${(e as Error).message}\n`),
+  );
+  Deno.exit(70);
+});
 captureConsole(out, MAX_LOG_CHARS, current);
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
@@ -188,7 +198,7 @@ async function warmUp(): Promise<void> {
   await r.text();
 }
 
-await warmUp();
+await Promise.all([warmUp(), checked]);
 out.send(T.READY, 0);
 await new FrameReader(0xffff_ffff, onFrame).readAll(conn).catch(() => {});
 // The socket closed: the host is gone or retired us. Let waitUntil work finish, briefly.
