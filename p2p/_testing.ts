@@ -30,17 +30,38 @@ export function fakeLoad(over: Partial<LocalLoad> = {}): LocalLoad {
   };
 }
 
-/** Start a mesh on 127.0.0.1 with a fresh temp data dir (or the given one). */
+/**
+ * Start a mesh on 127.0.0.1 with a fresh temp data dir, removed by its `stop()` (or in the given
+ * one, left to its owner).
+ */
 export async function startNode(over: Partial<MeshInit> = {}): Promise<MeshInternals> {
-  const dataDir = over.dataDir ?? await Deno.makeTempDir({ prefix: "virgo-p2p-" });
-  return await createMesh({
-    dataDir,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    join: [],
-    mdns: false,
-    localLoad: () => fakeLoad(),
-    logger: testLogger,
-    ...over,
+  const temp = over.dataDir === undefined
+    ? await Deno.makeTempDir({ prefix: "virgo-p2p-" })
+    : undefined;
+  const removeTemp = () =>
+    temp === undefined ? Promise.resolve() : Deno.remove(temp, { recursive: true }).catch(() => {});
+  let mesh: MeshInternals;
+  try {
+    mesh = await createMesh({
+      dataDir: temp ?? over.dataDir!,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      join: [],
+      mdns: false,
+      localLoad: () => fakeLoad(),
+      logger: testLogger,
+      ...over,
+    });
+  } catch (err) {
+    await removeTemp();
+    throw err;
+  }
+  if (temp === undefined) return mesh;
+  const stop = mesh.stop.bind(mesh);
+  return Object.assign(mesh, {
+    async stop() {
+      await stop();
+      await removeTemp();
+    },
   });
 }
 

@@ -107,8 +107,9 @@ Deno.test({
       const arrived = hold.arrival();
       const pending = b.invoke(a.peerId, new Request("http://fn/hold"));
       await arrived; // the call is running on a, which never answers it
+      const failed = assertRejects(pending, { name: "MeshError", code: "PEER_FAILED" });
       await a.stop();
-      await assertRejects(pending, { name: "MeshError", code: "PEER_FAILED" });
+      await failed;
     } finally {
       hold.release();
       await b.stop();

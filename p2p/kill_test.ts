@@ -7,8 +7,10 @@ Deno.test({
   async fn() {
     const a = await startNode();
     const b = await startNode({ join: a.addrs() });
+    const data = await Deno.makeTempDir({ prefix: "virgo-p2p-" });
+    const main = new URL("./_peer_main.ts", import.meta.url).pathname;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./_peer_main.ts", import.meta.url).pathname, a.addrs()[0]!],
+      args: ["run", "-A", main, a.addrs()[0]!, data],
       stdout: "piped",
       stderr: "null",
     }).spawn();
@@ -39,6 +41,7 @@ Deno.test({
       await child.stdout.cancel().catch(() => {});
       await b.stop();
       await a.stop();
+      await Deno.remove(data, { recursive: true });
     }
   },
 });

@@ -96,6 +96,7 @@ Deno.test({
     } finally {
       await b.stop();
       await a.stop();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });
