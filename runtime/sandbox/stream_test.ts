@@ -105,7 +105,7 @@ Deno.test("a 100 MB response streams through without buffering whole in the host
   }
 });
 
-Deno.test("one 100 MB buffer returned whole also streams; maxResponseBytes stops it", async () => {
+Deno.test("a buffer returned whole: 100 MB is stopped by maxResponseBytes, 5 MB arrives whole", async () => {
   const pool = await startPool({ maxResponseBytes: 10 * MB });
   try {
     const s = spec(
