@@ -320,7 +320,7 @@ export function createPool(init: PoolInit): Pool {
       req = decodeRequest(body);
     } catch (err) {
       logger.warn({ from, err: String(err) }, "kv: malformed request");
-      return errorReply(new Error("Malformed request"));
+      return errorReply(err); // the decoder's typed BAD_FRAME
     }
     try {
       return await serve(req.head, req.payload);

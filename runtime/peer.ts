@@ -81,6 +81,32 @@ function meshTransport(mesh: Mesh): PoolTransport {
   };
 }
 
+/** The TCP port of a listen multiaddr (`/ip4/…/tcp/7878` → 7878), 0 when none is set. */
+function p2pPort(addr: string): number {
+  return Number(/\/tcp\/(\d+)/.exec(addr)?.[1] ?? 0);
+}
+
+/**
+ * `host:port` entries naming this peer's own listeners on every address it has: a peer bound to
+ * 0.0.0.0 is reachable at each interface's address, and a function allowed private ranges must
+ * still not reach its own peer's API or mesh port. (Loopback is denied as a whole anyway.)
+ */
+function ownAddresses(host: string, ports: number[]): string[] {
+  const hosts = new Set([host]);
+  if (host === "0.0.0.0" || host === "::") {
+    try {
+      for (const i of Deno.networkInterfaces()) if (!i.address.includes("%")) hosts.add(i.address);
+    } catch { /* no interface list: the wildcard entry still stands */ }
+  }
+  const out: string[] = [];
+  for (const h of hosts) {
+    for (const port of ports) {
+      if (port > 0) out.push(h.includes(":") ? `[${h}]:${port}` : `${h}:${port}`);
+    }
+  }
+  return out;
+}
+
 /**
  * Starts a peer.
  *
@@ -126,7 +152,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     peerId: mesh.peerId,
     logger: childLogger(logger, { component: "sandbox" }),
     kv: (namespace, op) => kvBridge(pool, namespace, op),
-    denyNet: [`${listen.hostname}:${listen.port}`],
+    denyNet: ownAddresses(listen.hostname, [listen.port, p2pPort(cfg.p2p)]),
     spares: cfg.spares,
   });
   const registry = createRegistry({
