@@ -10,7 +10,7 @@ import { deploy, startMesh, stopAll, waitFor } from "./_harness.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** From SIGTERM to exit: leave acknowledgements (~ms), drains and closes, far below the grace bounds. */
-const PROMPT_EXIT_MS = 10_000;
+const PROMPT_EXIT_MS = 20_000;
 
 Deno.test("a peer stopped with SIGTERM under load loses no call", opts, async () => {
   const peers = await startMesh(3);
