@@ -5,20 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { cli, type PeerProcess, startPeer, stopAll } from "./_harness.ts";
+import { ip, removeLeftovers } from "./_netns.ts";
 
 // Named after this process, so two runs of the suite on one machine neither share nor remove
 // each other's namespaces.
 const NS = [`virgo-t1-${Deno.pid}`, `virgo-t2-${Deno.pid}`];
 const ADDR = ["10.77.91.1", "10.77.91.2"];
-
-async function ip(...args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "null" }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 async function setUp(): Promise<boolean> {
   if (!(await ip("netns", "add", NS[0]!))) return false;
@@ -51,19 +43,6 @@ async function setUp(): Promise<boolean> {
 
 async function tearDown(): Promise<void> {
   for (const ns of NS) await ip("netns", "del", ns);
-}
-
-/** Removes what earlier runs left when they ended before their clean-up: their process is gone. */
-async function removeLeftovers(pattern: RegExp): Promise<void> {
-  const cmd = new Deno.Command("ip", { args: ["netns", "list"], stdout: "piped", stderr: "null" });
-  const list = await cmd.output().catch(() => undefined);
-  for (const line of new TextDecoder().decode(list?.stdout).split("\n")) {
-    const name = line.split(" ")[0]!;
-    const pid = pattern.exec(name)?.[1];
-    if (pid && !(await Deno.stat(`/proc/${pid}`).catch(() => undefined))) {
-      await ip("netns", "del", name);
-    }
-  }
 }
 
 await removeLeftovers(/^virgo-t[12]-(\d+)$/);
