@@ -142,6 +142,8 @@ export interface ChaosReport {
   ok: boolean;
 }
 
+/** Longest the final reads of a run may take, all keys together. */
+const FINAL_READS_MS = 90_000;
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
     const t = setTimeout(res, Math.max(0, ms));
@@ -413,9 +415,12 @@ class Workload {
       avoid: new Map(),
     };
     let next = 0;
+    // Bounded as a whole: with peers that never come back, thousands of keys × 10 tries would
+    // run for many minutes. Keys not read by then count as unreadable, and the run fails.
+    const deadline = performance.now() + FINAL_READS_MS;
     const worker = async () => {
-      for (let k = next++; k < keys.length; k = next++) {
-        for (let attempt = 0; attempt < 10; attempt++) {
+      for (let k = next++; k < keys.length && performance.now() < deadline; k = next++) {
+        for (let attempt = 0; attempt < 10 && performance.now() < deadline; attempt++) {
           const slot = slots[(k + attempt) % slots.length]!;
           const op = await this.call(c, "read", keys[k]!, {}, kvPath(keys[k]!), {}, slot);
           const o = op.outcome;
