@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { decodeHead, encodeHead } from "../core/mod.ts";
 import { KvError } from "./errors.ts";
 import type { PoolRecord } from "./records.ts";
 
@@ -90,9 +91,6 @@ export type RequestHead = z.infer<typeof requestHead>;
 /** A reply head. */
 export type ReplyHead = z.infer<typeof replyHead>;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
  * Encodes a head and payload into one message.
  *
@@ -102,25 +100,16 @@ const decoder = new TextDecoder();
  * ```
  */
 export function encodeMessage(head: RequestHead | ReplyHead, payload?: Uint8Array): Uint8Array {
-  const h = encoder.encode(JSON.stringify(head));
-  const out = new Uint8Array(4 + h.length + (payload?.length ?? 0));
-  new DataView(out.buffer).setUint32(0, h.length);
-  out.set(h, 4);
-  if (payload) out.set(payload, 4 + h.length);
-  return out;
+  return encodeHead(head, payload);
 }
 
 function split(bytes: Uint8Array): { head: unknown; payload: Uint8Array } {
-  if (bytes.length < 4) throw new KvError("BAD_FRAME", "Malformed message: too short");
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
-  if (n > bytes.length - 4) throw new KvError("BAD_FRAME", "Malformed message: head overruns it");
-  let head: unknown;
   try {
-    head = JSON.parse(decoder.decode(bytes.subarray(4, 4 + n)));
-  } catch {
-    throw new KvError("BAD_FRAME", "Malformed message: head is not JSON");
+    const { head, tail } = decodeHead(bytes);
+    return { head, payload: tail };
+  } catch (err) {
+    throw new KvError("BAD_FRAME", (err as Error).message);
   }
-  return { head, payload: bytes.subarray(4 + n) };
 }
 
 /** Validates a decoded head against `schema`; `BAD_FRAME` with the first issue otherwise. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { decodeHead, headParts } from "../../core/codec.ts";
 
 /** Frame types. Host→child below 20, child→host from 20. */
 export const T = {
@@ -31,23 +32,15 @@ const HEADER = 9;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-/** Encodes a JSON part followed by raw bytes, as used by REQ, RES, KV_CALL and KV_REPLY. */
+/** Encodes a JSON part followed by raw bytes, as used by REQ, RES, KV_CALL and KV_REPLY (the core codec). */
 export function jsonPart(value: unknown, tail?: Uint8Array): Uint8Array[] {
-  const json = te.encode(JSON.stringify(value));
-  const len = new Uint8Array(4);
-  new DataView(len.buffer).setUint32(0, json.length);
-  return tail && tail.length > 0 ? [len, json, tail] : [len, json];
+  return headParts(value, tail);
 }
 
 /** Splits a payload made by {@linkcode jsonPart}; the JSON is parsed, not validated. */
 export function splitJson(payload: Uint8Array): { json: unknown; tail: Uint8Array } {
-  if (payload.length < 4) throw new Error("Frame too short for its JSON part");
-  const n = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
-  if (4 + n > payload.length) throw new Error("JSON part longer than its frame");
-  return {
-    json: JSON.parse(td.decode(payload.subarray(4, 4 + n))),
-    tail: payload.subarray(4 + n),
-  };
+  const { head, tail } = decodeHead(payload);
+  return { json: head, tail };
 }
 
 /** Encodes a JSON-only payload. */
