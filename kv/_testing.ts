@@ -106,8 +106,19 @@ export class MemoryNetwork {
       throw Object.assign(new Error(`Unreachable: ${from} → ${to}`), { unsent: true });
     }
     this.requests++;
-    // Copy both ways: peers never share buffers on a real wire.
-    return (await dst.handler(body.slice(), from)).slice();
+    // Copy both ways: peers never share buffers on a real wire. A handler's error comes back
+    // with its code and `remote`, as the mesh relays it.
+    let reply: Uint8Array;
+    try {
+      reply = await dst.handler(body.slice(), from);
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      throw Object.assign(new Error(String(e?.message ?? err)), {
+        code: typeof e?.code === "string" ? e.code : "PEER_FAILED",
+        remote: true,
+      });
+    }
+    return reply.slice();
   }
 }
 

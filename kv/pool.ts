@@ -35,7 +35,7 @@ import { owners } from "./placement.ts";
 import { isLive, type PoolRecord, type Promise1, RecordStore } from "./records.ts";
 import { Rebalancer } from "./rebalance.ts";
 import { Replication } from "./replication.ts";
-import { errorReply, Rpc } from "./rpc.ts";
+import { Rpc } from "./rpc.ts";
 import type { Database } from "./store.ts";
 import type { PoolTransport } from "./transport.ts";
 import {
@@ -313,14 +313,19 @@ export function createPool(init: PoolInit): Pool {
 
   let synced = false;
 
+  /**
+   * Answers another member. Errors are thrown, not encoded: the transport carries them back with
+   * their code on the mesh's one error channel (a `KvError` arrives as itself, anything else as
+   * an unavailable peer).
+   */
   async function handler(body: Uint8Array, from: string): Promise<Uint8Array> {
-    if (!running) return errorReply(new Error("Pool is not running"));
+    if (!running) throw new Error("Pool is not running");
     let req;
     try {
       req = decodeRequest(body);
     } catch (err) {
       logger.warn({ from, err: String(err) }, "kv: malformed request");
-      return errorReply(err); // the decoder's typed BAD_FRAME
+      throw err; // the decoder's typed BAD_FRAME
     }
     try {
       return await serve(req.head, req.payload);
@@ -328,7 +333,7 @@ export function createPool(init: PoolInit): Pool {
       if (!(err instanceof KvError)) {
         logger.error({ from, op: req.head.t, err }, "kv: request failed");
       }
-      return errorReply(err);
+      throw err;
     }
   }
 

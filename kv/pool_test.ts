@@ -342,8 +342,8 @@ Deno.test("pool: malformed wire messages get an error reply, never a crash", asy
         enc.encode('\u0000\u0000\u0000\u0010{"t":"get","k":1}'),
       ]
     ) {
-      const reply = await other.request("a", bad);
-      assert.match(dec.decode(reply), /"t":"err"/);
+      // Refused with the pool's typed error, carried back on the transport's error channel.
+      await assert.rejects(other.request("a", bad), { code: "BAD_FRAME", remote: true });
     }
   } finally {
     await pool.stop();

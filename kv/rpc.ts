@@ -50,26 +50,27 @@ export class Rpc {
     head: RequestHead,
     payload?: Uint8Array,
   ): Promise<{ head: ReplyHead; payload: Uint8Array }> {
-    let reply;
+    let bytes;
     try {
-      const bytes = await this.#transport.request(peerId, encodeMessage(head, payload), {
+      bytes = await this.#transport.request(peerId, encodeMessage(head, payload), {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
-      reply = decodeReply(bytes);
+    } catch (err) {
+      // An error the peer's handler raised comes back with its code (`remote`): a pool error is
+      // an answer; anything else (unreachable, not a member, failed) means try elsewhere.
+      const e = err as { remote?: unknown; code?: unknown; message?: unknown };
+      if (
+        (err instanceof KvError || e?.remote === true) && typeof e.code === "string" &&
+        isKvErrorCode(e.code)
+      ) {
+        throw new KvError(e.code, String(e.message));
+      }
+      throw new PeerUnavailableError(peerId, err);
+    }
+    try {
+      return decodeReply(bytes);
     } catch (err) {
       throw new PeerUnavailableError(peerId, err);
     }
-    if (reply.head.t === "err") {
-      const { c, m } = reply.head;
-      if (isKvErrorCode(c)) throw new KvError(c, m);
-      throw new PeerUnavailableError(peerId, new Error(`${c}: ${m}`));
-    }
-    return reply;
   }
-}
-
-/** Encodes an error as a reply: {@link KvError}s keep their code, others become `INTERNAL`. */
-export function errorReply(err: unknown): Uint8Array {
-  if (err instanceof KvError) return encodeMessage({ t: "err", c: err.code, m: err.message });
-  return encodeMessage({ t: "err", c: "INTERNAL", m: String(err).slice(0, 2000) });
 }

@@ -83,7 +83,6 @@ const replyHead = z.discriminatedUnion("t", [
     b: version.optional(),
     r: recMeta.nullable(),
   }),
-  z.object({ t: z.literal("err"), c: z.string().max(64), m: z.string().max(2000) }),
 ]);
 
 /** A request head (see the schemas in this file). */

@@ -53,8 +53,8 @@ const BAD: Array<[string, Uint8Array, "framing" | "payload"]> = [
  * reply frame's status byte (0 ok, 1 error) and a pattern its body must match.
  */
 const REPLIES: Record<string, [number, RegExp]> = {
-  // A kv reply is a binary head, then its JSON: an error, `t` "err".
-  "/virgo/kv/1.0.0": [0, /^[^]{4}\{"t":"err",/],
+  // Every protocol puts errors on the mesh's one error channel: status 1, `{ code, message }`.
+  "/virgo/kv/1.0.0": [1, /^\{"code":"BAD_FRAME",/],
   "/virgo/bundle/1.0.0": [1, /^\{"code":"BAD_REQUEST",/],
   "/virgo/catalog/1.0.0": [0, /^\[\{"name":"hello",/],
 };

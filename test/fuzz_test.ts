@@ -277,7 +277,6 @@ const KV_REPLIES: Record<string, unknown>[] = [
   { t: "addr", a: "x" },
   { t: "ok" },
   { t: "paxos", ok: true, r: null },
-  { t: "err", c: "X", m: "y" },
 ];
 
 /** A pool message: `[u32 head length][head][payload]`, with a truthful or a lying length. */
