@@ -170,7 +170,7 @@ export function createKv(out: FrameWriter): {
     if (m.ok) p.resolve({ r: m.r ?? {}, tail });
     else {
       const err = new Error(m.message ?? "KV operation failed") as Error & { code?: string };
-      err.code = m.code ?? "KV_ERROR";
+      err.code = m.code ?? "INTERNAL";
       err.name = "KvError";
       p.reject(err);
     }

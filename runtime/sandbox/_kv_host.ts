@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isCode } from "../../core/mod.ts";
 import { jsonPart, splitJson } from "./_frame.ts";
 import { KvCall } from "./_schema.ts";
 import type { KvOp, KvResult } from "./types.ts";
@@ -30,10 +31,13 @@ export async function handleKv(
       code?: unknown;
       message?: unknown;
     };
+    // The pool's own errors reach the function as they are; anything else is the host's
+    // business: INTERNAL, with nothing of its detail.
+    const known = typeof o.code === "string" && isCode(o.code) && o.code !== "INTERNAL";
     return jsonPart({
       ok: false,
-      code: typeof o.code === "string" ? o.code : "KV_ERROR",
-      message: typeof o.message === "string" ? o.message : String(e),
+      code: known ? o.code : "INTERNAL",
+      message: known && typeof o.message === "string" ? o.message : "Internal error",
     });
   }
 }
