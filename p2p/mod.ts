@@ -27,6 +27,7 @@ export { createMesh } from "./mesh.ts";
 export type { MeshInternals } from "./mesh.ts";
 export { createRouter, STRATEGIES } from "./routing.ts";
 export { isPeerId } from "./peer_id.ts";
+export { tcpAddress } from "./addr.ts";
 export type { Router, RouterInit, Strategy } from "./routing.ts";
 export { MeshError } from "./errors.ts";
 export { generateSwarmKey, parseSwarmKey } from "./swarm_key.ts";

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { DEFAULT_DATA, DEFAULT_HTTP, DEFAULT_P2P, DEFAULT_POOL_MB } from "./constants.ts";
 import { DEFAULT_REPLICAS } from "../kv/mod.ts";
-import { STRATEGIES } from "../p2p/mod.ts";
+import { STRATEGIES, tcpAddress } from "../p2p/mod.ts";
 import { VirgoError } from "./errors.ts";
 
 /** Routing strategies a peer can default to (`--routing`): the mesh's own list. */
@@ -19,7 +19,7 @@ export type Routing = typeof ROUTINGS[number];
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, {
   message: "Expected host:port, e.g. 127.0.0.1:8787",
 });
-const multiaddr = z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+(\/.*)?$/, {
+const multiaddr = z.string().refine((v) => tcpAddress(v) !== undefined, {
   message: "Expected a TCP multiaddr, e.g. /ip4/127.0.0.1/tcp/7878",
 });
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -117,7 +117,7 @@ export function parseHostPort(value: string): { hostname: string; port: number }
 
 /** The host of a TCP multiaddr (`/ip4/127.0.0.1/tcp/7878` → `127.0.0.1`). */
 export function multiaddrHost(addr: string): string {
-  return addr.split("/")[2] ?? "";
+  return tcpAddress(addr)?.host ?? "";
 }
 
 /**

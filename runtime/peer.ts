@@ -16,7 +16,7 @@ import {
   type Pool,
   type PoolTransport,
 } from "../kv/mod.ts";
-import { createMesh, createRouter, type Mesh, type MeshInit } from "../p2p/mod.ts";
+import { createMesh, createRouter, type Mesh, type MeshInit, tcpAddress } from "../p2p/mod.ts";
 import { createSandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
@@ -83,7 +83,7 @@ function meshTransport(mesh: Mesh): PoolTransport {
 
 /** The TCP port of a listen multiaddr (`/ip4/…/tcp/7878` → 7878), 0 when none is set. */
 function p2pPort(addr: string): number {
-  return Number(/\/tcp\/(\d+)/.exec(addr)?.[1] ?? 0);
+  return tcpAddress(addr)?.port ?? 0;
 }
 
 /**
