@@ -152,10 +152,14 @@ export function createPool(init: PoolInit): Pool {
   const replicas = Math.max(1, Math.floor(init.replicas || DEFAULT_REPLICAS));
   const members = new KnownMembers(init.db.store("members"), transport.self, clock);
   const peers = () => members.list();
+  // Asked several times by every operation (which replicas to contact): built once per change
+  // of the mesh's view, not per call.
+  let liveSet: Set<string> | undefined;
   const live = () => {
-    const ids = new Set(transport.members().map((m) => m.peerId));
-    ids.add(transport.self);
-    return ids;
+    if (liveSet) return liveSet;
+    liveSet = new Set(transport.members().map((m) => m.peerId));
+    liveSet.add(transport.self);
+    return liveSet;
   };
   const hlc = new Hlc(transport.self, clock);
   const ctx: PoolContext = {
@@ -339,6 +343,7 @@ export function createPool(init: PoolInit): Pool {
 
   let met = new Set<string>();
   const onMembership = () => {
+    liveSet = undefined;
     const now = live();
     ctx.bg.track((async () => {
       const before = members.list().join();
