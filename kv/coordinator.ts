@@ -12,8 +12,8 @@ import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
 import { PAXOS_ROUNDS } from "./constants.ts";
 import { KvError } from "./errors.ts";
-import { compareVersions, NO_VERSION } from "./hlc.ts";
-import { ballotOf, isLive, type PoolRecord } from "./records.ts";
+import { NO_VERSION } from "./hlc.ts";
+import { isLive, newestOf, type PoolRecord } from "./records.ts";
 import type { Replication } from "./replication.ts";
 import { PeerUnavailableError } from "./rpc.ts";
 import { unpackRecords } from "./wire.ts";
@@ -171,13 +171,7 @@ export class Coordinator {
           await this.#beaten(op.key, prepared.higher, round);
           continue;
         }
-        let cur: PoolRecord | undefined;
-        const ballots = new Set<string>();
-        for (const r of prepared.records) {
-          ballots.add(r ? ballotOf(r) : "");
-          if (r && (!cur || compareVersions(ballotOf(r), ballotOf(cur)) > 0)) cur = r;
-        }
-        const settled = ballots.size === 1;
+        const { newest: cur, settled } = newestOf(prepared.records);
         let outcome: Outcome;
         let next: PoolRecord | undefined;
         if (pending) {

@@ -41,6 +41,22 @@ export function ballotOf(r: PoolRecord): string {
 }
 
 /**
+ * What a quorum's answers hold: the record with the highest ballot, and whether every answer
+ * held that same ballot (none at all counts as one answer: "absent") — then it is chosen.
+ */
+export function newestOf(
+  answers: ReadonlyArray<PoolRecord | undefined>,
+): { newest: PoolRecord | undefined; settled: boolean } {
+  let newest: PoolRecord | undefined;
+  const ballots = new Set<string>();
+  for (const r of answers) {
+    ballots.add(r ? ballotOf(r) : "");
+    if (r && (!newest || compareVersions(ballotOf(r), ballotOf(newest)) > 0)) newest = r;
+  }
+  return { newest, settled: ballots.size === 1 };
+}
+
+/**
  * True if `r` exists for readers at time `now`: present, not deleted, not expired.
  *
  * @example

@@ -14,7 +14,7 @@ import { KvError } from "./errors.ts";
 import type { Handoff } from "./handoff.ts";
 import { compareVersions } from "./hlc.ts";
 import { quorum } from "./placement.ts";
-import { ballotOf, type PoolRecord, type Promise1 } from "./records.ts";
+import { ballotOf, newestOf, type PoolRecord, type Promise1 } from "./records.ts";
 import { PeerUnavailableError } from "./rpc.ts";
 import { packRecords, type ReplyHead, unpackRecords } from "./wire.ts";
 
@@ -84,15 +84,10 @@ export class Replication {
       tasks.map((t) => t.then((record) => ({ ok: true, record }))),
     );
     if (!res.ok) throw new KvError("QUORUM_FAILED", `Too few replicas answered for key: ${key}`);
-    let newest: PoolRecord | undefined;
-    const ballots = new Set<string>();
-    for (const r of res.records) {
-      ballots.add(r ? ballotOf(r) : "");
-      if (r && (!newest || compareVersions(ballotOf(r), ballotOf(newest)) > 0)) newest = r;
-    }
+    const { newest, settled } = newestOf(res.records);
     if (newest) this.#ctx.hlc.observe(newest.version);
     this.#ctx.bg.track(this.#repair(owners, tasks));
-    return { newest, settled: ballots.size === 1 };
+    return { newest, settled };
   }
 
   /** Paxos phase 1 for `key` on a majority of `owners`. */
