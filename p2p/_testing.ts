@@ -65,6 +65,29 @@ export async function startNode(over: Partial<MeshInit> = {}): Promise<MeshInter
   });
 }
 
+/**
+ * Start two meshes, `b` joined to `a`, and wait until each sees the other; both are stopped
+ * if they never do.
+ */
+export async function startPair(
+  overA: Partial<MeshInit> = {},
+  overB: Partial<MeshInit> = {},
+): Promise<[MeshInternals, MeshInternals]> {
+  const a = await startNode(overA);
+  const b = await startNode({ join: a.addrs(), ...overB }).catch(async (err) => {
+    await a.stop();
+    throw err;
+  });
+  try {
+    await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+  } catch (err) {
+    await b.stop();
+    await a.stop();
+    throw err;
+  }
+  return [a, b];
+}
+
 /** Poll `cond` every 20 ms until true; throw after `timeoutMs`. */
 export async function waitFor(
   cond: () => boolean,

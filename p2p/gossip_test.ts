@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { decodeHello, decodeLoadRecord } from "./gossip.ts";
 import { LOAD_TOPIC } from "./constants.ts";
-import { fakeLoad, libp2pTest, startNode, waitFor } from "./_testing.ts";
+import { fakeLoad, libp2pTest, startNode, startPair } from "./_testing.ts";
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const good = {
@@ -30,10 +30,8 @@ Deno.test({
   name: "gossip: a record about another peer (spoofed peerId) is dropped by receivers",
   ...libp2pTest,
   async fn() {
-    const a = await startNode({ localLoad: () => fakeLoad({ inflight: 1 }) });
-    const b = await startNode({ join: a.addrs() });
+    const [a, b] = await startPair({ localLoad: () => fakeLoad({ inflight: 1 }) });
     try {
-      await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
       // b forges a record claiming to be a third peer, and one claiming to be a.
       const c = await startNode();
       const cId = c.peerId;

@@ -5,7 +5,7 @@ import {
 } from "node:assert/strict";
 import { INVOKE_PROTOCOL } from "./constants.ts";
 import { encodeVarint } from "./frames.ts";
-import { libp2pTest, startNode, waitFor } from "./_testing.ts";
+import { libp2pTest, startPair, waitFor } from "./_testing.ts";
 import type { MeshInternals } from "./mesh.ts";
 
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
@@ -19,9 +19,7 @@ interface Hold {
 }
 
 async function pair(): Promise<[MeshInternals, MeshInternals, Hold]> {
-  const a = await startNode();
-  const b = await startNode({ join: a.addrs() });
-  await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+  const [a, b] = await startPair();
   let arrived = Promise.withResolvers<void>();
   const released = Promise.withResolvers<void>();
   const hold: Hold = {
@@ -122,10 +120,8 @@ Deno.test({
   name: "invoke: backpressure — an unread 20 MB response does not buffer in the caller",
   ...libp2pTest,
   async fn() {
-    const a = await startNode();
-    const b = await startNode({ join: a.addrs() });
+    const [a, b] = await startPair();
     try {
-      await waitFor(() => b.peers().length === 2, 5_000, "join");
       const total = 20 * 1024 * 1024;
       let produced = 0;
       const chunk = new Uint8Array(64 * 1024);
@@ -252,10 +248,8 @@ Deno.test({
   name: "invoke: a 60 KB cookie, a 30 KB URL and large response headers cross intact",
   ...libp2pTest,
   async fn() {
-    const a = await startNode();
-    const b = await startNode({ join: a.addrs() });
+    const [a, b] = await startPair();
     try {
-      await waitFor(() => b.peers().length === 2, 5_000, "join");
       await a.serveInvoke(async (req) =>
         new Response(describeRequest(req) + (req.body ? await req.text() : ""), {
           headers: { "x-big": req.headers.get("x-want") === "big" ? "r".repeat(100_000) : "no" },
@@ -343,9 +337,7 @@ Deno.test({
   name: "invoke: whatever request head Deno.serve accepts crosses the mesh (and it accepts 64 KiB)",
   ...libp2pTest,
   async fn() {
-    const a = await startNode();
-    const b = await startNode({ join: a.addrs() });
-    await waitFor(() => b.peers().length === 2, 5_000, "join");
+    const [a, b] = await startPair();
     await a.serveInvoke((req) => Promise.resolve(new Response(describeRequest(req))));
     // The edge: answers "same" when the call arrived at the other peer as it came in.
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -421,10 +413,8 @@ Deno.test({
   name: "invoke: a request without a body arrives without one; an empty body arrives empty",
   ...libp2pTest,
   async fn() {
-    const a = await startNode();
-    const b = await startNode({ join: a.addrs() });
+    const [a, b] = await startPair();
     try {
-      await waitFor(() => b.peers().length === 2, 5_000, "join");
       await a.serveInvoke(async (req) =>
         new Response(
           req.body === null ? "no body" : `body of ${(await req.arrayBuffer()).byteLength}`,

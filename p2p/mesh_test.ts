@@ -5,7 +5,15 @@ import {
 } from "node:assert/strict";
 import { LEAVE_ACK_TIMEOUT_MS } from "./constants.ts";
 import { createRouter } from "./routing.ts";
-import { fakeLoad, goneOnDisconnect, libp2pTest, startNode, waitFor, within } from "./_testing.ts";
+import {
+  fakeLoad,
+  goneOnDisconnect,
+  libp2pTest,
+  startNode,
+  startPair,
+  waitFor,
+  within,
+} from "./_testing.ts";
 import type { MembershipEvent } from "./types.ts";
 
 Deno.test({
@@ -201,10 +209,8 @@ Deno.test({
   name: "mesh: leave() ends at its bound when a peer never acknowledges",
   ...libp2pTest,
   async fn() {
-    const a = await startNode();
-    const b = await startNode({ join: a.addrs() });
+    const [a, b] = await startPair();
     try {
-      await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
       // a takes the hello in but never closes the stream: the acknowledgement never comes.
       await a.node.unhandle("/virgo/load/1.0.0");
       await a.node.handle("/virgo/load/1.0.0", () => {});

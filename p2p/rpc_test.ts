@@ -5,16 +5,14 @@ import {
 } from "node:assert/strict";
 import { MeshError } from "./errors.ts";
 import { encodeVarint } from "./frames.ts";
-import { libp2pTest, startNode, waitFor } from "./_testing.ts";
+import { libp2pTest, startNode, startPair } from "./_testing.ts";
 import type { MeshInternals } from "./mesh.ts";
 
 const P = "/virgo/test/1.0.0";
 const bytes = (...b: number[]) => new Uint8Array(b);
 
 async function pair(): Promise<[MeshInternals, MeshInternals]> {
-  const a = await startNode();
-  const b = await startNode({ join: a.addrs() });
-  await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 5_000, "join");
+  const [a, b] = await startPair();
   await a.handle(P, async (req, from) => {
     if (req[0] === 9) {
       throw Object.assign(new Error("version mismatch"), { code: "PRECONDITION_FAILED" });
