@@ -40,18 +40,26 @@ const RATE = flag("rate", 300);
 const SECONDS = flag("seconds", quick ? 5 : 10);
 const CPU_MS = flag("cpu-ms", 20);
 
-const CODE = `export default { fetch() {
-  const end = performance.now() + ${CPU_MS};
+/** A function that spins `ms` of CPU per call (shared with `test/overload_test.ts`). */
+export const cpuFunction = (ms: number): string =>
+  `export default { fetch() {
+  const end = performance.now() + ${ms};
   while (performance.now() < end);
   return new Response("done");
 } }`;
 
-interface Answer {
+const CODE = cpuFunction(CPU_MS);
+
+/** One answer of the open loop: times (performance.now()), status and the contract's code. */
+export interface Answer {
   sent: number;
   done: number;
   status: number;
+  /** `ok`, the error code of the JSON body, `not JSON: …`, or the fetch error (status 0). */
   code: string;
   retryAfter: string | null;
+  /** The answer said it is JSON. */
+  json: boolean;
 }
 
 /** RSS in MB of the peer and all its descendants (the sandboxes). */
@@ -61,25 +69,50 @@ async function treeMb(pid: number): Promise<number> {
   return mb;
 }
 
-async function call(url: string, signal: AbortSignal): Promise<Omit<Answer, "sent">> {
+/** Calls `url` once; a failed fetch is an answer of status 0. */
+export async function call(url: string, signal?: AbortSignal): Promise<Answer> {
+  const sent = performance.now();
   try {
-    const res = await fetch(url, { signal });
+    const res = await fetch(url, signal ? { signal } : {});
     const text = await res.text();
-    let code = res.status === 200 ? "ok" : "?";
+    let code = "ok";
     if (res.status !== 200) {
       try {
         code = JSON.parse(text).error.code;
-      } catch { /* not the contract's JSON */ }
+      } catch {
+        code = `not JSON: ${text.slice(0, 80)}`;
+      }
     }
     return {
+      sent,
       done: performance.now(),
       status: res.status,
       code,
       retryAfter: res.headers.get("retry-after"),
+      json: (res.headers.get("content-type") ?? "").includes("application/json"),
     };
   } catch (err) {
-    return { done: performance.now(), status: 0, code: String(err).slice(0, 60), retryAfter: null };
+    const code = String(err).slice(0, 60);
+    return { sent, done: performance.now(), status: 0, code, retryAfter: null, json: false };
   }
+}
+
+/** Pids of the peer's function processes (spares left out). */
+export async function functionPids(peerUrl: string): Promise<number[]> {
+  const status = await (await fetch(`${peerUrl}/v1/status`)).json();
+  return (status.sandbox.detail as Array<{ pid: number; fn?: string }>)
+    .filter((d) => d.fn !== undefined).map((d) => d.pid);
+}
+
+/** The longest stretch of `[from, to]` with none of `times` in it, in ms. */
+export function longestGap(times: number[], from: number, to: number): number {
+  let gap = 0;
+  let prev = from;
+  for (const t of times.filter((t) => t >= from && t <= to).sort((a, b) => a - b)) {
+    gap = Math.max(gap, t - prev);
+    prev = t;
+  }
+  return Math.max(gap, to - prev);
 }
 
 async function capacity(url: string, ms: number): Promise<number> {
@@ -111,9 +144,7 @@ async function main(): Promise<void> {
     const cap = await capacity(url, quick ? 2_000 : 3_000);
     await sleep(500);
     const memBefore = await treeMb(peer.pid);
-    const status0 = await (await fetch(`${peer.url}/v1/status`)).json();
-    const pidsBefore = (status0.sandbox.detail as Array<{ pid: number; fn?: string }>)
-      .filter((d) => d.fn).map((d) => d.pid);
+    const pidsBefore = await functionPids(peer.url);
 
     // Open loop: every tick sends the calls due by now, never waiting for answers.
     const answers: Promise<Answer>[] = [];
@@ -139,8 +170,7 @@ async function main(): Promise<void> {
     while (answers.length < total) {
       const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
       while (answers.length < due) {
-        const sent = performance.now();
-        answers.push(call(url, abort.signal).then((a) => ({ sent, ...a })));
+        answers.push(call(url, abort.signal));
       }
       await sleep(2);
     }
@@ -158,9 +188,7 @@ async function main(): Promise<void> {
     const firstAfterMs = performance.now() - firstAfter;
     await sleep(1_000);
     const memAfter = await treeMb(peer.pid);
-    const status1 = await (await fetch(`${peer.url}/v1/status`)).json();
-    const pidsAfter = (status1.sandbox.detail as Array<{ pid: number; fn?: string }>)
-      .filter((d) => d.fn).map((d) => d.pid);
+    const pidsAfter = await functionPids(peer.url);
 
     const byAnswer: Record<string, number> = {};
     for (const a of all) {
@@ -170,14 +198,7 @@ async function main(): Promise<void> {
     const ok = all.filter((a) => a.status === 200);
     const refused = all.filter((a) => a.code === "OVERLOADED");
     const inWindow = ok.filter((a) => a.done - t0 <= sentFor * 1000);
-    const doneTimes = ok.map((a) => a.done).sort((a, b) => a - b);
-    let gap = 0;
-    let prev = t0;
-    for (const t of doneTimes.filter((t) => t - t0 <= sentFor * 1000)) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
-    }
-    gap = Math.max(gap, t0 + sentFor * 1000 - prev);
+    const gap = longestGap(ok.map((a) => a.done), t0, t0 + sentFor * 1000);
     // One warning per process the sandbox killed (the calls it ended say so too: not counted).
     const killed = peer.logs.filter((l) => l.includes('"component":"sandbox"') && /killed/.test(l)).length;
     const goodput = inWindow.length / sentFor;
@@ -216,5 +237,7 @@ async function main(): Promise<void> {
   }
 }
 
-installSignalHandlers();
-await main();
+if (import.meta.main) {
+  installSignalHandlers();
+  await main();
+}

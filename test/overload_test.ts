@@ -4,6 +4,7 @@
  * generous properties, not speed figures: `bench/overload.ts` measures.
  */
 import assert from "node:assert/strict";
+import { type Answer, call, cpuFunction, functionPids, longestGap } from "../bench/overload.ts";
 import { deploySource, type PeerProcess, startPeer, stopAll } from "./_harness.ts";
 
 /**
@@ -15,60 +16,16 @@ const FAST_MS = 5_000;
 const GAP_MS = 3_000;
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-const CPU_20MS = `export default { fetch() {
-  const end = performance.now() + 20;
-  while (performance.now() < end);
-  return new Response("done");
-} }`;
-
-interface Answer {
-  sent: number;
-  done: number;
-  status: number;
-  code: string;
-  retryAfter: string | null;
-  json: boolean;
-}
-
-async function call(url: string): Promise<Answer> {
-  const sent = performance.now();
-  const res = await fetch(url);
-  const text = await res.text();
-  let code = "ok";
-  if (res.status !== 200) {
-    try {
-      code = JSON.parse(text).error.code;
-    } catch {
-      code = `not JSON: ${text.slice(0, 80)}`;
-    }
-  }
-  return {
-    sent,
-    done: performance.now(),
-    status: res.status,
-    code,
-    retryAfter: res.headers.get("retry-after"),
-    json: (res.headers.get("content-type") ?? "").includes("application/json"),
-  };
-}
-
-/** Pids of the peer's function processes (spares left out). */
-async function functionPids(peer: PeerProcess): Promise<number[]> {
-  const status = await (await fetch(`${peer.url}/v1/status`)).json();
-  return (status.sandbox.detail as Array<{ pid: number; fn?: string }>)
-    .filter((d) => d.fn !== undefined).map((d) => d.pid);
-}
-
 Deno.test(
   "a peer past its capacity refuses fast with Retry-After and keeps serving",
   opts,
   async () => {
     const peer = await startPeer();
     try {
-      assert.equal((await deploySource(peer, "cpu", CPU_20MS)).status, 201);
+      assert.equal((await deploySource(peer, "cpu", cpuFunction(20))).status, 201);
       const url = `${peer.url}/fn/cpu`;
       assert.equal((await call(url)).status, 200);
-      const before = await functionPids(peer);
+      const before = await functionPids(peer.url);
 
       // Open loop: 250 calls/s for 5 s, each sent on time whatever the answers do. The peer runs
       // about 90/s of this function on 2 cores.
@@ -98,18 +55,11 @@ Deno.test(
       assert.ok(ok.length >= 100, `only ${ok.length} calls succeeded`);
 
       // Successes kept coming all along: no stretch of seconds without one.
-      let last = t0;
-      let gap = 0;
-      for (const done of ok.map((a) => a.done).sort((a, b) => a - b)) {
-        if (done > loadEnd) break;
-        gap = Math.max(gap, done - last);
-        last = done;
-      }
-      gap = Math.max(gap, loadEnd - last);
+      const gap = longestGap(ok.map((a) => a.done), t0, loadEnd);
       assert.ok(gap < GAP_MS, `no success for ${Math.round(gap)} ms`);
 
       // The busy processes were never taken for stuck ones.
-      const after = await functionPids(peer);
+      const after = await functionPids(peer.url);
       for (const pid of before) assert.ok(after.includes(pid), `process ${pid} was replaced`);
       const killed = peer.logs.filter((l) =>
         l.includes('"component":"sandbox"') && /killed/.test(l)
