@@ -168,6 +168,10 @@ export function createRegistry(init: RegistryInit): Registry {
    * mesh has an operator it must carry the operator's signature.
    */
   async function admit(meta: FunctionMeta, from: string): Promise<boolean> {
+    // Most entries that arrive (every anti-entropy pull sends the whole catalogue) are ones we
+    // hold already: no signature check for what would not be applied anyway.
+    const current = entries.get(meta.name);
+    if (current && current.stamp >= meta.stamp) return false;
     const ahead = stampTime(meta.stamp) - Date.now();
     if (ahead > MAX_CLOCK_AHEAD_MS) {
       logger.warn(
