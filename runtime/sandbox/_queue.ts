@@ -180,9 +180,13 @@ export class Queue {
     else this.#init.needProcess(g);
   }
 
-  /** Pumps every queue: a call ended somewhere, which may have freed room under the peer cap. */
+  /**
+   * Pumps every queue: a call ended somewhere, which may have freed room under the peer cap.
+   * Runs on every call end, so no copy of the set: `pump` only deletes the group it pumps, which
+   * a Set's iteration allows.
+   */
   pumpAll(): void {
-    for (const g of [...this.#busy]) this.pump(g);
+    for (const g of this.#busy) this.pump(g);
   }
 
   /** A call of `g` ended: measures how fast its queue drains. */
