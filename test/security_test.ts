@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
 import { encodeMessage } from "../kv/wire.ts";
 import { createMesh, type MeshInternals } from "../p2p/mod.ts";
+import { fakeLoad } from "../p2p/_testing.ts";
 import { FrameReader, writeFrame } from "../p2p/frames.ts";
 import { loadOrCreatePeerKey } from "../p2p/key.ts";
 import { createNode } from "../p2p/node.ts";
@@ -52,13 +53,22 @@ Deno.test("an unlocked peer refuses to listen off loopback, naming the fix", opt
   }
 });
 
-Deno.test("a peer started without --p2p listens for peers on 127.0.0.1 only", opts, async () => {
-  // The default port must be free for this test to mean anything.
+/** Whether the default libp2p port is free: the default-address test means nothing otherwise. */
+function defaultPortFree(): boolean {
   try {
     Deno.listen({ hostname: "0.0.0.0", port: 7878 }).close();
+    return true;
   } catch {
-    return; // taken by something else on this machine: nothing to check
+    return false;
   }
+}
+
+Deno.test({
+  ...opts,
+  name: "a peer started without --p2p listens for peers on 127.0.0.1 only",
+  // Skipped, and reported as skipped, where something else holds port 7878 — not passed unchecked.
+  ignore: !defaultPortFree(),
+}, async () => {
   const peer = await startPeer({ args: [], omitP2p: true });
   try {
     assert.match(peer.p2p, /^\/ip4\/127\.0\.0\.1\/tcp\/7878\//);
@@ -122,15 +132,7 @@ Deno.test(
         mdns: false,
         logger: silentLogger,
         swarmKey: await Deno.readFile(`${keys}/swarm.key`),
-        localLoad: () => ({
-          inflight: 0,
-          queued: 0,
-          cores: 1,
-          loopDelayMs: 0,
-          poolTotalBytes: 0,
-          poolFreeBytes: 0,
-          functions: [],
-        }),
+        localLoad: () => fakeLoad(),
       }) as MeshInternals;
       const r = rogue;
       await waitFor(
