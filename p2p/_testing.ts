@@ -1,5 +1,6 @@
 /**
- * Test helpers (private to p2p/): temp data dirs, quiet logger, polling.
+ * Test helpers (for p2p/ tests, and test/ files that start an in-process mesh): temp data dirs,
+ * quiet logger, polling.
  *
  * @module
  */

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createMesh, type MeshInternals } from "../p2p/mod.ts";
+import { fakeLoad } from "../p2p/_testing.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { deploy, startPeer, waitFor } from "./_harness.ts";
 
@@ -81,15 +82,7 @@ Deno.test("malformed frames on every protocol leave a peer serving", opts, async
     join: [peer.p2p],
     mdns: false,
     logger: silentLogger,
-    localLoad: () => ({
-      inflight: 0,
-      queued: 0,
-      cores: 1,
-      loopDelayMs: 0,
-      poolTotalBytes: 0,
-      poolFreeBytes: 0,
-      functions: [],
-    }),
+    localLoad: () => fakeLoad(),
   }) as MeshInternals;
   try {
     await deploy(peer, "hello", "hello");

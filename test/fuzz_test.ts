@@ -21,6 +21,7 @@ import { decodeRequestHead, decodeResponseHead, requestFromHead } from "../p2p/i
 import { decodeErrorReply } from "../p2p/rpc.ts";
 import { decodeHello, decodeLoadRecord } from "../p2p/gossip.ts";
 import { createMesh, MeshError, type MeshInternals } from "../p2p/mod.ts";
+import { fakeLoad } from "../p2p/_testing.ts";
 import { decodeReply, decodeRequest, encodeMessage } from "../kv/wire.ts";
 import { KvError } from "../kv/errors.ts";
 import { resolveConfig } from "../runtime/config.ts";
@@ -627,22 +628,13 @@ export const wire: Suite = {
   async run({ runs, seed }) {
     const notes: Record<string, number> = {};
     const dirs = await Promise.all([0, 1].map(() => Deno.makeTempDir({ prefix: "virgo-fuzz-" })));
-    const load = () => ({
-      inflight: 0,
-      queued: 0,
-      cores: 1,
-      loopDelayMs: 0,
-      poolTotalBytes: 0,
-      poolFreeBytes: 0,
-      functions: [],
-    });
     const start = (dataDir: string, join: string[]) =>
       createMesh({
         dataDir,
         listen: ["/ip4/127.0.0.1/tcp/0"],
         join,
         mdns: false,
-        localLoad: load,
+        localLoad: () => fakeLoad(),
         logger: silentLogger,
       });
     const a = await start(dirs[0]!, []);
