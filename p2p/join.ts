@@ -9,6 +9,7 @@
  */
 import { multiaddr } from "@multiformats/multiaddr";
 import { JOIN_PROBE_TIMEOUT_MS } from "./constants.ts";
+import { tcpAddress } from "./addr.ts";
 import { MeshError } from "./errors.ts";
 import type { VirgoNode } from "./node.ts";
 import type { Logger } from "./types.ts";
@@ -40,11 +41,9 @@ export async function probeJoin(node: VirgoNode, addr: string): Promise<JoinOutc
     await node.dial(multiaddr(addr), { signal });
     return "joined";
   } catch {
-    const parts = multiaddr(addr).getComponents();
-    const host = parts.find((c) => /^(ip4|ip6|dns|dns4|dns6)$/.test(c.name))?.value;
-    const port = Number(parts.find((c) => c.name === "tcp")?.value);
-    if (host === undefined || !Number.isInteger(port)) return "unreachable";
-    return await tcpReachable(host, port, AbortSignal.timeout(JOIN_PROBE_TIMEOUT_MS))
+    const tcp = tcpAddress(addr);
+    if (tcp === undefined) return "unreachable";
+    return await tcpReachable(tcp.host, tcp.port, AbortSignal.timeout(JOIN_PROBE_TIMEOUT_MS))
       ? "handshake"
       : "unreachable";
   }
