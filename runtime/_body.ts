@@ -1,10 +1,13 @@
 /**
  * Request bodies read with a bound, so an oversized body is refused with 413
  * as soon as it passes the limit instead of being buffered whole.
+ * A body streamed on can also be kept (bounded) to be sent again
+ * ({@linkcode replayable}).
  */
 import { VirgoError } from "./errors.ts";
 
-function tooLarge(max: number): VirgoError {
+/** The 413 of a body past `max` bytes. */
+export function tooLarge(max: number): VirgoError {
   return new VirgoError("PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${max} bytes`);
 }
 
@@ -60,4 +63,53 @@ export function limitStream(
     }),
   );
   return { stream, exceeded: () => size > max };
+}
+
+/** A body that can be read again from its start. */
+export interface Replay {
+  /** A fresh reading from the start (earlier ones end); undefined once too much was read. */
+  again(): ReadableStream<Uint8Array> | undefined;
+}
+
+/**
+ * Keeps what is read of `src`, up to `max` bytes, so a call refused by the
+ * peer it went to can be sent again. Every reading pulls from the one
+ * source in order; only the newest reading gets data. Past the bound what was
+ * kept is let go and the body can no longer be replayed.
+ */
+export function replayable(src: ReadableStream<Uint8Array>, max: number): Replay {
+  const reader = src.getReader();
+  const kept: Uint8Array[] = [];
+  let base = 0; // index in the body of kept[0]
+  let bytes = 0;
+  let done = false;
+  let reading: Promise<void> | undefined;
+  let live = 0;
+  const readMore = () =>
+    reading ??= reader.read().then(({ done: end, value }) => {
+      if (end) done = true;
+      else {
+        kept.push(value);
+        bytes += value.byteLength;
+      }
+    }).finally(() => reading = undefined);
+  return {
+    again() {
+      if (bytes > max || base > 0) return undefined;
+      const id = ++live;
+      let i = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(c) {
+          while (id === live && i - base >= kept.length && !done) await readMore();
+          if (id !== live || i - base >= kept.length) return c.close();
+          c.enqueue(kept[i - base]!);
+          i++;
+          if (bytes > max) {
+            kept.splice(0, i - base);
+            base = i;
+          }
+        },
+      }, { highWaterMark: 0 });
+    },
+  };
 }

@@ -21,7 +21,14 @@ import { BEARER_CHALLENGE } from "./auth.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
 import type { FunctionMeta, Registry } from "./registry.ts";
 import type { Routing } from "./config.ts";
-import { checkDeclaredLength, limitStream, readLimited } from "./_body.ts";
+import {
+  checkDeclaredLength,
+  limitStream,
+  readLimited,
+  type Replay,
+  replayable,
+  tooLarge,
+} from "./_body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -208,8 +215,6 @@ export function createInvoker(init: InvokerInit): Invoker {
     const name = meta.name;
     const spec = await registry.spec(meta);
     // A body cut off at its bound fails the call as 413, whatever the function made of it.
-    const tooLarge = () =>
-      new VirgoError("PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${maxBody} bytes`);
     running++;
     const end = metrics.invokeTimer(name, "local");
     try {
@@ -221,12 +226,12 @@ export function createInvoker(init: InvokerInit): Invoker {
       });
       if (call.exceeded()) {
         await res.body?.cancel();
-        throw tooLarge();
+        throw tooLarge(maxBody);
       }
       end("ok");
       return withHeaders(res, net.peerId, requestId);
     } catch (err) {
-      const failure = call.exceeded() ? tooLarge() : err;
+      const failure = call.exceeded() ? tooLarge(maxBody) : err;
       end(errorCode(failure) ?? "INTERNAL");
       throw failure;
     } finally {
@@ -351,7 +356,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         let body: BodyInit | null = req.body;
         let replay: Replay | undefined;
         if (req.body && idempotent) body = await readLimited(req, maxBody);
-        else if (req.body) body = (replay = replayable(req.body)).again()!;
+        else if (req.body) body = (replay = replayable(req.body, REPLAY_MAX_BYTES)).again()!;
         try {
           return await runRemote(req, name, peer, requestId, body, admin);
         } catch (err) {
@@ -414,55 +419,6 @@ interface LocalCall {
 function refusedThere(err: unknown): boolean {
   if (!(err instanceof MeshError)) return false;
   return (err.remote && NEVER_RAN.has(err.code)) || (err.unsent && err.code === "PEER_FAILED");
-}
-
-/** A body that can be read again from its start. */
-interface Replay {
-  /** A fresh reading from the start (earlier ones end); undefined once too much was read. */
-  again(): ReadableStream<Uint8Array> | undefined;
-}
-
-/**
- * Keeps what is read of `src`, up to REPLAY_MAX_BYTES, so a call refused by
- * the peer it went to can be sent again. Every reading pulls from the one
- * source in order; only the newest reading gets data. Past the bound what was
- * kept is let go and the body can no longer be replayed.
- */
-function replayable(src: ReadableStream<Uint8Array>): Replay {
-  const reader = src.getReader();
-  const kept: Uint8Array[] = [];
-  let base = 0; // index in the body of kept[0]
-  let bytes = 0;
-  let done = false;
-  let reading: Promise<void> | undefined;
-  let live = 0;
-  const readMore = () =>
-    reading ??= reader.read().then(({ done: end, value }) => {
-      if (end) done = true;
-      else {
-        kept.push(value);
-        bytes += value.byteLength;
-      }
-    }).finally(() => reading = undefined);
-  return {
-    again() {
-      if (bytes > REPLAY_MAX_BYTES || base > 0) return undefined;
-      const id = ++live;
-      let i = 0;
-      return new ReadableStream<Uint8Array>({
-        async pull(c) {
-          while (id === live && i - base >= kept.length && !done) await readMore();
-          if (id !== live || i - base >= kept.length) return c.close();
-          c.enqueue(kept[i - base]!);
-          i++;
-          if (bytes > REPLAY_MAX_BYTES) {
-            kept.splice(0, i - base);
-            base = i;
-          }
-        },
-      }, { highWaterMark: 0 });
-    },
-  };
 }
 
 /**

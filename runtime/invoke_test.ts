@@ -13,6 +13,7 @@ import {
   PEER_HEADER,
   REQUEST_ID_HEADER,
 } from "./invoke.ts";
+import { replayable } from "./_body.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import type { FunctionMeta, Registry } from "./registry.ts";
@@ -498,4 +499,19 @@ Deno.test("invoke: any method answers: the Fetch API's spelling reaches the func
   assert.equal(await seen("get", ""), "GET ");
   assert.equal(await seen("patch", "x"), "patch x");
   assert.deepEqual(new Set(ran.map((r) => r.peer)), new Set(["a", "b"]));
+});
+
+Deno.test("invoke: a body kept for a second try is replayed whole, until it passes its bound", async () => {
+  const source = (...parts: string[]) =>
+    ReadableStream.from(parts.map((p) => new TextEncoder().encode(p)));
+  const replay = replayable(source("ab", "cd", "ef"), 4);
+  const first = replay.again()!.getReader();
+  assert.equal(new TextDecoder().decode((await first.read()).value), "ab");
+  // A second reading starts over and ends the first.
+  assert.equal(await new Response(replay.again()).text(), "abcdef");
+  assert.equal((await first.read()).done, true);
+
+  const big = replayable(source("ab", "cd", "ef"), 3);
+  assert.equal(await new Response(big.again()).text(), "abcdef");
+  assert.equal(big.again(), undefined);
 });
