@@ -27,7 +27,6 @@ Deno.test("a peer stopped with SIGTERM under load loses no call", opts, async ()
     });
 
     const failures: string[] = [];
-    const servedBy = new Map<string, number>();
     let answered = 0;
     let stop = false;
     // Settled by the load itself: the leaver served calls routed from both entry peers.
@@ -52,7 +51,6 @@ Deno.test("a peer stopped with SIGTERM under load loses no call", opts, async ()
           failures.push(`${res.status} via ${entry.peerId.slice(-6)}: ${body}`);
           continue;
         }
-        servedBy.set(peer, (servedBy.get(peer) ?? 0) + 1);
         if (peer === leaver.peerId) {
           leaverServedFrom.set(entry.peerId, (leaverServedFrom.get(entry.peerId) ?? 0) + 1);
           if ([a, b].every((p) => (leaverServedFrom.get(p.peerId) ?? 0) >= 50)) {
@@ -83,7 +81,6 @@ Deno.test("a peer stopped with SIGTERM under load loses no call", opts, async ()
     assert.equal(code, 0, "the leaver exits 0");
     assert.ok(exitMs < PROMPT_EXIT_MS, `the leaver took ${exitMs} ms to exit`);
     assert.ok(during > 0, "calls went on while the leaver stopped");
-    assert.ok((servedBy.get(leaver.peerId) ?? 0) > 0);
     assert.ok(
       leaver.logs.some((l) => l.includes("left the mesh's routing")),
       "the leaver announced its leave",
