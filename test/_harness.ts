@@ -518,6 +518,18 @@ export async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
+/** Waits until every peer's view shows every peer holding some version of function `name`. */
+export async function waitForFunction(peers: PeerProcess[], name: string): Promise<void> {
+  await waitFor(`${name} to reach every peer`, async () => {
+    for (const p of peers) {
+      const res = await fetch(`${p.url}/v1/peers`);
+      const view = (await res.json()).peers as Array<{ functions: string[] }>;
+      if (!view.every((v) => v.functions.some((f) => f.startsWith(`${name}@`)))) return false;
+    }
+    return true;
+  });
+}
+
 /** The peer ids in a peer's view. */
 export async function viewOf(peer: PeerProcess): Promise<string[]> {
   const res = await fetch(`${peer.url}/v1/peers`);

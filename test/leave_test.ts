@@ -5,7 +5,7 @@
  * anything; every call is answered 200, and the leaver exits 0 promptly.
  */
 import assert from "node:assert/strict";
-import { deploy, startMesh, stopAll, waitFor } from "./_harness.ts";
+import { deploy, startMesh, stopAll, waitFor, waitForFunction } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -17,14 +17,7 @@ Deno.test("a peer stopped with SIGTERM under load loses no call", opts, async ()
   const [a, b, leaver] = peers as [typeof peers[0], typeof peers[0], typeof peers[0]];
   try {
     await deploy(a, "hello", "hello");
-    await waitFor("hello to reach every peer", async () => {
-      for (const p of peers) {
-        const res = await fetch(`${p.url}/v1/peers`);
-        const view = (await res.json()).peers as Array<{ functions: string[] }>;
-        if (!view.every((v) => v.functions.some((f) => f.startsWith("hello@")))) return false;
-      }
-      return true;
-    });
+    await waitForFunction(peers, "hello");
 
     const failures: string[] = [];
     let answered = 0;

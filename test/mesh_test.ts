@@ -11,6 +11,7 @@ import {
   stopAll,
   viewOf,
   waitFor,
+  waitForFunction,
 } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -27,14 +28,7 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
   const [a, b, c] = peers as [typeof peers[0], typeof peers[0], typeof peers[0]];
   try {
     await deploy(a, "hello", "hello");
-    await waitFor("hello to reach every peer", async () => {
-      for (const p of peers) {
-        const res = await fetch(`${p.url}/v1/peers`);
-        const view = (await res.json()).peers as Array<{ functions: string[] }>;
-        if (!view.every((v) => v.functions.some((f) => f.startsWith("hello@")))) return false;
-      }
-      return true;
-    });
+    await waitForFunction(peers, "hello");
 
     await t.step(
       "from the third peer, pinned routes run where pinned, strategies on a mesh peer",
