@@ -11,7 +11,7 @@
  * Run alone: deno run -A bench/http.ts [--quick]
  * @module
  */
-import { bundle } from "../runtime/bundle.ts";
+import { bundle } from "../runtime/catalog/mod.ts";
 import {
   deploy,
   installSignalHandlers,
@@ -69,11 +69,19 @@ async function deployHttp(peer: PeerProcess, name: string, code: string): Promis
     body: JSON.stringify({ code }),
   });
   const text = await res.text();
-  if (res.status !== 201 && res.status !== 200) throw new Error(`deploy ${name}: ${res.status} ${text.slice(0, 300)}`);
+  if (res.status !== 201 && res.status !== 200) {
+    throw new Error(`deploy ${name}: ${res.status} ${text.slice(0, 300)}`);
+  }
 }
 
 /** deploy → first response, `reps` times with distinct functions. */
-async function coldStarts(peer: PeerProcess, reps: number, variant: (tag: string) => string, waitSpare: boolean, tag: string) {
+async function coldStarts(
+  peer: PeerProcess,
+  reps: number,
+  variant: (tag: string) => string,
+  waitSpare: boolean,
+  tag: string,
+) {
   const deployMs: number[] = [];
   const firstMs: number[] = [];
   const totalMs: number[] = [];
@@ -81,7 +89,12 @@ async function coldStarts(peer: PeerProcess, reps: number, variant: (tag: string
   for (let i = 0; i < reps; i++) {
     if (waitSpare) {
       // A spare is replaced in the background after each use; wait for it, as a user's next deploy would find it.
-      await waitFor("a warm spare", async () => (await status(peer)).sandbox.spares >= 1, 15_000, 20).catch(() => {});
+      await waitFor(
+        "a warm spare",
+        async () => (await status(peer)).sandbox.spares >= 1,
+        15_000,
+        20,
+      ).catch(() => {});
     } else {
       await sleep(100);
     }
@@ -107,7 +120,11 @@ async function coldStarts(peer: PeerProcess, reps: number, variant: (tag: string
     deploy: summary([...deployMs]),
     firstCall: summary([...firstMs]),
     deployPlusFirstCall: summary([...totalMs]),
-    rawMs: { deploy: deployMs.map((x) => r(x)), first: firstMs.map((x) => r(x)), total: totalMs.map((x) => r(x)) },
+    rawMs: {
+      deploy: deployMs.map((x) => r(x)),
+      first: firstMs.map((x) => r(x)),
+      total: totalMs.map((x) => r(x)),
+    },
   };
 }
 
@@ -123,18 +140,26 @@ async function memory(peer: PeerProcess, n: number, variant: (tag: string) => st
   const detail = st.sandbox.detail ?? [];
   const fromStatus = detail.filter((d) => d.fn && names.some((nm) => d.fn!.startsWith(`${nm}@`)))
     .map((d) => ({ fn: d.fn, pid: d.pid, rssMb: r(d.rssBytes / 1048576, 1) }));
-  const spares = detail.filter((d) => !d.fn).map((d) => ({ pid: d.pid, rssMb: r(d.rssBytes / 1048576, 1) }));
+  const spares = detail.filter((d) => !d.fn).map((d) => ({
+    pid: d.pid,
+    rssMb: r(d.rssBytes / 1048576, 1),
+  }));
   // Cross-check with /proc: the peer's child processes.
-  const kids = (await sh("pgrep", ["-P", String(peer.pid)])).split(/\s+/).filter(Boolean).map(Number);
+  const kids = (await sh("pgrep", ["-P", String(peer.pid)])).split(/\s+/).filter(Boolean).map(
+    Number,
+  );
   const procRss: Array<{ pid: number; rssMb: number | null }> = [];
   for (const k of kids) procRss.push({ pid: k, rssMb: r(await rssMb(k), 1) });
   const fnRss = fromStatus.map((x) => x.rssMb ?? 0).filter((x) => x > 0);
   const procByPid = new Map(procRss.map((p) => [p.pid, p.rssMb]));
-  const fnRssProc = fromStatus.map((x) => (x.pid !== undefined ? procByPid.get(x.pid) : null) ?? 0).filter((x) => x > 0);
+  const fnRssProc = fromStatus.map((x) => (x.pid !== undefined ? procByPid.get(x.pid) : null) ?? 0)
+    .filter((x) => x > 0);
   const perFn = fnRss.length ? fnRss : fnRssProc;
   return {
     functions: n,
-    source: fnRss.length ? "GET /v1/status .sandbox.detail[].rssBytes" : "/proc/<pid>/status VmRSS of the peer's children",
+    source: fnRss.length
+      ? "GET /v1/status .sandbox.detail[].rssBytes"
+      : "/proc/<pid>/status VmRSS of the peer's children",
     perFunctionProcess: fromStatus,
     spares,
     peerChildrenProc: procRss,
@@ -165,8 +190,16 @@ export async function run(opts: PartOptions): Promise<PartResult> {
       return { ...out, ms: r(performance.now() - t0, 1) };
     });
     for (const c of [1, 50]) {
-      const v = await step(data, `hello_c${c}`, () =>
-        versus({ url: `${base.url}/` }, { url: `${peer.url}/fn/hello` }, { connections: c, seconds, rounds }));
+      const v = await step(
+        data,
+        `hello_c${c}`,
+        () =>
+          versus({ url: `${base.url}/` }, { url: `${peer.url}/fn/hello` }, {
+            connections: c,
+            seconds,
+            rounds,
+          }),
+      );
       if (!v) continue;
       headlines.push({
         part: "http",
@@ -202,7 +235,11 @@ export async function run(opts: PartOptions): Promise<PartResult> {
       });
     }
     // Cold start from a warm spare.
-    const spare = await step(data, "cold_from_spare", () => coldStarts(peer, reps, variant, true, "s")) as
+    const spare = await step(
+      data,
+      "cold_from_spare",
+      () => coldStarts(peer, reps, variant, true, "s"),
+    ) as
       | Awaited<ReturnType<typeof coldStarts>>
       | undefined;
     if (spare) {
@@ -227,7 +264,11 @@ export async function run(opts: PartOptions): Promise<PartResult> {
   // Cold start from a fresh process.
   try {
     const fresh = await startPeer({ spares: 0 });
-    const cold = await step(data, "cold_fresh_process", () => coldStarts(fresh, reps, variant, false, "f")) as
+    const cold = await step(
+      data,
+      "cold_fresh_process",
+      () => coldStarts(fresh, reps, variant, false, "f"),
+    ) as
       | Awaited<ReturnType<typeof coldStarts>>
       | undefined;
     if (cold) {

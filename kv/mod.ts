@@ -33,4 +33,11 @@ export { openMemoryDatabase } from "./memory_store.ts";
 export { createPool, type Pool, type PoolInit, type PutOptions } from "./pool.ts";
 export type { PoolMember, PoolTransport } from "./transport.ts";
 export { parseAddress } from "./mem.ts";
-export { compareVersions, isVersion, NO_VERSION } from "./hlc.ts";
+export {
+  compareVersions,
+  formatVersion,
+  Hlc,
+  isVersion,
+  NO_VERSION,
+  parseVersion,
+} from "./hlc.ts";

@@ -15,14 +15,12 @@ import { createPool, MAX_MESSAGE_BYTES, openMemoryDatabase, type Pool } from "..
 import { createRouter, MeshError, type PeerInfo } from "../p2p/mod.ts";
 import { createSandboxPool, type SandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
-import type { CatalogNet } from "./catalog.ts";
 import { KV_PROTOCOL } from "./constants.ts";
 import { createInvoker, type InvokeNet } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import { createRegistry, type Registry } from "./registry.ts";
-import { createSealer } from "./secrets.ts";
+import { type CatalogNet, createRegistry, createSealer, type Registry } from "./catalog/mod.ts";
 
 /** A well-formed libp2p peer id, so `x-virgo-route: <id>` can pin calls to the test peer. */
 export const TEST_PEER_ID = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";

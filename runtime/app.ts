@@ -23,7 +23,7 @@ import { type Code, errorResponse, VirgoError } from "./errors.ts";
 import type { Invoker } from "./invoke.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Registry } from "./registry.ts";
+import type { Registry } from "./catalog/mod.ts";
 import { dashboard } from "./dashboard.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { kvRoutes } from "./routes/kv.ts";

@@ -26,16 +26,6 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Default memory-pool capacity each peer offers, in MiB. */
 export const DEFAULT_POOL_MB = 256;
-/** Gossip topic on which catalogue changes (deploy / delete) are announced. */
-export const CATALOG_TOPIC = "virgo/catalog/1";
-/** Protocol to fetch a bundle by its sha256 from a peer that holds it. */
-export const BUNDLE_PROTOCOL = "/virgo/bundle/1.0.0";
-/** How often catalogues are checked against the versions peers gossip: a missed announcement heals within about this long. */
-export const CATALOG_SYNC_MS = 2_000;
-/** Every this many checks, the whole catalogue is reconciled with one random peer (spreads missed deletions). */
-export const CATALOG_FULL_SYNC_TICKS = 5;
-/** Protocol to fetch a peer's whole catalogue when joining. */
-export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
 /** Protocol of the key-value pool's replication messages. */
 export const KV_PROTOCOL = "/virgo/kv/1.0.0";
 /** Largest secret value: keys, tokens and certificates fit; a secret is not a data store. */
@@ -52,8 +42,3 @@ export const RETRY_AFTER_S = 1;
  * already sent on is needed; past this much the call is not moved, and the bytes are let go.
  */
 export const REPLAY_MAX_BYTES = 1024 * 1024;
-/**
- * Bundle code kept in memory, least recently used out first: 64 MiB holds thousands of typical
- * bundles (a few KB to a few hundred KB) and bounds what a catalogue of large ones costs.
- */
-export const BUNDLE_CACHE_BYTES = 64 * 1024 * 1024;

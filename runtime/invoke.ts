@@ -19,7 +19,7 @@ import {
 import { MAX_INVOKE_BYTES, REPLAY_MAX_BYTES, RETRY_AFTER_S } from "./constants.ts";
 import { BEARER_CHALLENGE } from "./auth.ts";
 import { errorCode, errorResponse, VirgoError } from "./errors.ts";
-import type { FunctionMeta, Registry } from "./registry.ts";
+import type { FunctionMeta, Registry } from "./catalog/mod.ts";
 import type { Routing } from "./config.ts";
 import {
   checkDeclaredLength,

@@ -16,7 +16,7 @@ import {
 import { replayable } from "./_body.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import type { FunctionMeta, Registry } from "./registry.ts";
+import type { FunctionMeta, Registry } from "./catalog/mod.ts";
 import { SandboxError, type SandboxErrorCode, type SandboxPool } from "./sandbox/mod.ts";
 
 Deno.test("invoke: the function sees its URL without the /fn/<name> prefix", () => {

@@ -15,7 +15,7 @@
  * @module
  */
 export { type AppDeps, createApp } from "./app.ts";
-export { type Bundle, bundle } from "./bundle.ts";
+export { type Bundle, bundle } from "./catalog/mod.ts";
 export {
   readConfigFile,
   resolveConfig,
@@ -34,4 +34,9 @@ export {
 export { createLogger, type Logger, silentLogger } from "./log.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";
 export { type Peer, startPeer } from "./peer.ts";
-export { createRegistry, type DeployInput, type FunctionMeta, type Registry } from "./registry.ts";
+export {
+  createRegistry,
+  type DeployInput,
+  type FunctionMeta,
+  type Registry,
+} from "./catalog/mod.ts";

@@ -22,14 +22,12 @@ import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
 import { VirgoError } from "./errors.ts";
 import { httpServer } from "./http_server.ts";
-import { loadOperator } from "./operator.ts";
-import { loadSealer } from "./secrets.ts";
 import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
 import { createInvoker } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
 import { childLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import { createRegistry, type DeployInput } from "./registry.ts";
+import { createRegistry, type DeployInput, loadOperator, loadSealer } from "./catalog/mod.ts";
 import { createLoopMonitor } from "./_loop.ts";
 
 /** A running peer. */

@@ -6,16 +6,21 @@
  */
 import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
+import { formatVersion } from "../kv/mod.ts";
 import { encodeMessage } from "../kv/wire.ts";
 import { createMesh, type MeshInternals } from "../p2p/mod.ts";
 import { fakeLoad } from "../p2p/_testing.ts";
 import { FrameReader, writeFrame } from "../p2p/frames.ts";
 import { loadOrCreatePeerKey } from "../p2p/key.ts";
 import { createNode } from "../p2p/node.ts";
-import type { FunctionMeta } from "../runtime/registry.ts";
-import { generateOperatorKey, loadOperator, signedBytes } from "../runtime/operator.ts";
+import {
+  type FunctionMeta,
+  generateOperatorKey,
+  loadOperator,
+  signedBytes,
+} from "../runtime/catalog/mod.ts";
 import { silentLogger } from "../runtime/log.ts";
-import { sha256Hex } from "../runtime/_hash.ts";
+import { sha256Hex } from "../runtime/catalog/_hash.ts";
 import { cli, type PeerProcess, startPeer, stopAll, viewOf, waitFor } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -157,7 +162,7 @@ Deno.test(
         allowPrivate: true,
         public: true,
         kvNamespace: name,
-        stamp: `${String(at).padStart(15, "0")}.000000.${r.peerId}`,
+        stamp: formatVersion({ wall: at, counter: 0, peerId: r.peerId }),
         origin: r.peerId,
         deployedAt: new Date(at).toISOString(),
         deleted: false,

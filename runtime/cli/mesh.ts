@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { generateSwarmKey } from "../../p2p/mod.ts";
-import { generateOperatorKey } from "../operator.ts";
+import { generateOperatorKey } from "../catalog/mod.ts";
 import { CliError } from "./client.ts";
 import { clientFor, peerOptions, print } from "./_shared.ts";
 

@@ -13,8 +13,7 @@ import {
 } from "../constants.ts";
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "../sandbox/mod.ts";
 import { VirgoError } from "../errors.ts";
-import type { FunctionMeta, Registry } from "../registry.ts";
-import { SECRET_NAME } from "../catalog.ts";
+import { type FunctionMeta, type Registry, SECRET_NAME } from "../catalog/mod.ts";
 import { readLimited } from "../_body.ts";
 import { parse, parseJson } from "./_validate.ts";
 

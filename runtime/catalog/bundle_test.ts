@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { bundle } from "./bundle.ts";
 
-const root = new URL("../functions/", import.meta.url).pathname;
+const root = new URL("../../functions/", import.meta.url).pathname;
 
 Deno.test("bundle: relative and npm imports become one module", async () => {
   const { code, size } = await bundle(`${root}router.ts`);

@@ -11,7 +11,7 @@
  * key a 43-character base64url string (the JWK's `x`).
  * @module
  */
-import { VirgoError } from "./errors.ts";
+import { VirgoError } from "../errors.ts";
 
 /** The operator's key as one peer holds it. */
 export interface Operator {

@@ -6,7 +6,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
-import { VirgoError } from "./errors.ts";
+import { VirgoError } from "../errors.ts";
 
 /** What {@linkcode bundle} produced. */
 export interface Bundle {

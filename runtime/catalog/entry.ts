@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { isStamp } from "./stamp.ts";
+import { isVersion } from "../../kv/mod.ts";
 
 /** A secret's name: an identifier, as `env.<NAME>` needs. */
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -28,7 +28,8 @@ export const FunctionMetaSchema = z.object({
   /** Whether `/fn/<name>` answers callers without the admin token. */
   public: z.boolean().default(true),
   kvNamespace: z.string(),
-  stamp: z.string().refine(isStamp, "Invalid stamp"),
+  /** Last-writer-wins order: a version of kv's hybrid logical clock (`kv/hlc.ts`). */
+  stamp: z.string().refine(isVersion, "Invalid stamp"),
   origin: z.string(),
   deployedAt: z.string(),
   deleted: z.boolean(),

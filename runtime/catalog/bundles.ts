@@ -5,12 +5,13 @@
  * its hash matches.
  * @module
  */
-import type { Database } from "../kv/mod.ts";
-import { BUNDLE_CACHE_BYTES, BUNDLE_PROTOCOL, MAX_DEPLOY_BYTES } from "./constants.ts";
+import type { Database } from "../../kv/mod.ts";
+import { MAX_DEPLOY_BYTES } from "../constants.ts";
+import { BUNDLE_CACHE_BYTES, BUNDLE_PROTOCOL } from "./constants.ts";
 import { byteLru } from "./_lru.ts";
-import { VirgoError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import type { CatalogNet, FunctionMeta } from "./catalog.ts";
+import { VirgoError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { CatalogNet, FunctionMeta } from "./entry.ts";
 import { sha256Hex } from "./_hash.ts";
 
 /** The bundles of one peer. */

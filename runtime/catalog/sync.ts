@@ -14,9 +14,9 @@ import {
   CATALOG_SYNC_MS,
   CATALOG_TOPIC,
 } from "./constants.ts";
-import { VirgoError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import { type CatalogNet, CatalogSchema, type FunctionMeta } from "./catalog.ts";
+import { VirgoError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { type CatalogNet, CatalogSchema, type FunctionMeta } from "./entry.ts";
 
 /** What the sync needs from the catalogue it keeps in step. */
 export interface SyncedCatalog {

@@ -6,24 +6,16 @@
  * fetched from a peer that holds them on first need, verified by their hash.
  * @module
  */
-import { type Database, MAX_CLOCK_AHEAD_MS, type Store } from "../kv/mod.ts";
-import type { FunctionSpec, SandboxPool } from "./sandbox/mod.ts";
-import type { Logger } from "./log.ts";
-import { VirgoError } from "./errors.ts";
+import { type Database, Hlc, parseVersion, type Store } from "../../kv/mod.ts";
+import type { FunctionSpec, SandboxPool } from "../sandbox/mod.ts";
+import type { Logger } from "../log.ts";
+import { VirgoError } from "../errors.ts";
 import { type Operator, signedBytes } from "./operator.ts";
 import type { Sealer } from "./secrets.ts";
-import { createStampClock, stampTime } from "./stamp.ts";
 import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
-import { createCatalogSync } from "./catalog_sync.ts";
-import { type CatalogNet, type FunctionMeta, FunctionMetaSchema } from "./catalog.ts";
-
-export {
-  type CatalogNet,
-  CatalogSchema,
-  type FunctionMeta,
-  FunctionMetaSchema,
-} from "./catalog.ts";
+import { createCatalogSync } from "./sync.ts";
+import { type CatalogNet, type FunctionMeta, FunctionMetaSchema } from "./entry.ts";
 
 /** What a deploy asks for (already validated at the HTTP edge). */
 export interface DeployInput {
@@ -128,7 +120,8 @@ export function createRegistry(init: RegistryInit): Registry {
   const { sandbox, net, logger, operator, sealer } = init;
   const metas: Store = init.db.store("functions");
   const bundles = createBundleStore({ db: init.db, net, logger });
-  const clock = createStampClock(net.peerId);
+  // kv's hybrid logical clock: the peer has one kind of clock, for KV versions and stamps alike.
+  const clock = new Hlc(net.peerId);
   const entries = new Map<string, FunctionMeta>();
   let held: string[] | undefined;
   /** Sandbox specs by version, built once per version (they are asked for on every call). */
@@ -172,10 +165,9 @@ export function createRegistry(init: RegistryInit): Registry {
     // hold already: no signature check for what would not be applied anyway.
     const current = entries.get(meta.name);
     if (current && current.stamp >= meta.stamp) return false;
-    const ahead = stampTime(meta.stamp) - Date.now();
-    if (ahead > MAX_CLOCK_AHEAD_MS) {
+    if (clock.isAhead(meta.stamp)) {
       logger.warn(
-        { fn: meta.name, from, aheadMs: ahead },
+        { fn: meta.name, from, aheadMs: (parseVersion(meta.stamp)?.wall ?? 0) - Date.now() },
         "Dropped a catalogue entry stamped in the future",
       );
       return false;
@@ -209,7 +201,7 @@ export function createRegistry(init: RegistryInit): Registry {
     assertCanSign();
     const meta: FunctionMeta = {
       ...entry,
-      stamp: clock.now(),
+      stamp: clock.next(),
       origin: net.peerId,
       deployedAt: new Date().toISOString(),
     };

@@ -1,0 +1,20 @@
+/**
+ * Defaults of the function catalogue, each with the reason for its value.
+ * @module
+ */
+
+/** Gossip topic on which catalogue changes (deploy / delete) are announced. */
+export const CATALOG_TOPIC = "virgo/catalog/1";
+/** Protocol to fetch a peer's whole catalogue when joining. */
+export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
+/** How often catalogues are checked against the versions peers gossip: a missed announcement heals within about this long. */
+export const CATALOG_SYNC_MS = 2_000;
+/** Every this many checks, the whole catalogue is reconciled with one random peer (spreads missed deletions). */
+export const CATALOG_FULL_SYNC_TICKS = 5;
+/** Protocol to fetch a bundle by its sha256 from a peer that holds it. */
+export const BUNDLE_PROTOCOL = "/virgo/bundle/1.0.0";
+/**
+ * Bundle code kept in memory, least recently used out first: 64 MiB holds thousands of typical
+ * bundles (a few KB to a few hundred KB) and bounds what a catalogue of large ones costs.
+ */
+export const BUNDLE_CACHE_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,37 @@
+/**
+ * The function catalogue: a replicated store of its own inside the runtime. It holds which
+ * functions exist, at which version, with which settings (`entry.ts`), settled across the mesh
+ * by last-writer-wins stamps of kv's hybrid logical clock (`registry.ts`), kept in step with
+ * other peers (`sync.ts`), with their bundles stored content-addressed and fetched on first
+ * need (`bundles.ts`). Entries are signed by the operator (`operator.ts`) and their secrets
+ * sealed at rest (`secrets.ts`). `virgo deploy` bundles an entry module with esbuild
+ * (`bundle.ts`).
+ *
+ * ```ts
+ * import { createRegistry } from "./runtime/catalog/mod.ts";
+ *
+ * const registry = createRegistry({ db, sandbox, net: mesh, logger, sealer, operator });
+ * await registry.start();
+ * await registry.deploy("hello", { code, vars: {}, timeoutMs: 10_000, memoryMb: 128, allowLoopback: false });
+ * registry.get("hello")?.version;
+ * ```
+ * @module
+ */
+export { type Bundle, bundle } from "./bundle.ts";
+export {
+  type CatalogNet,
+  CatalogSchema,
+  type FunctionMeta,
+  FunctionMetaSchema,
+  SECRET_NAME,
+} from "./entry.ts";
+export {
+  fromBase64Url,
+  generateOperatorKey,
+  loadOperator,
+  type Operator,
+  signedBytes,
+  toBase64Url,
+} from "./operator.ts";
+export { createRegistry, type DeployInput, type Registry, type RegistryInit } from "./registry.ts";
+export { createSealer, loadSealer, type Sealer } from "./secrets.ts";
