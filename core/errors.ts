@@ -24,6 +24,8 @@ export type Code =
   | "METHOD_NOT_ALLOWED"
   | "FUNCTION_NOT_FOUND"
   | "NO_PEER_AVAILABLE"
+  // A peer asked to run a version it does not hold (yet): the caller runs it elsewhere.
+  | "VERSION_UNAVAILABLE"
   | "INTERNAL"
   // Functions and the sandbox that runs them.
   | "INVALID_BUNDLE"
@@ -88,6 +90,7 @@ export const STATUS: Readonly<Record<Code, number>> = {
   BAD_FRAME: 502,
   FRAME_TOO_LARGE: 502,
   NO_PEER_AVAILABLE: 503,
+  VERSION_UNAVAILABLE: 503,
   QUORUM_FAILED: 503,
   SHUTTING_DOWN: 503,
   SANDBOX_STOPPED: 503,

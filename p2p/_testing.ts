@@ -17,7 +17,7 @@ export const testLogger: Logger = Deno.env.get("VIRGO_TEST_LOG") === "1"
   }
   : { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A fixed local load with a tag in `functions`. */
+/** A fixed local load (an empty catalogue unless `over` says otherwise). */
 export function fakeLoad(over: Partial<LocalLoad> = {}): LocalLoad {
   return {
     inflight: 0,
@@ -26,7 +26,7 @@ export function fakeLoad(over: Partial<LocalLoad> = {}): LocalLoad {
     loopDelayMs: 0,
     poolTotalBytes: 1 << 20,
     poolFreeBytes: 1 << 20,
-    functions: [],
+    catalog: { digest: "", count: 0 },
     ...over,
   };
 }

@@ -108,14 +108,11 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
 /** Bound on a hello frame (own record plus known peers' addresses). */
 export const MAX_HELLO_BYTES = 256 * 1024;
 
-/** Bound on a gossip load record: a record is ~300 bytes plus the function list. */
+/** Bound on a gossip load record: a record is ~400 bytes, whatever the size of the catalogue. */
 export const MAX_RECORD_BYTES = 64 * 1024;
 
 /** Max addresses accepted per peer in a record: a peer rarely has more than a few interfaces. */
 export const MAX_RECORD_ADDRS = 16;
-
-/** Max function ids in a record (each "<name>@<sha256>"): bounds record size. */
-export const MAX_RECORD_FUNCTIONS = 512;
 
 /** Routing: a gossiped load record's weight halves every this many ms of age, so a record from a peer that stopped reporting fades instead of steering traffic; at the 1 s gossip interval a typical record counts 0.7–1. */
 export const LOAD_AGE_HALF_LIFE_MS = 2_000;

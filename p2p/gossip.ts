@@ -22,7 +22,6 @@ import {
   MAX_HELLO_BYTES,
   MAX_RECORD_ADDRS,
   MAX_RECORD_BYTES,
-  MAX_RECORD_FUNCTIONS,
   OPEN_STREAM_TIMEOUT_MS,
   SWEEP_INTERVAL_MS,
 } from "./constants.ts";
@@ -45,7 +44,7 @@ export const LoadRecordSchema = z.object({
   loopDelayMs: count,
   poolTotalBytes: count,
   poolFreeBytes: count,
-  functions: z.array(z.string().max(256)).max(MAX_RECORD_FUNCTIONS),
+  catalog: z.object({ digest: z.string().max(128), count: count.int() }),
   http: z.string().max(1024).optional(),
   addrs: z.array(z.string().max(512)).max(MAX_RECORD_ADDRS).optional(),
   leaving: z.literal(true).optional(),

@@ -20,7 +20,8 @@ Deno.test("load record: valid records parse, bad ones are dropped", () => {
   assertEquals(decodeLoadRecord(enc({ ...good, v: 2 })), undefined);
   assertEquals(decodeLoadRecord(enc({ ...good, inflight: -1 })), undefined);
   assertEquals(decodeLoadRecord(enc({ ...good, cores: 0 })), undefined);
-  assertEquals(decodeLoadRecord(enc({ ...good, functions: "x" })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, catalog: { digest: "x" } })), undefined);
+  assertEquals(decodeLoadRecord(enc({ ...good, catalog: { digest: "x", count: -1 } })), undefined);
   assertEquals(decodeLoadRecord(enc({ ...good, seq: 1.5 })), undefined);
   assertEquals(decodeLoadRecord(new TextEncoder().encode("{not json")), undefined);
   assertEquals(decodeLoadRecord(new Uint8Array(70_000)), undefined);

@@ -149,7 +149,7 @@ export function toPeerInfo(record: LoadRecord, self: boolean, ageMs: number): Pe
     loopDelayMs: record.loopDelayMs,
     poolTotalBytes: record.poolTotalBytes,
     poolFreeBytes: record.poolFreeBytes,
-    functions: record.functions,
+    catalog: record.catalog,
   };
   if (record.http !== undefined) info.http = record.http;
   if (record.leaving) info.leaving = true;

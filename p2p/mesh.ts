@@ -54,7 +54,7 @@ function idleLoad(): LocalLoad {
     loopDelayMs: 0,
     poolTotalBytes: 0,
     poolFreeBytes: 0,
-    functions: [],
+    catalog: { digest: "", count: 0 },
   };
 }
 

@@ -20,7 +20,9 @@ Deno.test({
   name: "mesh: 3 nodes join by `join`, form a full mesh and see each other's loads",
   ...libp2pTest,
   async fn() {
-    const a = await startNode({ localLoad: () => fakeLoad({ inflight: 1, functions: ["f@1"] }) });
+    const a = await startNode({
+      localLoad: () => fakeLoad({ inflight: 1, catalog: { digest: "ab", count: 1 } }),
+    });
     const b = await startNode({ join: a.addrs(), localLoad: () => fakeLoad({ inflight: 2 }) });
     const c = await startNode({
       join: a.addrs(),
@@ -38,7 +40,7 @@ Deno.test({
         assert(peers.slice(1).every((p) => !p.self && Number.isFinite(p.ageMs) && p.ageMs >= 0));
         const byId = new Map(peers.map((p) => [p.peerId, p]));
         assertEquals(byId.get(a.peerId)?.inflight, 1);
-        assertEquals(byId.get(a.peerId)?.functions, ["f@1"]);
+        assertEquals(byId.get(a.peerId)?.catalog, { digest: "ab", count: 1 });
         assertEquals(byId.get(b.peerId)?.inflight, 2);
         assertEquals(byId.get(c.peerId)?.http, "http://c");
         assert(byId.get(c.peerId)!.addrs.some((x) => x.endsWith(`/p2p/${c.peerId}`)));

@@ -12,7 +12,7 @@
  * const mesh = await createMesh({
  *   dataDir: ".virgo/a", listen: ["/ip4/127.0.0.1/tcp/0"], join: [], mdns: false,
  *   localLoad: () => ({ inflight: 0, queued: 0, cores: 2, loopDelayMs: 0,
- *     poolTotalBytes: 0, poolFreeBytes: 0, functions: [] }),
+ *     poolTotalBytes: 0, poolFreeBytes: 0, catalog: { digest: "", count: 0 } }),
  *   logger,
  * });
  * await mesh.handle("/virgo/kv/1", async (req) => req);

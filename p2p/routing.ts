@@ -54,7 +54,7 @@ export interface RouterInit {
  * @example
  * ```ts
  * const router = createRouter(mesh);
- * const peer = router.pick("p2c", (p) => p.functions.includes(fnId));
+ * const peer = router.pick("p2c", (p) => !p.leaving);
  * if (!peer) throw new MeshError("NO_PEER_AVAILABLE", "No peer can run this function");
  * const end = router.begin(peer.peerId);
  * try { return await mesh.invoke(peer.peerId, req); } finally { end(); }

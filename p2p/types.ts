@@ -15,7 +15,7 @@ export type { Logger };
  * @example
  * ```ts
  * const load: LocalLoad = { inflight: 0, queued: 0, cores: 2, loopDelayMs: 0,
- *   poolTotalBytes: 1 << 30, poolFreeBytes: 1 << 30, functions: [] };
+ *   poolTotalBytes: 1 << 30, poolFreeBytes: 1 << 30, catalog: { digest: "", count: 0 } };
  * ```
  */
 export interface LocalLoad {
@@ -25,8 +25,11 @@ export interface LocalLoad {
   loopDelayMs: number;
   poolTotalBytes: number;
   poolFreeBytes: number;
-  /** "<name>@<sha256>" of every function version this peer holds. */
-  functions: string[];
+  /**
+   * A fixed-size digest of the peer's function catalogue and its entry count: peers whose
+   * digests differ reconcile their catalogues; the list itself never travels in the record.
+   */
+  catalog: { digest: string; count: number };
   /** The peer's HTTP base URL, for humans. */
   http?: string;
 }

@@ -115,7 +115,11 @@ export async function startTestApp(
   const db = openMemoryDatabase();
   const started = Date.now();
   // The parts gossip their load through the mesh; they plug their readings in once built.
-  const live = { running: () => 0, queued: () => 0, held: (): string[] => [] };
+  const live = {
+    running: () => 0,
+    queued: () => 0,
+    catalog: () => ({ digest: "", count: 0 }),
+  };
   const net = onePeerNet(peerId, () => ({
     seq: 0,
     ageMs: 0,
@@ -126,7 +130,7 @@ export async function startTestApp(
     loopDelayMs: 0,
     poolTotalBytes: 1 << 20,
     poolFreeBytes: 1 << 20,
-    functions: live.held(),
+    catalog: live.catalog(),
   }));
   const pool = createPool({
     db,
@@ -169,7 +173,7 @@ export async function startTestApp(
   });
   live.running = () => sandbox.inflight();
   live.queued = () => sandbox.queued();
-  live.held = () => registry.held();
+  live.catalog = () => registry.digest();
   await sandbox.start();
   await pool.start();
   await registry.start();

@@ -32,7 +32,7 @@ th{background:#f0f0f0}code{font-size:12px}.self{font-weight:600}.muted{color:#88
 <p class="muted" id="status">loading…</p>
 <h2>Mesh</h2>
 <table><thead><tr><th>peer</th><th>in flight</th><th>queued</th><th>cores</th><th>loop delay ms</th>
-<th>pool free / total MiB</th><th>functions</th><th>age ms</th><th>http</th></tr></thead><tbody id="peers"></tbody></table>
+<th>pool free / total MiB</th><th>catalogue</th><th>age ms</th><th>http</th></tr></thead><tbody id="peers"></tbody></table>
 <h2>Functions</h2>
 <table><thead><tr><th>name</th><th>version</th><th>size</th><th>timeout ms</th><th>memory MiB</th><th>deployed</th></tr></thead>
 <tbody id="fns"></tbody></table>
@@ -49,7 +49,7 @@ async function refresh() {
   try {
     const [peers, fns, status] = await Promise.all(["/v1/peers", "/v1/functions", "/v1/status"].map(get));
     document.getElementById("status").textContent = "routing " + status.routing + " · " + status.inflight + " calls in flight · up " + Math.round(status.uptimeSeconds) + " s";
-    document.getElementById("peers").innerHTML = peers.peers.map((p) => "<tr class='" + (p.self ? "self" : "") + "'><td><code>" + esc(p.peerId.slice(-12)) + "</code></td><td>" + p.inflight + "</td><td>" + p.queued + "</td><td>" + p.cores + "</td><td>" + Number(p.loopDelayMs).toFixed(1) + "</td><td>" + mib(p.poolFreeBytes) + " / " + mib(p.poolTotalBytes) + "</td><td>" + p.functions.length + "</td><td>" + Math.round(p.ageMs) + "</td><td>" + esc(p.http) + "</td></tr>").join("");
+    document.getElementById("peers").innerHTML = peers.peers.map((p) => "<tr class='" + (p.self ? "self" : "") + "'><td><code>" + esc(p.peerId.slice(-12)) + "</code></td><td>" + p.inflight + "</td><td>" + p.queued + "</td><td>" + p.cores + "</td><td>" + Number(p.loopDelayMs).toFixed(1) + "</td><td>" + mib(p.poolFreeBytes) + " / " + mib(p.poolTotalBytes) + "</td><td>" + p.catalog.count + " <code>" + esc(p.catalog.digest.slice(0, 8)) + "</code></td><td>" + Math.round(p.ageMs) + "</td><td>" + esc(p.http) + "</td></tr>").join("");
     document.getElementById("fns").innerHTML = fns.functions.map((f) => "<tr><td>" + esc(f.name) + "</td><td><code>" + esc(f.version) + "</code></td><td>" + f.size + "</td><td>" + f.timeoutMs + "</td><td>" + f.memoryMb + "</td><td>" + esc(f.deployedAt) + "</td></tr>").join("");
   } catch (e) { document.getElementById("status").textContent = "peer unreachable: " + e.message; }
 }

@@ -44,6 +44,13 @@ export const REQUEST_ID_HEADER = "x-virgo-request-id";
  * from the mesh; removed from every other call, and never seen by a function.
  */
 export const ADMIN_HEADER = "x-virgo-admin";
+/**
+ * Header with which the peer that received a call tells the peer it hands the call to which
+ * version it expects, as `<name>@<version>`: a peer that does not hold that version refuses
+ * with `VERSION_UNAVAILABLE` before running anything, and the caller runs the call itself.
+ * Trusted only on calls from the mesh; never seen by a function.
+ */
+export const EXPECT_HEADER = "x-virgo-expect";
 
 /**
  * Codes of a function's own failure. Their messages come from the function or
@@ -68,10 +75,16 @@ export const NEVER_RAN: ReadonlySet<string> = new Set([
   "SANDBOX_STOPPED",
   "OVERLOADED",
   "NOT_MEMBER",
+  "VERSION_UNAVAILABLE",
 ]);
 
 /** Codes of a refusal that will pass: the answer says when to try again. */
-const RETRY_LATER = new Set(["OVERLOADED", "SHUTTING_DOWN", "SANDBOX_STOPPED"]);
+const RETRY_LATER = new Set([
+  "OVERLOADED",
+  "SHUTTING_DOWN",
+  "SANDBOX_STOPPED",
+  "VERSION_UNAVAILABLE",
+]);
 
 const STRATEGY_SET: ReadonlySet<string> = new Set(STRATEGIES);
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -241,7 +254,7 @@ export function createInvoker(init: InvokerInit): Invoker {
 
   async function runRemote(
     req: Request,
-    name: string,
+    meta: FunctionMeta,
     peer: PeerInfo,
     requestId: string,
     body: BodyInit | null,
@@ -250,6 +263,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     const headers = new Headers(req.headers);
     headers.set(ROUTE_HEADER, "local");
     headers.set(REQUEST_ID_HEADER, requestId);
+    headers.set(EXPECT_HEADER, `${meta.name}@${meta.version}`);
     if (admin) headers.set(ADMIN_HEADER, "1");
     const init: RequestInit & { duplex?: "half" } = {
       method: req.method,
@@ -259,7 +273,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     };
     if (body instanceof ReadableStream) init.duplex = "half";
     const done = router.begin(peer.peerId);
-    const end = metrics.invokeTimer(name, "remote");
+    const end = metrics.invokeTimer(meta.name, "remote");
     try {
       const res = await net.invoke(peer.peerId, new Request(req.url, init), { signal: req.signal });
       end("ok");
@@ -272,6 +286,24 @@ export function createInvoker(init: InvokerInit): Invoker {
     }
   }
 
+  /**
+   * Refuses, before anything runs, a call from the mesh for a version this peer does not hold:
+   * another current version (a deploy not yet here, or one this peer saw first), or a bundle it
+   * cannot get. The caller, which holds that version, runs the call itself.
+   */
+  async function expected(expect: string, name: string, meta: FunctionMeta | undefined) {
+    const refuse = (why: string) =>
+      new VirgoError("VERSION_UNAVAILABLE", `Peer ${net.peerId} ${why}: run ${expect} elsewhere`);
+    if (!meta || `${name}@${meta.version}` !== expect) {
+      throw refuse(meta ? `serves ${name}@${meta.version}` : `does not know ${name}`);
+    }
+    try {
+      await registry.spec(meta);
+    } catch (err) {
+      throw refuse(`cannot get the bundle (${(err as Error).message})`);
+    }
+  }
+
   return {
     inflight: () => running,
 
@@ -280,11 +312,13 @@ export function createInvoker(init: InvokerInit): Invoker {
       const arrivedAt = performance.now();
       const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
       const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
+      const expect = opts.fromMesh ? req.headers.get(EXPECT_HEADER) : null;
       try {
         // A method no function can be handed is refused first, whatever the name.
         req = forFunction(req, admin && !opts.fromMesh, callMethod(req.method));
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
+        if (expect !== null) await expected(expect, name, meta);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
         if (!meta.public && !opts.fromMesh && !admin && opts.guarded !== false) {
           throw new VirgoError(
@@ -298,19 +332,13 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
           return await runLocal(req, meta, requestId, arrivedAt);
         }
-        const tag = `${meta.name}@${meta.version}`;
-        const canRun = (p: PeerInfo) => p.self || p.functions.includes(tag);
+        // Any member can run any version: one that does not hold it says so before running it.
+        const canRun = () => true;
         let peer: PeerInfo | undefined;
         if (typeof route === "object") {
           peer = net.peers().find((p) => p.peerId === route.peerId);
           if (!peer) {
             throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} is not in this mesh`);
-          }
-          if (!canRun(peer)) {
-            throw new VirgoError(
-              "NO_PEER_AVAILABLE",
-              `Peer ${route.peerId} does not have ${tag} yet`,
-            );
           }
         } else {
           peer = router.pick(route, canRun);
@@ -319,13 +347,16 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (typeof route === "object") {
           return await (peer.self
             ? runLocal(req, meta, requestId, arrivedAt)
-            : runRemote(req, name, peer, requestId, req.body, admin));
+            : runRemote(req, meta, peer, requestId, req.body, admin));
         }
 
         // Placed by the router: a peer that refuses the call before running it
         // hands it to another with room, once.
         const moveOn = async (err: unknown, from: string, body: BodyInit | null) => {
-          const next = router.pick(route, canRun, new Set([from]));
+          // This peer holds the version the other lacked: it runs the call rather than guess again.
+          const next = errorCode(err) === "VERSION_UNAVAILABLE"
+            ? net.peers().find((p) => p.self)
+            : router.pick(route, canRun, new Set([from]));
           if (!next) throw err;
           const code = errorCode(err) ?? "INTERNAL";
           logger.warn(
@@ -336,7 +367,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           if (next.self) {
             return await runLocal(req, meta, requestId, arrivedAt, bounded(req, body));
           }
-          return await runRemote(req, name, next, requestId, body, admin);
+          return await runRemote(req, meta, next, requestId, body, admin);
         };
 
         if (peer.self) {
@@ -358,7 +389,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (req.body && idempotent) body = await readLimited(req, maxBody);
         else if (req.body) body = (replay = replayable(req.body, REPLAY_MAX_BYTES)).again()!;
         try {
-          return await runRemote(req, name, peer, requestId, body, admin);
+          return await runRemote(req, meta, peer, requestId, body, admin);
         } catch (err) {
           const failed = idempotent && errorCode(err) === "PEER_FAILED";
           if (!refusedThere(err) && !failed) throw err;
@@ -384,6 +415,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         // Refused here before it ran: thrown, so it crosses the mesh as an error with its code
         // and the peer that routed the call sends it elsewhere.
         if (opts.fromMesh && err instanceof SandboxError && err.refused) throw err;
+        if (opts.fromMesh && code === "VERSION_UNAVAILABLE") throw err;
         const headers: Record<string, string> = {
           [REQUEST_ID_HEADER]: requestId,
           [PEER_HEADER]: net.peerId,
@@ -432,9 +464,12 @@ function forFunction(req: Request, dropAuthorization: boolean, method: string): 
   const dropAuth = dropAuthorization && req.headers.has("authorization");
   const bodiless = method === "GET" || method === "HEAD";
   const reshape = method !== req.method || (bodiless && req.body !== null);
-  if (!dropAuth && !reshape && !req.headers.has(ADMIN_HEADER)) return req;
+  if (!dropAuth && !reshape && !req.headers.has(ADMIN_HEADER) && !req.headers.has(EXPECT_HEADER)) {
+    return req;
+  }
   const headers = new Headers(req.headers);
   headers.delete(ADMIN_HEADER);
+  headers.delete(EXPECT_HEADER);
   if (dropAuth) headers.delete("authorization");
   return new Request(req.url, {
     method,

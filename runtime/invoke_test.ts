@@ -5,6 +5,7 @@ import {
   ADMIN_HEADER,
   callMethod,
   createInvoker,
+  EXPECT_HEADER,
   FUNCTION_FAILURES,
   functionUrl,
   type InvokeNet,
@@ -60,7 +61,7 @@ const SECRET = "secret-detail-123";
 function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
   const logs: Logged[] = [];
   const seen: Request[] = [];
-  const info = { peerId, self: true, functions: [] as string[] } as unknown as PeerInfo;
+  const info = { peerId, self: true } as unknown as PeerInfo;
   const registry = {
     get: (name: string) =>
       fns[name] ? { name, version: "0123456789abcdef", public: fns[name].public } : undefined,
@@ -105,7 +106,7 @@ function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
 function twoPeers(fns: Record<string, { public: boolean }>) {
   const a = fakePeer("peer-a", fns);
   const b = fakePeer("peer-b", fns);
-  const bInfo = { ...b.info, self: false, functions: ["f@0123456789abcdef"] } as PeerInfo;
+  const bInfo = { ...b.info, self: false } as PeerInfo;
   a.router.pick = () => bInfo;
   a.mesh.remote = (req) => {
     const name = new URL(req.url).pathname.split("/")[2]!;
@@ -231,17 +232,31 @@ Deno.test("invoke: a function never sees the admin token or the admin flag", asy
   // Another Authorization is the function's own business.
   const own = await headersSeen(call("/fn/f", { authorization: "Bearer app-user" }));
   assert.equal(own.authorization, "Bearer app-user");
-  const forged = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1" }));
+  const forged = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1", [EXPECT_HEADER]: "x" }));
   assert.equal(forged[ADMIN_HEADER], undefined);
-  const relayed = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1" }), { fromMesh: true });
+  assert.equal(forged[EXPECT_HEADER], undefined);
+  const relayed = await headersSeen(
+    call("/fn/f", { [ADMIN_HEADER]: "1", [EXPECT_HEADER]: "f@0123456789abcdef" }),
+    { fromMesh: true },
+  );
   assert.equal(relayed[ADMIN_HEADER], undefined);
+  assert.equal(relayed[EXPECT_HEADER], undefined);
 });
 
 // ---------------------------------------------------------------------------
 // Refusals and retries: a small mesh of invokers over fake sandboxes, where a
 // refusal thrown by a peer crosses as the mesh carries it (MeshError, remote).
 
-type Behaviour = "run" | "OVERLOADED" | "SANDBOX_STOPPED" | "SHUTTING_DOWN" | "NOT_MEMBER";
+type Behaviour =
+  | "run"
+  | "OVERLOADED"
+  | "SANDBOX_STOPPED"
+  | "SHUTTING_DOWN"
+  | "NOT_MEMBER"
+  // Holds another version of f (a deploy not yet there).
+  | "VERSION_UNAVAILABLE"
+  // Holds f's version but cannot get its bundle.
+  | "NO_BUNDLE";
 
 function fakeMesh(ids: string[]) {
   const behaviour = new Map<string, Behaviour>(ids.map((id) => [id, "run"]));
@@ -254,14 +269,23 @@ function fakeMesh(ids: string[]) {
   const invokers = new Map<string, ReturnType<typeof createInvoker>>();
   const order = [...ids];
   const infos = (self: string) =>
-    ids.map((id) =>
-      ({ peerId: id, self: id === self, functions: ["f@0123456789abcdef"] }) as unknown as PeerInfo
-    );
+    ids.map((id) => ({ peerId: id, self: id === self }) as unknown as PeerInfo);
   for (const id of ids) {
     const registry = {
       get: (name: string) =>
-        name === "f" ? { name, version: "0123456789abcdef", public: true } : undefined,
-      spec: (meta: FunctionMeta) => Promise.resolve({ name: meta.name }),
+        name === "f"
+          ? {
+            name,
+            version: behaviour.get(id) === "VERSION_UNAVAILABLE"
+              ? "fedcba9876543210"
+              : "0123456789abcdef",
+            public: true,
+          }
+          : undefined,
+      spec: (meta: FunctionMeta) =>
+        behaviour.get(id) === "NO_BUNDLE"
+          ? Promise.reject(new Error("No peer could supply the bundle"))
+          : Promise.resolve({ name: meta.name }),
     } as unknown as Registry;
     const sandbox = {
       async invoke(_spec: unknown, req: Request) {
@@ -368,8 +392,40 @@ Deno.test("invoke: a peer that refused a call before it ran passes it on, whatev
     const res = await invokers.get("a")!.handle(post(), "f");
     assert.equal(res.status, 200, code);
     assert.equal(await res.text(), "POST payload", code);
-    assert.deepEqual(ran.map((r) => r.peer), ["c"], code);
+    // A peer without the version: the caller, which has it, runs the call.
+    assert.deepEqual(ran.map((r) => r.peer), [code === "VERSION_UNAVAILABLE" ? "a" : "c"], code);
   }
+});
+
+Deno.test("invoke: a peer without the expected version refuses before running, and the caller runs the call without a failed call", async () => {
+  for (const lack of ["VERSION_UNAVAILABLE", "NO_BUNDLE"] as const) {
+    const { invokers, behaviour, ran, order, hops } = fakeMesh(["a", "b", "c"]);
+    order.splice(0, 3, "b", "c", "a");
+    behaviour.set("b", lack);
+    const res = await invokers.get("a")!.handle(post(), "f");
+    assert.equal(res.status, 200, lack);
+    assert.equal(res.headers.get(PEER_HEADER), "a", lack);
+    assert.equal(await res.text(), "POST payload", lack);
+    assert.deepEqual(hops, ["b"], lack);
+    assert.deepEqual(ran.map((r) => r.peer), ["a"], lack);
+  }
+  // Called straight from the mesh, such a peer answers the refusal with its code, so it crosses.
+  const { invokers, behaviour } = fakeMesh(["a", "b"]);
+  behaviour.set("b", "VERSION_UNAVAILABLE");
+  const req = new Request("http://peer/fn/f", {
+    headers: { [EXPECT_HEADER]: "f@0123456789abcdef" },
+  });
+  await assert.rejects(
+    invokers.get("b")!.handle(req, "f", { fromMesh: true }),
+    (err: { code?: string }) => err.code === "VERSION_UNAVAILABLE",
+  );
+  // A peer that holds the expected version runs the call.
+  const ok = await invokers.get("a")!.handle(
+    new Request("http://peer/fn/f", { headers: { [EXPECT_HEADER]: "f@0123456789abcdef" } }),
+    "f",
+    { fromMesh: true },
+  );
+  assert.equal(ok.status, 200);
 });
 
 /** A call with `method`, carrying "payload" where the Fetch API lets it have a body. */

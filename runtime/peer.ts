@@ -242,7 +242,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       loopDelayMs: loop.delayMs(),
       poolTotalBytes: cap.totalBytes,
       poolFreeBytes: cap.freeBytes,
-      functions: registry.held(),
+      catalog: registry.digest(),
       http: http.url,
     };
   });

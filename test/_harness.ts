@@ -518,15 +518,32 @@ export async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
-/** Waits until every peer's view shows every peer holding some version of function `name`. */
-export async function waitForFunction(peers: PeerProcess[], name: string): Promise<void> {
+/**
+ * Waits until every peer serves function `name` and their catalogues are one: each peer's view
+ * shows every peer of `peers` with the same catalogue digest. `headers` carry a token if needed.
+ */
+export async function waitForFunction(
+  peers: PeerProcess[],
+  name: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
   await waitFor(`${name} to reach every peer`, async () => {
+    const digests = new Set<string>();
     for (const p of peers) {
-      const res = await fetch(`${p.url}/v1/peers`);
-      const view = (await res.json()).peers as Array<{ functions: string[] }>;
-      if (!view.every((v) => v.functions.some((f) => f.startsWith(`${name}@`)))) return false;
+      const fn = await fetch(`${p.url}/v1/functions/${name}`, { headers });
+      await fn.body?.cancel();
+      if (fn.status !== 200) return false;
+      const res = await fetch(`${p.url}/v1/peers`, { headers });
+      const view = (await res.json()).peers as Array<
+        { peerId: string; catalog: { digest: string } }
+      >;
+      for (const q of peers) {
+        const seen = view.find((v) => v.peerId === q.peerId);
+        if (!seen) return false;
+        digests.add(seen.catalog.digest);
+      }
     }
-    return true;
+    return digests.size === 1;
   });
 }
 

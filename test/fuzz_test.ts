@@ -158,7 +158,7 @@ const LOAD = {
   loopDelayMs: 0.5,
   poolTotalBytes: 1024,
   poolFreeBytes: 512,
-  functions: ["f@abc"],
+  catalog: { digest: "ab", count: 1 },
   http: "http://127.0.0.1:1",
   addrs: ["/ip4/127.0.0.1/tcp/1"],
   leaving: true,

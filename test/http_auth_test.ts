@@ -6,7 +6,7 @@
  * the peer that received the call and across a hop to another.
  */
 import assert from "node:assert/strict";
-import { cli, type PeerProcess, startPeer, stopAll, waitFor } from "./_harness.ts";
+import { cli, type PeerProcess, startPeer, stopAll, waitFor, waitForFunction } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const T = "http-auth-test-token";
@@ -185,15 +185,10 @@ Deno.test(
       peers.push(a);
       const b = await startPeer({ args: ["--token", T], join: [a.p2p] });
       peers.push(b);
-      const thrower = await put(a, "thrower", THROWER);
-      const closed = await put(a, "closed", ECHO_AUTH, { public: false });
-      await waitFor("b to hold both functions in a's view", async () => {
-        const res = await fetch(`${a.url}/v1/peers`, { headers: auth });
-        const view = (await res.json()).peers as Array<{ peerId: string; functions: string[] }>;
-        const fns = view.find((p) => p.peerId === b.peerId)?.functions ?? [];
-        return fns.includes(`thrower@${thrower.version}`) &&
-          fns.includes(`closed@${closed.version}`);
-      });
+      await put(a, "thrower", THROWER);
+      await put(a, "closed", ECHO_AUTH, { public: false });
+      await waitForFunction([a, b], "thrower", auth);
+      await waitForFunction([a, b], "closed", auth);
       const onB = { "x-virgo-route": b.peerId };
 
       const pub = await fetch(`${a.url}/fn/thrower`, { headers: onB });

@@ -69,13 +69,7 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       } }`;
       const put = await deploySource(a, "held", held, { allowLoopback: true });
       assert.equal(put.status, 201, await put.text());
-      await waitFor("c to know a runs held", async () => {
-        const res = await fetch(`${c.url}/v1/peers`);
-        const view = (await res.json()).peers as Array<{ peerId: string; functions: string[] }>;
-        return view.some((p) =>
-          p.peerId === a.peerId && p.functions.some((f) => f.startsWith("held@"))
-        );
-      });
+      await waitForFunction([a, c], "held");
       const calls = Array.from(
         { length: n },
         () => fetch(`${c.url}/fn/held`, { headers: { "x-virgo-route": a.peerId } }),

@@ -39,7 +39,13 @@ const HASH = /^[0-9a-f]{64}$/;
  * ```
  */
 export function createBundleStore(
-  init: { db: Database; net: CatalogNet; logger: Logger },
+  init: {
+    db: Database;
+    net: CatalogNet;
+    logger: Logger;
+    /** This peer's catalogue digest: peers with the same one hold the same versions. */
+    digest: () => string;
+  },
 ): BundleStore {
   const { net, logger } = init;
   const store = init.db.store("bundles");
@@ -48,11 +54,15 @@ export function createBundleStore(
   const fetching = new Map<string, Promise<string>>();
 
   async function fetchFromMesh(meta: FunctionMeta): Promise<string> {
-    const tag = `${meta.name}@${meta.version}`;
-    const holders = net.peers().filter((p) => !p.self && p.functions.includes(tag)).map((p) =>
-      p.peerId
-    );
-    if (!holders.includes(meta.origin) && meta.origin !== net.peerId) holders.unshift(meta.origin);
+    // Any member may hold it; those whose catalogue equals ours surely know this version, and
+    // the peer it was deployed on had its bundle first.
+    const ours = init.digest();
+    const others = net.peers().filter((p) => !p.self);
+    const holders = [
+      ...others.filter((p) => p.peerId === meta.origin),
+      ...others.filter((p) => p.peerId !== meta.origin && p.catalog.digest === ours),
+      ...others.filter((p) => p.peerId !== meta.origin && p.catalog.digest !== ours),
+    ].map((p) => p.peerId);
     for (const peer of holders) {
       try {
         const bytes = await net.request(peer, BUNDLE_PROTOCOL, enc.encode(meta.hash), {

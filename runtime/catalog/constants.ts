@@ -18,3 +18,13 @@ export const BUNDLE_PROTOCOL = "/virgo/bundle/1.0.0";
  * bundles (a few KB to a few hundred KB) and bounds what a catalogue of large ones costs.
  */
 export const BUNDLE_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Children of each node of the catalogue's digest tree: 16 keeps a node's reply small (16
+ * fingerprints, ~1.3 KB) while a walk over 10,000 entries needs only a few levels.
+ */
+export const DIGEST_FANOUT = 16;
+/**
+ * Levels of the digest tree below its root: 16^3 = 4096 leaf ranges hold 2–3 entries each at
+ * 10,000 functions and ~25 at 100,000 (the catalogue's bound), and the tree costs ~170 KB.
+ */
+export const DIGEST_DEPTH = 3;

@@ -48,7 +48,7 @@ export const CatalogSchema = z.array(FunctionMetaSchema).max(100_000);
 /** The part of the mesh the catalogue uses. */
 export interface CatalogNet {
   readonly peerId: string;
-  peers(): Array<{ peerId: string; self: boolean; functions: string[] }>;
+  peers(): Array<{ peerId: string; self: boolean; catalog: { digest: string; count: number } }>;
   onMembership(cb: (ev: { type: "join" | "leave"; peerId: string }) => void): () => void;
   publish(topic: string, data: Uint8Array): Promise<void>;
   subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void;

@@ -15,6 +15,7 @@ import type { Sealer } from "./secrets.ts";
 import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./sync.ts";
+import { type CatalogDigest, createDigestTree } from "./digest.ts";
 import { type CatalogNet, type FunctionMeta, FunctionMetaSchema } from "./entry.ts";
 
 /** What a deploy asks for (already validated at the HTTP edge). */
@@ -46,8 +47,8 @@ export interface Registry {
   remove(name: string): Promise<boolean>;
   /** The sandbox spec of an entry, fetching its bundle from the mesh on first need. */
   spec(meta: FunctionMeta): Promise<FunctionSpec>;
-  /** `name@version` of every live entry, as gossiped in the load record. */
-  held(): string[];
+  /** The catalogue's digest and entry count (tombstones included), as gossiped in the load record. */
+  digest(): CatalogDigest;
   /** Sets secret `key` of function `name` (a new version, mesh-wide). */
   setSecret(name: string, key: string, value: string): Promise<FunctionMeta>;
   /** Removes secret `key` of function `name`; false when it had none by that name. */
@@ -119,11 +120,16 @@ function settingsOf(meta: FunctionMeta): object {
 export function createRegistry(init: RegistryInit): Registry {
   const { sandbox, net, logger, operator, sealer } = init;
   const metas: Store = init.db.store("functions");
-  const bundles = createBundleStore({ db: init.db, net, logger });
+  const bundles = createBundleStore({
+    db: init.db,
+    net,
+    logger,
+    digest: () => tree.summary().digest,
+  });
   // kv's hybrid logical clock: the peer has one kind of clock, for KV versions and stamps alike.
   const clock = new Hlc(net.peerId);
   const entries = new Map<string, FunctionMeta>();
-  let held: string[] | undefined;
+  const tree = createDigestTree();
   /** Sandbox specs by version, built once per version (they are asked for on every call). */
   const specs = new Map<string, FunctionSpec>();
 
@@ -138,7 +144,7 @@ export function createRegistry(init: RegistryInit): Registry {
       return false;
     }
     entries.set(meta.name, meta);
-    held = undefined;
+    await tree.put(meta);
     const { secrets, ...rest } = meta;
     const stored = Object.keys(secrets).length > 0
       ? { ...rest, sealed: await sealer.seal(secrets) }
@@ -238,7 +244,7 @@ export function createRegistry(init: RegistryInit): Registry {
     logger,
     catalog: {
       entries: () => entries.values(),
-      knows: (name, version) => entries.get(name)?.version === version,
+      digest: () => tree.summary().digest,
       merge: admit,
     },
   });
@@ -262,7 +268,7 @@ export function createRegistry(init: RegistryInit): Registry {
         const parsed = FunctionMetaSchema.safeParse(stored);
         if (parsed.success) {
           entries.set(parsed.data.name, parsed.data);
-          held = undefined;
+          await tree.put(parsed.data);
           clock.observe(parsed.data.stamp);
         }
       }
@@ -356,9 +362,6 @@ export function createRegistry(init: RegistryInit): Registry {
       return spec;
     },
 
-    held() {
-      // Sampled for every routed call (the load record of this peer): cache it.
-      return held ??= this.list().map((m) => `${m.name}@${m.version}`);
-    },
+    digest: () => tree.summary(),
   };
 }

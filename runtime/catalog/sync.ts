@@ -22,8 +22,8 @@ import { type CatalogNet, CatalogSchema, type FunctionMeta } from "./entry.ts";
 export interface SyncedCatalog {
   /** Every entry, tombstones included. */
   entries(): Iterable<FunctionMeta>;
-  /** Whether the live entry of `name` is at `version`. */
-  knows(name: string, version: string): boolean;
+  /** The digest of the catalogue, as peers gossip theirs. */
+  digest(): string;
   /** Checks an entry received from peer `from` and applies it if it is newer than ours. */
   merge(meta: FunctionMeta, from: string): Promise<boolean>;
 }
@@ -85,13 +85,10 @@ export function createCatalogSync(
     const others = net.peers().filter((p) => !p.self);
     if (others.length === 0) return;
     const now = Date.now();
-    const known = (tag: string) => {
-      const at = tag.lastIndexOf("@");
-      return catalog.knows(tag.slice(0, at), tag.slice(at + 1));
-    };
+    const ours = catalog.digest();
     for (const p of others) {
       if (
-        p.functions.some((tag) => !known(tag)) &&
+        p.catalog.digest !== ours &&
         now - (lastSync.get(p.peerId) ?? 0) > CATALOG_SYNC_MS * 2
       ) {
         lastSync.set(p.peerId, now);

@@ -22,7 +22,7 @@ export function meshCommands(program: Command): void {
       }>("/v1/peers");
       if (o.json) return print(view);
       const down = view.members.filter((m) => !m.up).map((m) => m.peerId);
-      print("peer\tinflight\tqueued\tcores\tloop ms\tpool free MiB\tfunctions\tage ms\thttp");
+      print("peer\tinflight\tqueued\tcores\tloop ms\tpool free MiB\tcatalog\tage ms\thttp");
       for (const p of view.peers) {
         print([
           `${p.self ? "*" : " "}${p.peerId}`,
@@ -31,7 +31,7 @@ export function meshCommands(program: Command): void {
           p.cores,
           p.loopDelayMs,
           Math.round(Number(p.poolFreeBytes) / 1048576),
-          (p.functions as unknown[]).length,
+          catalogCell(p.catalog),
           Math.round(Number(p.ageMs)),
           p.http ?? "",
         ].join("\t"));
@@ -112,4 +112,10 @@ Every other peer (swarm.key and token copied; the address and peer id from the f
 Clients:
   export VIRGO_PEER=http://<a peer>:8787 VIRGO_TOKEN="$(cat ${d}/token)"`);
     });
+}
+
+/** A peer's catalogue as `virgo peers` shows it: its entry count and the start of its digest. */
+function catalogCell(catalog: unknown): string {
+  const c = catalog as { digest?: unknown; count?: unknown } | undefined;
+  return `${Number(c?.count ?? 0)} ${String(c?.digest ?? "").slice(0, 8)}`;
 }
