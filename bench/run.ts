@@ -2,11 +2,12 @@
  * `npm run bench` — every benchmark, each against a baseline measured in the
  * same run, because the machine is small and shared: read the ratios.
  *
- *   deno run -A bench/run.ts [http] [mesh] [kv] [--quick]
+ *   deno run -A bench/run.ts [http] [mesh] [kv] [sim] [--quick]
  *
  * Parts: `http` (single peer vs bare hono; cold start; memory), `mesh`
  * (remote hop, stream pooling, load balancing under skew, idle cost),
- * `kv` (LevelDB vs Store vs quorum; HTTP GET under wrk; rebalance takeover).
+ * `kv` (LevelDB vs Store vs quorum; HTTP GET under wrk; rebalance takeover), `sim` (SWIM
+ * membership at 50/200/1,000 simulated peers: bytes, connections, detection time).
  * Each part writes bench/results/<part>.json; the headline table goes to
  * stdout and bench/results/summary.md. A part that fails records its error
  * and the run goes on. Every process started is stopped, also on Ctrl-C.
@@ -20,7 +21,11 @@ const PARTS: Record<string, () => Promise<{ run(o: PartOptions): Promise<PartRes
   http: () => import("./http.ts"),
   mesh: () => import("./mesh.ts"),
   kv: () => import("./kv_http.ts"),
+  sim: () => import("./sim.ts"),
 };
+
+/** Parts that need no wrk (nothing over HTTP). */
+const NO_WRK = new Set(["sim"]);
 
 function table(rows: Headline[]): string {
   const head = "| part | metric | Virgo | baseline | ratio / added | target | met |\n|---|---|---|---|---|---|---|";
@@ -40,13 +45,13 @@ async function main(): Promise<number> {
     console.error(`Usage: deno run -A bench/run.ts [${Object.keys(PARTS).join("] [")}] [--quick]`);
     return unknown.length ? 2 : 0;
   }
-  if (!await haveWrk()) {
+  const chosen = args.filter((a) => a in PARTS);
+  const parts = chosen.length ? chosen : Object.keys(PARTS);
+  if (parts.some((p) => !NO_WRK.has(p)) && !await haveWrk()) {
     console.error("wrk is not installed: apt-get install wrk");
     return 1;
   }
   installSignalHandlers();
-  const chosen = args.filter((a) => a in PARTS);
-  const parts = chosen.length ? chosen : Object.keys(PARTS);
   const t0 = performance.now();
   const machine = await machineInfo();
   log(`Virgo bench: ${parts.join(", ")}${quick ? " (quick)" : ""} on ${machine.cores} cores, load ${
