@@ -322,6 +322,12 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       settle(g);
     },
 
+    revive(version) {
+      retired.delete(version);
+      const g = groups.get(version);
+      if (g) g.retired = false;
+    },
+
     inflight: runningCalls,
 
     queued: () => queue.waiting,

@@ -209,6 +209,30 @@ Deno.test("retire lets in-flight calls finish, then ends the process; a new vers
   }
 });
 
+Deno.test("a revived version keeps its process between calls, as a retired one does not", async () => {
+  const pool = await startPool({ spares: 0 });
+  try {
+    const s = spec("back", HELLO);
+    const fn = `back@${s.version}`;
+    const pidsOf = () => pool.stats().detail!.filter((d) => d.fn === fn).map((d) => d.pid);
+    await pool.load(s);
+    pool.retire(s.version);
+    await until("the retired version's process to exit", () => pidsOf().length === 0);
+    // Retired: a late call is served by a process of its own, which then ends.
+    assertEquals((await pool.invoke(s, req(), { requestId: "r1" })).status, 200);
+    await until("the late call's process to exit", () => pidsOf().length === 0);
+    // Current again (a rollback from the mesh): the process that serves one call serves the next.
+    pool.revive(s.version);
+    assert.match(await text(pool, s), /^hello world/);
+    const [pid] = pidsOf();
+    assert.ok(pid !== undefined);
+    assert.match(await text(pool, s), /^hello world/);
+    assertEquals(pidsOf(), [pid]);
+  } finally {
+    await pool.stop();
+  }
+});
+
 Deno.test("idle processes are retired after idleMs", async () => {
   const pool = await startPool({ idleMs: 100, spares: 0 });
   try {

@@ -169,6 +169,11 @@ export interface SandboxPool {
    * still under way ends its process when done. Superseded by a later `load` of the same version.
    */
   retire(version: string): void;
+  /**
+   * Undoes {@linkcode SandboxPool.retire}: the version is current again (a rollback to it), so
+   * its processes serve on instead of ending after each call. Loads nothing.
+   */
+  revive(version: string): void;
   stats(): SandboxStats;
   /** Calls running in the sandboxes now: what {@linkcode SandboxPool.stats} counts, without the detail (cheap enough for every call). */
   inflight(): number;
