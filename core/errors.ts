@@ -23,6 +23,8 @@ export type Code =
   | "NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
   | "FUNCTION_NOT_FOUND"
+  /** The request is valid but the state refuses it (a rollback with no older version). */
+  | "CONFLICT"
   | "NO_PEER_AVAILABLE"
   // A peer asked to run a version it does not hold (yet): the caller runs it elsewhere.
   | "VERSION_UNAVAILABLE"
@@ -77,6 +79,7 @@ export const STATUS: Readonly<Record<Code, number>> = {
   FUNCTION_NOT_FOUND: 404,
   PEER_UNKNOWN: 404,
   METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   KEY_TOO_LARGE: 413,
