@@ -2,7 +2,9 @@
  * Function bundles, stored content-addressed by sha256 in LevelDB and served
  * to other peers over `/virgo/bundle/1.0.0`. A peer that lacks a bundle
  * fetches it on first need from a peer that holds it, and keeps it only if
- * its hash matches.
+ * its hash matches and some kept version still refers to it. The catalogue
+ * deletes a bundle once no entry refers to it ({@linkcode BundleStore.delete},
+ * {@linkcode BundleStore.sweep}).
  * @module
  */
 import type { Database } from "../../kv/mod.ts";
@@ -20,9 +22,16 @@ export interface BundleStore {
   serve(): Promise<void>;
   /** Stores a bundle under its hash. */
   put(hash: string, bytes: Uint8Array, code: string): Promise<void>;
-  /** The code of an entry: from memory, from LevelDB, or fetched from the mesh. */
-  code(meta: FunctionMeta): Promise<string>;
+  /** The code of an entry or a kept version: from memory, from LevelDB, or fetched from the mesh. */
+  code(meta: BundleRef): Promise<string>;
+  /** Forgets a bundle: from LevelDB and from the memory cache. */
+  delete(hash: string): Promise<void>;
+  /** Deletes every stored bundle `keep` refuses; returns how many went. */
+  sweep(keep: (hash: string) => boolean): Promise<number>;
 }
+
+/** What names a bundle and where it may be found: an entry or one of its kept versions. */
+export type BundleRef = Pick<FunctionMeta, "name" | "version" | "hash" | "origin">;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -45,6 +54,8 @@ export function createBundleStore(
     logger: Logger;
     /** This peer's catalogue digest: peers with the same one hold the same versions. */
     digest: () => string;
+    /** Whether a bundle is still referred to: one fetched after its last version went is not kept. */
+    wanted?: (hash: string) => boolean;
   },
 ): BundleStore {
   const { net, logger } = init;
@@ -53,7 +64,9 @@ export function createBundleStore(
   const cache = byteLru(BUNDLE_CACHE_BYTES);
   const fetching = new Map<string, Promise<string>>();
 
-  async function fetchFromMesh(meta: FunctionMeta): Promise<string> {
+  const wanted = init.wanted ?? (() => true);
+
+  async function fetchFromMesh(meta: BundleRef): Promise<string> {
     // Any member may hold it; those whose catalogue equals ours surely know this version, and
     // the peer it was deployed on had its bundle first.
     const ours = init.digest();
@@ -73,8 +86,10 @@ export function createBundleStore(
           continue;
         }
         const code = dec.decode(bytes);
-        await store.put(meta.hash, bytes);
-        cache.set(meta.hash, code);
+        if (wanted(meta.hash)) {
+          await store.put(meta.hash, bytes);
+          cache.set(meta.hash, code);
+        }
         logger.info({ fn: meta.name, from: peer, size: bytes.byteLength }, "Bundle fetched");
         return code;
       } catch (err) {
@@ -115,6 +130,28 @@ export function createBundleStore(
         fetching.set(meta.hash, pending);
       }
       return await pending;
+    },
+
+    async delete(hash) {
+      cache.delete(hash);
+      await store.delete(hash);
+    },
+
+    async sweep(keep) {
+      let gone = 0;
+      let after: string | undefined;
+      // Paged: the values come with the keys, so a page bounds what is read at once.
+      for (;;) {
+        const page = await store.list(after === undefined ? { limit: 64 } : { after, limit: 64 });
+        if (page.length === 0) return gone;
+        after = page[page.length - 1]!.key;
+        for (const { key } of page) {
+          if (keep(key)) continue;
+          cache.delete(key);
+          await store.delete(key);
+          gone++;
+        }
+      }
     },
   };
 }

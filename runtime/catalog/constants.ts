@@ -28,3 +28,10 @@ export const DIGEST_FANOUT = 16;
  * 10,000 functions and ~25 at 100,000 (the catalogue's bound), and the tree costs ~170 KB.
  */
 export const DIGEST_DEPTH = 3;
+/**
+ * Versions each function keeps (`--keep-versions`): enough to step back past a few bad deploys;
+ * each costs its bundle on disk and a few hundred bytes in every copy of the catalogue entry.
+ */
+export const DEFAULT_KEEP_VERSIONS = 10;
+/** Most versions an entry may carry: bounds what one entry from a peer can make us store. */
+export const MAX_KEEP_VERSIONS = 100;

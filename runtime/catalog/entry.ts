@@ -6,12 +6,13 @@
  */
 import { z } from "zod";
 import { isVersion } from "../../kv/mod.ts";
+import { MAX_KEEP_VERSIONS } from "./constants.ts";
 
 /** A secret's name: an identifier, as `env.<NAME>` needs. */
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-/** A catalogue entry: one deployment of one function, or its tombstone. */
-export const FunctionMetaSchema = z.object({
+/** The fields of an entry, before the versions it keeps. */
+const EntrySchema = z.object({
   name: z.string().min(1).max(63),
   /** Identity of this deployment: hash of the bundle and its settings. */
   version: z.string().regex(/^[0-9a-f]{16}$/),
@@ -39,6 +40,38 @@ export const FunctionMetaSchema = z.object({
   secretsRev: z.string().max(64).default(""),
   /** The operator's Ed25519 signature of the entry (base64url), when the mesh has an operator. */
   sig: z.string().max(128).optional(),
+});
+
+/**
+ * One kept version of a function: its bundle and settings, and when and where it was deployed —
+ * what a rollback to it restores (with the function's current secrets).
+ */
+export const FunctionVersionSchema = EntrySchema.pick({
+  version: true,
+  hash: true,
+  size: true,
+  vars: true,
+  timeoutMs: true,
+  memoryMb: true,
+  allowNet: true,
+  allowLoopback: true,
+  allowPrivate: true,
+  public: true,
+  kvNamespace: true,
+  deployedAt: true,
+  origin: true,
+});
+/** A kept version. */
+export type FunctionVersion = z.infer<typeof FunctionVersionSchema>;
+
+/**
+ * A catalogue entry: one deployment of one function, or its tombstone. `history` lists the
+ * versions it keeps, newest first, the current one among them; the operator's signature covers it
+ * with the rest of the entry. (Absent, not empty, in entries stored before versions were kept, so
+ * their signatures still check.)
+ */
+export const FunctionMetaSchema = EntrySchema.extend({
+  history: z.array(FunctionVersionSchema).max(MAX_KEEP_VERSIONS).optional(),
 });
 /** A catalogue entry. */
 export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;

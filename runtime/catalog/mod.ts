@@ -23,8 +23,11 @@ export {
   CatalogSchema,
   type FunctionMeta,
   FunctionMetaSchema,
+  type FunctionVersion,
+  FunctionVersionSchema,
   SECRET_NAME,
 } from "./entry.ts";
+export { DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS } from "./constants.ts";
 export {
   fromBase64Url,
   generateOperatorKey,
@@ -33,5 +36,13 @@ export {
   signedBytes,
   toBase64Url,
 } from "./operator.ts";
-export { createRegistry, type DeployInput, type Registry, type RegistryInit } from "./registry.ts";
+export {
+  createRegistry,
+  type DeployInput,
+  keptVersions,
+  pushVersion,
+  type Registry,
+  type RegistryInit,
+  rollbackTarget,
+} from "./registry.ts";
 export { createSealer, loadSealer, type Sealer } from "./secrets.ts";

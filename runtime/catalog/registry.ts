@@ -16,7 +16,13 @@ import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./sync.ts";
 import { type CatalogDigest, createDigestTree } from "./digest.ts";
-import { type CatalogNet, type FunctionMeta, FunctionMetaSchema } from "./entry.ts";
+import {
+  type CatalogNet,
+  type FunctionMeta,
+  FunctionMetaSchema,
+  type FunctionVersion,
+} from "./entry.ts";
+import { DEFAULT_KEEP_VERSIONS } from "./constants.ts";
 
 /** What a deploy asks for (already validated at the HTTP edge). */
 export interface DeployInput {
@@ -43,8 +49,16 @@ export interface Registry {
   get(name: string): FunctionMeta | undefined;
   /** Loads, checks and stores a new version, then announces it. */
   deploy(name: string, input: DeployInput): Promise<FunctionMeta>;
-  /** Removes a function mesh-wide; false when there was none. */
+  /** Removes a function mesh-wide, and the versions it kept; false when there was none. */
   remove(name: string): Promise<boolean>;
+  /** The versions `name` keeps, newest first, and which is current; `FUNCTION_NOT_FOUND` when none. */
+  versions(name: string): { current: string; versions: FunctionVersion[] };
+  /**
+   * Makes a kept version current again, mesh-wide, as one signed entry like a deploy: `version`
+   * (or a prefix of it), by default the one below the current in {@linkcode Registry.versions}.
+   * `NOT_FOUND` for a version not kept, `CONFLICT` when there is no older one or it is current.
+   */
+  rollback(name: string, version?: string): Promise<FunctionMeta>;
   /** The sandbox spec of an entry, fetching its bundle from the mesh on first need. */
   spec(meta: FunctionMeta): Promise<FunctionSpec>;
   /** The catalogue's digest and entry count (tombstones included), as gossiped in the load record. */
@@ -65,6 +79,8 @@ export interface RegistryInit {
   sealer: Sealer;
   /** The operator key: entries from other peers must carry its signature, and ours are signed. */
   operator?: Operator | undefined;
+  /** Versions each function keeps (`--keep-versions`). @default {10} */
+  keepVersions?: number;
 }
 
 const enc = new TextEncoder();
@@ -94,7 +110,7 @@ async function versionOf(hash: string, settings: object, secretsRev: string): Pr
 }
 
 /** The settings a version is made of, in a fixed order. */
-function settingsOf(meta: FunctionMeta): object {
+function settingsOf(meta: FunctionVersion): object {
   return {
     vars: meta.vars,
     timeoutMs: meta.timeoutMs,
@@ -105,6 +121,93 @@ function settingsOf(meta: FunctionMeta): object {
     public: meta.public,
     kvNamespace: meta.kvNamespace,
   };
+}
+
+/** The kept version an entry is. */
+function versionItem(meta: FunctionMeta): FunctionVersion {
+  const item: FunctionVersion = {
+    version: meta.version,
+    hash: meta.hash,
+    size: meta.size,
+    vars: meta.vars,
+    timeoutMs: meta.timeoutMs,
+    memoryMb: meta.memoryMb,
+    allowLoopback: meta.allowLoopback,
+    allowPrivate: meta.allowPrivate,
+    public: meta.public,
+    kvNamespace: meta.kvNamespace,
+    deployedAt: meta.deployedAt,
+    origin: meta.origin,
+  };
+  if (meta.allowNet) item.allowNet = meta.allowNet;
+  return item;
+}
+
+/**
+ * The versions an entry keeps, newest first, its current one among them (an entry stored before
+ * versions were kept lists only itself); none for a tombstone.
+ */
+export function keptVersions(meta: FunctionMeta): FunctionVersion[] {
+  if (meta.deleted) return [];
+  const history = meta.history ?? [];
+  return history.some((v) => v.version === meta.version)
+    ? history
+    : [versionItem(meta), ...history];
+}
+
+/** `history` with `item` on top (a version already kept moves up), at most `keep` long. */
+export function pushVersion(
+  history: FunctionVersion[],
+  item: FunctionVersion,
+  keep: number,
+): FunctionVersion[] {
+  return [item, ...history.filter((v) => v.version !== item.version)].slice(0, keep);
+}
+
+/** The bundles an entry refers to: its own and those of the versions it keeps. */
+function bundlesOf(meta: FunctionMeta | undefined): Set<string> {
+  if (!meta || meta.deleted) return new Set();
+  return new Set([meta.hash, ...(meta.history ?? []).map((v) => v.hash)]);
+}
+
+/**
+ * The version of `history` a rollback goes to: `wanted` (a version or a prefix of one), or the
+ * one below `current`. Throws `NOT_FOUND`, `BAD_REQUEST` (a prefix of several) or `CONFLICT`.
+ */
+export function rollbackTarget(
+  name: string,
+  history: FunctionVersion[],
+  current: string,
+  wanted?: string,
+): FunctionVersion {
+  if (wanted === undefined) {
+    const below = history[history.findIndex((v) => v.version === current) + 1];
+    if (!below) {
+      throw new VirgoError(
+        "CONFLICT",
+        `${name} has no version older than ${current} to roll back to (virgo versions ${name})`,
+      );
+    }
+    return below;
+  }
+  const matches = history.filter((v) => v.version.startsWith(wanted));
+  if (matches.length === 0) {
+    throw new VirgoError(
+      "NOT_FOUND",
+      `${name} has no kept version ${wanted} (virgo versions ${name} lists them)`,
+    );
+  }
+  if (matches.length > 1) {
+    throw new VirgoError(
+      "BAD_REQUEST",
+      `${wanted} names ${matches.length} versions of ${name}: give more of its digits`,
+    );
+  }
+  const target = matches[0]!;
+  if (target.version === current) {
+    throw new VirgoError("CONFLICT", `${target.version} is already the current version of ${name}`);
+  }
+  return target;
 }
 
 /**
@@ -119,12 +222,19 @@ function settingsOf(meta: FunctionMeta): object {
  */
 export function createRegistry(init: RegistryInit): Registry {
   const { sandbox, net, logger, operator, sealer } = init;
+  const keep = init.keepVersions ?? DEFAULT_KEEP_VERSIONS;
   const metas: Store = init.db.store("functions");
+  /** How many entries refer to each bundle (as their own or a kept version's). */
+  const refs = new Map<string, number>();
+  /** Bundles stored for a deploy or rollback not yet applied: not to be collected meanwhile. */
+  const pinned = new Map<string, number>();
+  const wanted = (hash: string) => refs.has(hash) || pinned.has(hash);
   const bundles = createBundleStore({
     db: init.db,
     net,
     logger,
     digest: () => tree.summary().digest,
+    wanted,
   });
   // kv's hybrid logical clock: the peer has one kind of clock, for KV versions and stamps alike.
   const clock = new Hlc(net.peerId);
@@ -132,6 +242,33 @@ export function createRegistry(init: RegistryInit): Registry {
   const tree = createDigestTree();
   /** Sandbox specs by version, built once per version (they are asked for on every call). */
   const specs = new Map<string, FunctionSpec>();
+
+  /** Counts the bundles `next` refers to instead of those `prev` did; returns those dropped. */
+  function track(prev: FunctionMeta | undefined, next: FunctionMeta): string[] {
+    const before = bundlesOf(prev);
+    const after = bundlesOf(next);
+    for (const h of after) if (!before.has(h)) refs.set(h, (refs.get(h) ?? 0) + 1);
+    const dropped: string[] = [];
+    for (const h of before) {
+      if (after.has(h)) continue;
+      const n = (refs.get(h) ?? 1) - 1;
+      if (n > 0) refs.set(h, n);
+      else {
+        refs.delete(h);
+        dropped.push(h);
+      }
+    }
+    return dropped;
+  }
+
+  function pin(hash: string): () => void {
+    pinned.set(hash, (pinned.get(hash) ?? 0) + 1);
+    return () => {
+      const n = pinned.get(hash)! - 1;
+      if (n > 0) pinned.set(hash, n);
+      else pinned.delete(hash);
+    };
+  }
 
   /** Applies an entry if it is newer than ours; true when it changed something. */
   async function merge(meta: FunctionMeta): Promise<boolean> {
@@ -144,6 +281,7 @@ export function createRegistry(init: RegistryInit): Registry {
       return false;
     }
     entries.set(meta.name, meta);
+    const dropped = track(current, meta);
     await tree.put(meta);
     const { secrets, ...rest } = meta;
     const stored = Object.keys(secrets).length > 0
@@ -153,7 +291,11 @@ export function createRegistry(init: RegistryInit): Registry {
     if (current && (current.version !== meta.version || meta.deleted)) {
       specs.delete(current.version);
       sandbox.retire(current.version);
+      // Current again (a rollback): its processes, if it still has some, serve on.
+      if (!meta.deleted) sandbox.revive(meta.version);
     }
+    // No version refers to these any more, on this peer: they leave the disk and the cache.
+    for (const hash of dropped) if (!wanted(hash)) await bundles.delete(hash);
     logger.info(
       { fn: meta.name, version: meta.version, from: meta.origin, deleted: meta.deleted },
       meta.deleted ? "Function removed" : "Function deployed",
@@ -202,8 +344,14 @@ export function createRegistry(init: RegistryInit): Registry {
     }
   }
 
-  /** Stamps, signs and applies a new entry made on this peer, then announces it. */
-  async function publish(entry: Omit<FunctionMeta, "stamp" | "origin" | "deployedAt" | "sig">) {
+  /**
+   * Stamps, signs and applies a new entry made on this peer, then announces it. With `below`, the
+   * entry is a new version: its history is `below` with it on top (bounded by `keep`).
+   */
+  async function publish(
+    entry: Omit<FunctionMeta, "stamp" | "origin" | "deployedAt" | "sig">,
+    below?: FunctionVersion[],
+  ) {
     assertCanSign();
     const meta: FunctionMeta = {
       ...entry,
@@ -211,6 +359,7 @@ export function createRegistry(init: RegistryInit): Registry {
       origin: net.peerId,
       deployedAt: new Date().toISOString(),
     };
+    if (below) meta.history = pushVersion(below, versionItem(meta), keep);
     if (operator?.sign) meta.sig = await operator.sign(signedBytes(meta));
     await merge(meta);
     await sync.announce(meta);
@@ -267,11 +416,15 @@ export function createRegistry(init: RegistryInit): Registry {
         }
         const parsed = FunctionMetaSchema.safeParse(stored);
         if (parsed.success) {
+          track(entries.get(parsed.data.name), parsed.data);
           entries.set(parsed.data.name, parsed.data);
           await tree.put(parsed.data);
           clock.observe(parsed.data.stamp);
         }
       }
+      // Left by a run that stopped between dropping a version and deleting its bundle.
+      const gone = await bundles.sweep(wanted);
+      if (gone > 0) logger.info({ bundles: gone }, "Deleted bundles no kept version refers to");
       await bundles.serve();
       await sync.start();
     },
@@ -319,17 +472,60 @@ export function createRegistry(init: RegistryInit): Registry {
       // Load before storing: a bundle that does not load is refused with the
       // loader's message, and the old version keeps serving.
       await sandbox.load(toSpec(entry as FunctionMeta, input.code));
-      await bundles.put(hash, bytes, input.code);
-      return await publish(entry);
+      const unpin = pin(hash);
+      try {
+        await bundles.put(hash, bytes, input.code);
+        // Below it, what the entry it replaces keeps — that entry as it is now, not as it was
+        // when this deploy began (a rollback may have come in meanwhile).
+        const now = entries.get(name);
+        return await publish(entry, now && !now.deleted ? keptVersions(now) : []);
+      } finally {
+        unpin();
+      }
     },
 
     async remove(name) {
       const current = entries.get(name);
       if (!current || current.deleted) return false;
       const { stamp: _s, origin: _o, deployedAt: _d, sig: _sig, ...rest } = current;
-      // A deleted function's secrets go with it: a later deploy of the name starts without them.
-      await publish({ ...rest, deleted: true, secrets: {}, secretsRev: "" });
+      // A deleted function's secrets and versions go with it: a later deploy of the name starts
+      // without them.
+      await publish({ ...rest, deleted: true, secrets: {}, secretsRev: "", history: [] });
       return true;
+    },
+
+    versions(name) {
+      const meta = live(name);
+      return { current: meta.version, versions: keptVersions(meta) };
+    },
+
+    async rollback(name, version) {
+      const current = live(name);
+      const kept = keptVersions(current);
+      const target = rollbackTarget(name, kept, current.version, version);
+      assertCanSign();
+      const unpin = pin(target.hash);
+      try {
+        const code = await bundles.code({ ...target, name });
+        // The chosen code and settings, under the function's current secrets (an old secret
+        // value is never kept): the same version when they did not change since.
+        const { deployedAt: _at, origin: _origin, ...settings } = target;
+        const entry: Omit<FunctionMeta, "stamp" | "origin" | "deployedAt" | "sig"> = {
+          ...settings,
+          name,
+          deleted: false,
+          secrets: current.secrets,
+          secretsRev: current.secretsRev,
+          version: await versionOf(target.hash, settingsOf(target), current.secretsRev),
+        };
+        // Loaded first, as a deploy is: it is current the moment the entry is applied here.
+        await sandbox.load(toSpec(entry as FunctionMeta, code));
+        return entry.version === target.version
+          ? await publish({ ...entry, history: kept })
+          : await publish(entry, kept);
+      } finally {
+        unpin();
+      }
     },
 
     async setSecret(name, key, value) {
@@ -338,7 +534,7 @@ export function createRegistry(init: RegistryInit): Registry {
         ...current.secrets,
         [key]: value,
       });
-      return await publish(rest);
+      return await publish(rest, keptVersions(current));
     },
 
     async removeSecret(name, key) {
@@ -349,7 +545,7 @@ export function createRegistry(init: RegistryInit): Registry {
         current,
         secrets,
       );
-      await publish(rest);
+      await publish(rest, keptVersions(current));
       return true;
     },
 
@@ -357,7 +553,9 @@ export function createRegistry(init: RegistryInit): Registry {
       let spec = specs.get(meta.version);
       if (!spec) {
         spec = toSpec(meta, await bundles.code(meta));
-        specs.set(meta.version, spec);
+        // Kept for the current version only: a call that began on one just replaced must not
+        // bring its code back into memory for good.
+        if (entries.get(meta.name)?.version === meta.version) specs.set(meta.version, spec);
       }
       return spec;
     },
