@@ -6,7 +6,14 @@
  * @module
  */
 import { z } from "zod";
-import { DEFAULT_DATA, DEFAULT_HTTP, DEFAULT_P2P, DEFAULT_POOL_MB } from "./constants.ts";
+import {
+  DEFAULT_DATA,
+  DEFAULT_HTTP,
+  DEFAULT_KEEP_VERSIONS,
+  DEFAULT_P2P,
+  DEFAULT_POOL_MB,
+  MAX_KEEP_VERSIONS,
+} from "./constants.ts";
 import { DEFAULT_REPLICAS } from "../kv/mod.ts";
 import { STRATEGIES, tcpAddress } from "../p2p/mod.ts";
 import { VirgoError } from "./errors.ts";
@@ -48,6 +55,8 @@ export const StartConfigSchema = z.object({
   operatorKey: z.string().min(1).optional(),
   withExamples: flag.default(false),
   spares: intFrom(0, 16).default(1),
+  /** Versions each function keeps for `virgo rollback`. */
+  keepVersions: intFrom(1, MAX_KEEP_VERSIONS).default(DEFAULT_KEEP_VERSIONS),
 }).strict();
 
 /** The validated options of a peer. */

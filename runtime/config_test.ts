@@ -26,6 +26,10 @@ Deno.test("config: defaults, precedence and validation", () => {
   assert.equal(resolveConfig({ mdns: "1" }).mdns, true);
   assert.equal(resolveConfig({ mdns: true }).mdns, true);
   assert.throws(() => resolveConfig({ mdns: "maybe" }), /Invalid option mdns/);
+  assert.equal(d.keepVersions, 10);
+  assert.equal(resolveConfig({ keepVersions: "3" }).keepVersions, 3);
+  assert.throws(() => resolveConfig({ keepVersions: 0 }), /Invalid option keepVersions/);
+  assert.throws(() => resolveConfig({ keepVersions: 101 }), /Invalid option keepVersions/);
 });
 
 Deno.test("config: loopback hosts", () => {

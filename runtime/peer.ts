@@ -160,6 +160,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: childLogger(logger, { component: "catalog" }),
     sealer,
     operator,
+    keepVersions: cfg.keepVersions,
   });
   const metrics = createMetrics();
   const invoker = createInvoker({

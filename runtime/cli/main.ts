@@ -10,6 +10,7 @@ import { functionCommands } from "./functions.ts";
 import { meshCommands } from "./mesh.ts";
 import { secretCommands } from "./secrets.ts";
 import { startCommand } from "./start.ts";
+import { versionCommands } from "./versions.ts";
 
 const program = new Command("virgo")
   .description("Virgo: a peer-to-peer edge-function runtime")
@@ -17,6 +18,7 @@ const program = new Command("virgo")
   .exitOverride();
 startCommand(program);
 functionCommands(program);
+versionCommands(program);
 dataCommands(program);
 meshCommands(program);
 secretCommands(program);

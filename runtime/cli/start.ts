@@ -68,6 +68,10 @@ export function startCommand(program: Command): void {
       new Option("--spares <n>", "pre-started generic sandboxes (default 1)").env("VIRGO_SPARES"),
     )
     .addOption(
+      new Option("--keep-versions <n>", "versions each function keeps for rollback (default 10)")
+        .env("VIRGO_KEEP_VERSIONS"),
+    )
+    .addOption(
       new Option("--with-examples", "deploy the example functions on first start").env(
         "VIRGO_WITH_EXAMPLES",
       ),

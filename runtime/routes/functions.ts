@@ -1,5 +1,6 @@
 /**
- * `/v1/functions`: deploy, list, inspect and remove functions.
+ * `/v1/functions`: deploy, list, inspect and remove functions, their secrets, and their kept
+ * versions with a rollback to one of them.
  * @module
  */
 import { Hono } from "hono";
@@ -31,6 +32,13 @@ export const DeployBodySchema = z.object({
   kvNamespace: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional(),
 }).strict();
 
+/** Body of `POST /v1/functions/:name/rollback`; an empty body means the version before the current. */
+export const RollbackBodySchema = z.object({
+  version: z.string().regex(/^[0-9a-f]{4,16}$/, {
+    message: "expected a version from GET /v1/functions/:name/versions, or 4 or more of its digits",
+  }).optional(),
+}).strict();
+
 /** Validates a function name from a URL. */
 export function checkName(name: string): string {
   if (!FUNCTION_NAME.test(name)) {
@@ -44,7 +52,15 @@ export function checkName(name: string): string {
 
 /** A catalogue entry as users see it. */
 export function describe(meta: FunctionMeta): Record<string, unknown> {
-  const { stamp: _stamp, deleted: _deleted, sig: _sig, secrets, secretsRev: _rev, ...rest } = meta;
+  const {
+    stamp: _stamp,
+    deleted: _deleted,
+    sig: _sig,
+    secrets,
+    secretsRev: _rev,
+    history: _history,
+    ...rest
+  } = meta;
   return { ...rest, secrets: Object.keys(secrets).sort() };
 }
 
@@ -102,6 +118,25 @@ export function functionRoutes(registry: Registry): Hono {
       throw new VirgoError("NOT_FOUND", `${name} has no secret named ${key}`);
     }
     return c.json({ name, secret: key, deleted: true });
+  });
+  app.get("/:name/versions", (c) => {
+    const name = checkName(c.req.param("name"));
+    const { current, versions } = registry.versions(name);
+    return c.json({
+      name,
+      current,
+      versions: versions.map((v) => ({ ...v, current: v.version === current })),
+    });
+  });
+  app.post("/:name/rollback", async (c) => {
+    const name = checkName(c.req.param("name"));
+    const bytes = await readLimited(c.req.raw, 4096);
+    const body = bytes.byteLength === 0
+      ? {}
+      : parse(RollbackBodySchema, parseJson(bytes, "rollback body"), "rollback body");
+    const from = registry.get(name)?.version;
+    const meta = await registry.rollback(name, body.version);
+    return c.json({ name, version: meta.version, from, hash: meta.hash, size: meta.size });
   });
   app.delete("/:name", async (c) => {
     const name = checkName(c.req.param("name"));
