@@ -6,14 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import {
-  DEFAULT_DATA,
-  DEFAULT_HTTP,
-  DEFAULT_KEEP_VERSIONS,
-  DEFAULT_P2P,
-  DEFAULT_POOL_MB,
-  MAX_KEEP_VERSIONS,
-} from "./constants.ts";
+import { DEFAULT_DATA, DEFAULT_HTTP, DEFAULT_P2P, DEFAULT_POOL_MB } from "./constants.ts";
+import { DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS } from "./catalog/mod.ts";
 import { DEFAULT_REPLICAS } from "../kv/mod.ts";
 import { STRATEGIES, tcpAddress } from "../p2p/mod.ts";
 import { VirgoError } from "./errors.ts";
