@@ -80,7 +80,7 @@ export interface RegistryInit {
   /** The operator key: entries from other peers must carry its signature, and ours are signed. */
   operator?: Operator | undefined;
   /** Versions each function keeps (`--keep-versions`). @default {10} */
-  keepVersions?: number;
+  keepVersions?: number | undefined;
 }
 
 const enc = new TextEncoder();
