@@ -20,7 +20,13 @@ import { createInvoker, type InvokeNet } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
-import { type CatalogNet, createRegistry, createSealer, type Registry } from "./catalog/mod.ts";
+import {
+  type CatalogNet,
+  createRegistry,
+  createSealer,
+  type Operator,
+  type Registry,
+} from "./catalog/mod.ts";
 
 /** A well-formed libp2p peer id, so `x-virgo-route: <id>` can pin calls to the test peer. */
 export const TEST_PEER_ID = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
@@ -84,6 +90,8 @@ function onePeerNet(peerId: string, load: () => Omit<PeerInfo, "peerId" | "self"
 export interface TestAppOptions {
   /** The admin token, as `virgo start --token`. */
   token?: string;
+  /** The operator's key, as `--operator` / `--operator-key`. */
+  operator?: Operator;
 }
 
 /** A running app and the parts behind it. */
@@ -160,6 +168,7 @@ export async function startTestApp(
     net,
     logger: logger.child({ component: "catalog" }),
     sealer: await createSealer(crypto.getRandomValues(new Uint8Array(32))),
+    operator: opts.operator,
   });
   const metrics = createMetrics();
   const invoker = createInvoker({

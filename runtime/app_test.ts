@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { adminAuth, tokenCheck } from "./auth.ts";
-import { type LogLine, startTestApp } from "./_testing.ts";
+import { type LogLine, startTestApp, type TestAppOptions } from "./_testing.ts";
+import { generateOperatorKey, loadOperator } from "./catalog/mod.ts";
 
 async function withApp(
   fn: (app: Hono, peerId: string, logs: LogLine[]) => Promise<void>,
-  extra: { token?: string } = {},
+  extra: TestAppOptions = {},
 ) {
   await using t = await startTestApp(extra);
   await fn(t.app, t.peerId, t.logs);
@@ -41,6 +42,142 @@ Deno.test("app: deploy, inspect, invoke, remove", () =>
     assert.equal((await app.request("/v1/functions/path", { method: "DELETE" })).status, 200);
     assert.equal((await app.request("/fn/path")).status, 404);
   }));
+
+Deno.test("app: versions list newest first with the current marked; rollback switches back", () =>
+  withApp(async (app) => {
+    const deploy = async (tag: string) => {
+      const code = `export default { fetch: () => new Response("${tag}") }`;
+      const res = await app.request("/v1/functions/ver", json({ code }));
+      assert.equal(res.status, 201);
+      return (await res.json()).version as string;
+    };
+    const rollback = (body?: unknown) =>
+      app.request("/v1/functions/ver/rollback", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    const listed = async () => {
+      const res = await app.request("/v1/functions/ver/versions");
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      return {
+        current: body.current,
+        rows: body.versions.map((v: { version: string; current: boolean }) => [
+          v.version,
+          v.current,
+        ]),
+        first: body.versions[0],
+      };
+    };
+    const expectError = async (res: Response, status: number, code: string, message: RegExp) => {
+      const body = await res.json();
+      assert.equal(res.status, status, JSON.stringify(body));
+      assert.equal(body.error.code, code);
+      assert.match(body.error.message, message);
+    };
+    const one = await deploy("one");
+    await expectError(await rollback(), 409, "CONFLICT", /^ver has no version older than /);
+    const two = await deploy("two");
+    const three = await deploy("three");
+    const before = await listed();
+    assert.deepEqual(before.rows, [[three, true], [two, false], [one, false]]);
+    assert.equal(before.current, three);
+    // What a rollback restores, and nothing secret.
+    assert.deepEqual(Object.keys(before.first).sort(), [
+      "allowLoopback",
+      "allowPrivate",
+      "current",
+      "deployedAt",
+      "hash",
+      "kvNamespace",
+      "memoryMb",
+      "origin",
+      "public",
+      "size",
+      "timeoutMs",
+      "vars",
+      "version",
+    ]);
+    // The inspect route shows the current entry, not its history.
+    assert.equal((await (await app.request("/v1/functions/ver")).json()).history, undefined);
+
+    // No body: the version below the current one.
+    const back = await rollback();
+    assert.equal(back.status, 200);
+    const now = await (await app.request("/v1/functions/ver")).json();
+    assert.deepEqual(await back.json(), {
+      name: "ver",
+      version: two,
+      from: three,
+      hash: now.hash,
+      size: now.size,
+    });
+    assert.equal(now.version, two);
+    assert.equal(await (await app.request("/fn/ver")).text(), "two");
+    assert.deepEqual((await listed()).rows, [[three, false], [two, true], [one, false]]);
+    // A prefix names a version.
+    const chosen = await rollback({ version: one.slice(0, 5) });
+    assert.equal(chosen.status, 200);
+    assert.equal((await chosen.json()).version, one);
+    assert.equal(await (await app.request("/fn/ver")).text(), "one");
+
+    await expectError(await rollback(), 409, "CONFLICT", /^ver has no version older than /);
+    await expectError(
+      await rollback({ version: one }),
+      409,
+      "CONFLICT",
+      /is already the current version of ver$/,
+    );
+    await expectError(
+      await rollback({ version: "abcdef0123456789" }),
+      404,
+      "NOT_FOUND",
+      /^ver has no kept version abcdef0123456789 \(virgo versions ver lists them\)$/,
+    );
+    await expectError(await rollback({ version: "xyz" }), 400, "BAD_REQUEST", /rollback body/);
+    await expectError(await rollback({ version: one, extra: 1 }), 400, "BAD_REQUEST", /body/);
+    await expectError(
+      await app.request("/v1/functions/nothere/versions"),
+      404,
+      "FUNCTION_NOT_FOUND",
+      /^No function named nothere$/,
+    );
+    await expectError(
+      await app.request("/v1/functions/nothere/rollback", { method: "POST" }),
+      404,
+      "FUNCTION_NOT_FOUND",
+      /^No function named nothere$/,
+    );
+    // A delete forgets the versions with the function.
+    assert.equal((await app.request("/v1/functions/ver", { method: "DELETE" })).status, 200);
+    await expectError(
+      await app.request("/v1/functions/ver/versions"),
+      404,
+      "FUNCTION_NOT_FOUND",
+      /ver/,
+    );
+    await deploy("again");
+    assert.equal((await listed()).rows.length, 1);
+  }));
+
+Deno.test("app: a peer holding only the operator's public key refuses a rollback, as a deploy", async () => {
+  const { publicKey } = await generateOperatorKey();
+  await using t = await startTestApp({ operator: (await loadOperator({ publicKey }))! });
+  const refused = [
+    await t.app.request("/v1/functions/ver/rollback", { method: "POST" }),
+    await t.app.request(
+      "/v1/functions/ver",
+      json({ code: "export default { fetch: () => new Response('x') }" }),
+    ),
+  ];
+  for (const res of refused) {
+    const body = await res.json();
+    assert.equal(res.status, 403);
+    assert.equal(body.error.code, "FORBIDDEN");
+    assert.match(body.error.message, /^This peer holds only the operator's public key/);
+  }
+});
 
 Deno.test("app: errors have the contract's shape", () =>
   withApp(async (app) => {
@@ -163,6 +300,8 @@ Deno.test(
           "GET /v1/mem/:addr",
           "POST /v1/mem",
           "PUT /v1/functions/:name",
+          "GET /v1/functions/:name/versions",
+          "POST /v1/functions/:name/rollback",
           "GET /added-later",
         ]
       ) {

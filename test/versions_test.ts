@@ -103,7 +103,10 @@ Deno.test(
         30_000,
       );
       const before = bodies.get("one") ?? 0;
-      await waitFor("calls to run on the first version", () => (bodies.get("one") ?? 0) >= before + 30);
+      await waitFor(
+        "calls to run on the first version",
+        () => (bodies.get("one") ?? 0) >= before + 30,
+      );
       stop = true;
       await Promise.all(workers);
 

@@ -500,10 +500,11 @@ export function createRegistry(init: RegistryInit): Registry {
     },
 
     async rollback(name, version) {
+      // Like every change to the catalogue, refused first on a peer that cannot sign one.
+      assertCanSign();
       const current = live(name);
       const kept = keptVersions(current);
       const target = rollbackTarget(name, kept, current.version, version);
-      assertCanSign();
       const unpin = pin(target.hash);
       try {
         const code = await bundles.code({ ...target, name });
