@@ -291,9 +291,9 @@ export function createRegistry(init: RegistryInit): Registry {
     if (current && (current.version !== meta.version || meta.deleted)) {
       specs.delete(current.version);
       sandbox.retire(current.version);
-      // Current again (a rollback): its processes, if it still has some, serve on.
-      if (!meta.deleted) sandbox.revive(meta.version);
     }
+    // Current (again, after a rollback or a delete): its processes, if it has some, serve on.
+    if (!meta.deleted) sandbox.revive(meta.version);
     // No version refers to these any more, on this peer: they leave the disk and the cache.
     for (const hash of dropped) if (!wanted(hash)) await bundles.delete(hash);
     logger.info(
@@ -521,6 +521,16 @@ export function createRegistry(init: RegistryInit): Registry {
         };
         // Loaded first, as a deploy is: it is current the moment the entry is applied here.
         await sandbox.load(toSpec(entry as FunctionMeta, code));
+        const now = entries.get(name);
+        if (now !== current) {
+          // What the list and the choice were made from has changed: no entry from stale ones.
+          if (now?.deleted || now?.version !== entry.version) sandbox.retire(entry.version);
+          throw new VirgoError(
+            "CONFLICT",
+            `${name} changed while rolling back (another deploy or rollback): nothing was ` +
+              "changed, try again",
+          );
+        }
         return entry.version === target.version
           ? await publish({ ...entry, history: kept })
           : await publish(entry, kept);
