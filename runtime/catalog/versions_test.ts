@@ -90,9 +90,9 @@ function twoPeerMesh() {
       node.net = {
         peerId,
         peers: () => [
-          { peerId, self: true, functions: [] },
+          { peerId, self: true, catalog: { digest: "", count: 0 } },
           ...(mesh.connected && other()
-            ? [{ peerId: other()!.net.peerId, self: false, functions: [] }]
+            ? [{ peerId: other()!.net.peerId, self: false, catalog: { digest: "", count: 0 } }]
             : []),
         ],
         onMembership: () => () => {},
