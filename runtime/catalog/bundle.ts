@@ -41,9 +41,14 @@ const npmPrefix: esbuild.Plugin = {
  * ```
  */
 export async function bundle(entry: string): Promise<Bundle> {
+  // esbuild writes each module's path into the bundle (a comment above it, the keys of CommonJS
+  // wrappers), relative to its working folder: from the entry's own folder, the same source
+  // bundles to the same bytes — the same version — wherever it lies and wherever it is deployed from.
+  const path = entry.startsWith("/") ? entry : `${Deno.cwd()}/${entry}`;
   try {
     const result = await esbuild.build({
-      entryPoints: [entry],
+      absWorkingDir: path.slice(0, path.lastIndexOf("/")) || "/",
+      entryPoints: [path],
       bundle: true,
       write: false,
       format: "esm",

@@ -29,3 +29,27 @@ Deno.test("bundle: a missing file or import is a clear INVALID_BUNDLE", async ()
   await assert.rejects(() => bundle(`${dir}/bad.ts`), /nowhere/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("bundle: the same source in two folders bundles to the same bytes", async () => {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const codes: string[] = [];
+    for (const dir of dirs) {
+      await Deno.mkdir(`${dir}/lib`);
+      await Deno.writeTextFile(
+        `${dir}/lib/greet.ts`,
+        `export const greet = (n: string) => "hi " + n;`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/main.ts`,
+        `import { greet } from "./lib/greet.ts";
+export default { fetch: () => new Response(greet("x")) };`,
+      );
+      codes.push((await bundle(`${dir}/main.ts`)).code);
+    }
+    assert.match(codes[0]!, /\/\/ lib\/greet\.ts/);
+    assert.equal(codes[0], codes[1]);
+  } finally {
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
