@@ -16,7 +16,15 @@ Deno.test("codec: every message kind round-trips", () => {
   const msgs: SwimMessage[] = [
     { t: "ping", seq: 1, meta: new Uint8Array([1, 2, 3]), updates: [alive, dead] },
     { t: "ping", seq: 2, updates: [] },
-    { t: "ack", seq: 3, meta: new Uint8Array(256).fill(9), updates: [dead], who: true },
+    {
+      t: "ack",
+      seq: 3,
+      meta: new Uint8Array(256).fill(9),
+      updates: [dead],
+      who: true,
+      view: { n: 3, h: 4294967295 },
+    },
+    { t: "ping", seq: 7, updates: [], view: { n: 1000, h: 0 } },
     { t: "ack", seq: 4, updates: [] },
     {
       t: "ping-req",
@@ -60,6 +68,10 @@ Deno.test("codec: rejects malformed, out-of-bounds and oversized messages", () =
     { t: "r", s: 1, g: "a", u: [] },
     { t: "a", s: 1, u: [], w: 2 },
     { t: "y", m: [], r: "yes" },
+    { t: "p", s: 1, u: [], v: [1] },
+    { t: "p", s: 1, u: [], v: [1, 2 ** 32] },
+    { t: "n", s: 1, u: [], v: [1, 2] },
+    { t: "g", u: [], s: 1 },
   ];
   for (const head of bad) {
     equal(decodeSwim(encodeHead(head)), undefined, JSON.stringify(head).slice(0, 80));

@@ -152,7 +152,8 @@ export function createSwim(init: SwimInit): Swim {
   }
 
   function piggyback(to: string): Update[] {
-    const updates = queue.take(config.maxPiggybackBytes, MAX_UPDATES, retransmitLimit());
+    // One slot kept for the notice below, so a message never exceeds what decoding accepts.
+    const updates = queue.take(config.maxPiggybackBytes, MAX_UPDATES - 1, retransmitLimit());
     // A member we hold dead or left is still talking to us: tell it first, so it refutes.
     const r = table.get(to);
     if (r && !isMember(r.state)) {
