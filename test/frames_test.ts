@@ -2,8 +2,8 @@
  * Malformed libp2p frames sent to a real peer process on each of its
  * protocols: a stream whose framing is broken is reset; a well-framed
  * payload that is no message resets the streaming protocols (invoke, load)
- * and gets an error reply on the request/response ones (the catalogue takes
- * no request and answers it); and the peer keeps serving the mesh and HTTP.
+ * and gets an error reply on the request/response ones; and the peer keeps
+ * serving the mesh and HTTP.
  */
 import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -28,7 +28,7 @@ const PROTOCOLS = [
   "/virgo/invoke/1.0.0",
   "/virgo/kv/1.0.0",
   "/virgo/bundle/1.0.0",
-  "/virgo/catalog/1.0.0",
+  "/virgo/catalog/2.0.0",
   "/virgo/load/1.0.0",
 ];
 
@@ -57,7 +57,7 @@ const REPLIES: Record<string, [number, RegExp]> = {
   // Every protocol puts errors on the mesh's one error channel: status 1, `{ code, message }`.
   "/virgo/kv/1.0.0": [1, /^\{"code":"BAD_FRAME",/],
   "/virgo/bundle/1.0.0": [1, /^\{"code":"BAD_REQUEST",/],
-  "/virgo/catalog/1.0.0": [0, /^\[\{"name":"hello",/],
+  "/virgo/catalog/2.0.0": [1, /^\{"code":"BAD_REQUEST",/],
 };
 
 /** The status byte and body of the one length-prefixed reply frame in `bytes`. */
@@ -114,12 +114,13 @@ Deno.test("malformed frames on every protocol leave a peer serving", opts, async
             assert.match(reply[1], expected[1], what);
           }
           // The mesh still answers on the same peer, and so does HTTP.
+          const get = new TextEncoder().encode(JSON.stringify({ op: "get", names: ["hello"] }));
           const catalog = JSON.parse(
             new TextDecoder().decode(
-              await client.request(peer.peerId, "/virgo/catalog/1.0.0", new Uint8Array(0)),
+              await client.request(peer.peerId, "/virgo/catalog/2.0.0", get),
             ),
-          ) as Array<{ name: string }>;
-          assert.ok(catalog.some((f) => f.name === "hello"), `after ${what}`);
+          ) as { entries: Array<{ name: string }> };
+          assert.ok(catalog.entries.some((f) => f.name === "hello"), `after ${what}`);
           const res = await client.invoke(
             peer.peerId,
             new Request("http://peer/fn/hello?name=mesh"),

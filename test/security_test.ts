@@ -21,10 +21,13 @@ import {
 } from "../runtime/catalog/mod.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { sha256Hex } from "../runtime/catalog/_hash.ts";
+import { createDigestTree } from "../runtime/catalog/digest.ts";
+import { answerWalk, WalkRequestSchema } from "../runtime/catalog/walk.ts";
 import { cli, type PeerProcess, startPeer, stopAll, viewOf, waitFor } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 /** Lines of a peer's JSON log at warn level (pino: 40) that contain every one of `parts`. */
 function warned(peer: PeerProcess, ...parts: string[]): boolean {
@@ -181,9 +184,22 @@ Deno.test(
       const badBundle = await signed(await entry("evil-bundle"));
       const forged = [unsigned, byOther, future, tampered, badBundle];
       // The rogue offers its forged entries both ways a catalogue travels: announced on the
-      // topic, and served to any peer that pulls it; and it serves other code for the hash.
+      // topic, and served to any peer that walks its catalogue (its gossiped digest differs from
+      // theirs); and it serves other code for the hash.
       const catalog = enc.encode(JSON.stringify(forged));
-      await r.handle("/virgo/catalog/1.0.0", () => Promise.resolve(catalog));
+      const tree = createDigestTree();
+      for (const m of forged) await tree.put(m);
+      const rogueSide = {
+        tree,
+        entry: (n: string) => forged.find((m) => m.name === n),
+        offers: () => true,
+        freshness: () => "fresh" as const,
+        merge: () => Promise.resolve(false),
+      };
+      await r.handle("/virgo/catalog/2.0.0", async (req) =>
+        enc.encode(JSON.stringify(
+          await answerWalk(rogueSide, WalkRequestSchema.parse(JSON.parse(dec.decode(req)))),
+        )));
       await r.handle("/virgo/bundle/1.0.0", () => Promise.resolve(enc.encode("export default 1")));
 
       await t.step("forged entries are dropped by every peer and logged at warn", async () => {

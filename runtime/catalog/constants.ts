@@ -5,12 +5,33 @@
 
 /** Gossip topic on which catalogue changes (deploy / delete) are announced. */
 export const CATALOG_TOPIC = "virgo/catalog/1";
-/** Protocol to fetch a peer's whole catalogue when joining. */
-export const CATALOG_PROTOCOL = "/virgo/catalog/1.0.0";
-/** How often catalogues are checked against the versions peers gossip: a missed announcement heals within about this long. */
+/** Protocol of the reconciliation walk over two catalogues' digest trees (`walk.ts`). */
+export const CATALOG_PROTOCOL = "/virgo/catalog/2.0.0";
+/**
+ * How often this peer compares its digest with the digests peers gossip (a local check; frames
+ * go only to a peer whose digest differs), and the least time between two walks with one peer:
+ * a missed announcement heals within a few of these, and a burst of deploys, which makes
+ * digests differ until the announcements land, costs one small walk per peer per period.
+ */
 export const CATALOG_SYNC_MS = 2_000;
-/** Every this many checks, the whole catalogue is reconciled with one random peer (spreads missed deletions). */
-export const CATALOG_FULL_SYNC_TICKS = 5;
+/** Nodes (or names, or entries) in one walk frame: bounds each frame (a `nodes` reply is ~90 KB). */
+export const WALK_BATCH = 64;
+/**
+ * A node whose other side holds at most this many entries is settled by listing its names and
+ * stamps (one frame of ~25 KB) rather than by descending further.
+ */
+export const WALK_KEYS_PER_FRAME = 256;
+/** Bound on one walk frame, request or reply: 64 entries with their (bounded) secrets fit. */
+export const WALK_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * How long a tombstone (a deleted function's entry) is kept before it is collected: a peer away
+ * for less than this learns of the deletion when it returns. 7 days, as Cassandra's default
+ * gc_grace_seconds (10 days) and tombstone horizons of CRDT stores, covers a peer down over a
+ * long weekend. See README, "A peer away longer than the tombstone horizon".
+ */
+export const TOMBSTONE_HORIZON_MS = 7 * 24 * 60 * 60 * 1000;
+/** How often tombstones past the horizon are collected: a local sweep, no frames. */
+export const TOMBSTONE_SWEEP_MS = 60 * 60 * 1000;
 /** Protocol to fetch a bundle by its sha256 from a peer that holds it. */
 export const BUNDLE_PROTOCOL = "/virgo/bundle/1.0.0";
 /**

@@ -75,8 +75,8 @@ export const FunctionMetaSchema = EntrySchema.extend({
 });
 /** A catalogue entry. */
 export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;
-/** A list of catalogue entries, as announced and as synced. */
-export const CatalogSchema = z.array(FunctionMetaSchema).max(100_000);
+/** Catalogue entries as announced on the gossip topic: a deploy announces one. */
+export const CatalogSchema = z.array(FunctionMetaSchema).max(16);
 
 /** The part of the mesh the catalogue uses. */
 export interface CatalogNet {

@@ -15,6 +15,7 @@ import type { Sealer } from "./secrets.ts";
 import { sha256Hex } from "./_hash.ts";
 import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./sync.ts";
+import { TOMBSTONE_HORIZON_MS, TOMBSTONE_SWEEP_MS } from "./constants.ts";
 import { type CatalogDigest, createDigestTree } from "./digest.ts";
 import {
   type CatalogNet,
@@ -240,11 +241,12 @@ export function createRegistry(init: RegistryInit): Registry {
   const clock = new Hlc(net.peerId);
   const entries = new Map<string, FunctionMeta>();
   const tree = createDigestTree();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
   /** Sandbox specs by version, built once per version (they are asked for on every call). */
   const specs = new Map<string, FunctionSpec>();
 
   /** Counts the bundles `next` refers to instead of those `prev` did; returns those dropped. */
-  function track(prev: FunctionMeta | undefined, next: FunctionMeta): string[] {
+  function track(prev: FunctionMeta | undefined, next: FunctionMeta | undefined): string[] {
     const before = bundlesOf(prev);
     const after = bundlesOf(next);
     for (const h of after) if (!before.has(h)) refs.set(h, (refs.get(h) ?? 0) + 1);
@@ -313,6 +315,16 @@ export function createRegistry(init: RegistryInit): Registry {
     // hold already: no signature check for what would not be applied anyway.
     const current = entries.get(meta.name);
     if (current && current.stamp >= meta.stamp) return false;
+    if (!current && sync.isFresh() && olderThanHorizon(meta.stamp)) {
+      // Its tombstone, if it was deleted, may be collected here already: taking it could bring
+      // a deleted function back. A new peer, or one back from away, takes it: only peers that
+      // are neither offer such entries (see sync.ts).
+      logger.debug(
+        { fn: meta.name, from },
+        "Dropped an entry older than the tombstone horizon for a name this peer does not hold",
+      );
+      return false;
+    }
     if (clock.isAhead(meta.stamp)) {
       logger.warn(
         { fn: meta.name, from, aheadMs: (parseVersion(meta.stamp)?.wall ?? 0) - Date.now() },
@@ -331,6 +343,31 @@ export function createRegistry(init: RegistryInit): Registry {
       }
     }
     return await merge(meta);
+  }
+
+  /** Whether a stamp is older than the tombstone horizon. */
+  function olderThanHorizon(stamp: string): boolean {
+    return (parseVersion(stamp)?.wall ?? 0) < Date.now() - TOMBSTONE_HORIZON_MS;
+  }
+
+  /** Forgets an entry outright: a collected tombstone, or a deletion missed while away. */
+  async function drop(name: string): Promise<void> {
+    const current = entries.get(name);
+    if (!current) return;
+    entries.delete(name);
+    tree.remove(name);
+    const dropped = track(current, undefined);
+    specs.delete(current.version);
+    if (!current.deleted) sandbox.retire(current.version);
+    await metas.delete(name);
+    for (const hash of dropped) if (!wanted(hash)) await bundles.delete(hash);
+  }
+
+  /** Collects tombstones past the horizon. */
+  async function sweep(): Promise<void> {
+    for (const meta of [...entries.values()]) {
+      if (meta.deleted && olderThanHorizon(meta.stamp)) await drop(meta.name);
+    }
   }
 
   /** Refuses a change this peer could not sign, before any work is done for it. */
@@ -391,10 +428,12 @@ export function createRegistry(init: RegistryInit): Registry {
   const sync = createCatalogSync({
     net,
     logger,
+    state: init.db.store("catalog-state"),
     catalog: {
-      entries: () => entries.values(),
-      digest: () => tree.summary().digest,
+      tree,
+      entry: (name) => entries.get(name),
       merge: admit,
+      drop,
     },
   });
 
@@ -425,11 +464,16 @@ export function createRegistry(init: RegistryInit): Registry {
       // Left by a run that stopped between dropping a version and deleting its bundle.
       const gone = await bundles.sweep(wanted);
       if (gone > 0) logger.info({ bundles: gone }, "Deleted bundles no kept version refers to");
+      await sweep();
+      sweeper = setInterval(() => {
+        sweep().catch((err) => logger.error({ err: String(err) }, "Tombstone sweep failed"));
+      }, TOMBSTONE_SWEEP_MS);
       await bundles.serve();
       await sync.start();
     },
 
     stop() {
+      clearInterval(sweeper);
       sync.stop();
     },
 
