@@ -37,6 +37,8 @@ export const ResponseHead = z.object({
   // A reason phrase: what the Response constructor accepts.
   statusText: z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/),
   headers: HeaderList,
+  /** The serving peer's load (`p2p/meta.ts` wire array), so its caller's routing sample stays fresh; checked by the caller. */
+  load: z.unknown().optional(),
 });
 export type ResponseHead = z.infer<typeof ResponseHead>;
 

@@ -17,7 +17,7 @@ export const testLogger: Logger = Deno.env.get("VIRGO_TEST_LOG") === "1"
   }
   : { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A fixed local load (an empty catalogue unless `over` says otherwise). */
+/** A fixed local load (an empty catalogue unless given). */
 export function fakeLoad(over: Partial<LocalLoad> = {}): LocalLoad {
   return {
     inflight: 0,
@@ -119,22 +119,4 @@ export async function within<T>(p: Promise<T>, timeoutMs: number, what: string):
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * For each node, once it sees its connection to `peerId` close: whether `peerId` had left its
- * view by then. A node's own listener runs after the mesh's, so a view that drops a peer as
- * its connection closes has dropped it; one that leaves it to expire has not.
- */
-export function goneOnDisconnect(nodes: MeshInternals[], peerId: string): Promise<boolean[]> {
-  return Promise.all(nodes.map((n) =>
-    new Promise<boolean>((resolve) => {
-      const onDisconnect = (evt: CustomEvent<{ toString(): string }>) => {
-        if (evt.detail.toString() !== peerId) return;
-        n.node.removeEventListener("peer:disconnect", onDisconnect);
-        resolve(!n.peers().some((p) => p.peerId === peerId));
-      };
-      n.node.addEventListener("peer:disconnect", onDisconnect);
-    })
-  ));
 }

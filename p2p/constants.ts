@@ -12,35 +12,84 @@
  */
 export const LEAVE_ACK_TIMEOUT_MS = 2_000;
 
-/** Gossip topic of load records; the `/1` is the record version so a new format gets a new topic. */
-export const LOAD_TOPIC = "virgo/load/1";
-
-/** After a peer joins our view, wait this long (coalescing further joins) before re-sending hellos to all connected peers so they learn the newcomer's address at once. */
-export const HELLO_COALESCE_MS = 50;
-
-/** Direct "hello" protocol: on connect each side pushes its record (and known peers) so views converge without waiting for gossipsub mesh formation (~1 heartbeat). */
-export const HELLO_PROTOCOL = "/virgo/load/1.0.0";
-
 /** Remote invoke protocol (HTTP request/response over frames). */
 export const INVOKE_PROTOCOL = "/virgo/invoke/1.0.0";
 
-/** How often a peer publishes its load record: 1 s keeps routing fresh at ~0.3 KB/s per peer per receiver. */
-export const GOSSIP_INTERVAL_MS = 1_000;
+/**
+ * The SWIM membership protocol (`p2p/swim/`, `p2p/swim_wire.ts`): one frame per message on a
+ * short stream. Members are found and dropped by probing, not by flooding records: each peer
+ * sends one ping and answers about one per period, whatever the size of the mesh.
+ */
+export const SWIM_PROTOCOL = "/virgo/swim/1.0.0";
 
 /**
- * A peer whose last record is older than this leaves the view: 5 missed
- * heartbeats. A killed peer usually leaves at once, through its closed
- * connection; expiry is for peers that vanish without one (a host or link
- * going down). At 2.5 s, peers of a 30-peer mesh on 2 busy cores flapped in
- * and out of each other's views, and every flap cost a catalogue sync and a
- * rebalance pass.
+ * Largest SWIM frame accepted. Pings and acks are under ~2 KiB (meta ≤ 256 B plus a bounded
+ * piggyback); a `sync` carries every member (~150 B each with one address), so 1 MiB holds a
+ * mesh of several thousand peers.
  */
-export const PEER_EXPIRY_MS = 5_000;
+export const MAX_SWIM_FRAME_BYTES = 1024 * 1024;
 
-/** How often the view is swept for expired peers; bounds the extra delay after expiry. */
-export const SWEEP_INTERVAL_MS = 250;
+/** SWIM sends in flight at once (dial + stream); more are dropped, as UDP would: the core's timeouts cover loss. */
+export const MAX_SWIM_SENDS_IN_FLIGHT = 64;
 
-/** First redial delay after a lost connection: short, because most drops on a LAN are transient. */
+/** A SWIM send (dial, open stream, write) gives up after this long: past the probe period, an ack is too late anyway. */
+export const SWIM_SEND_TIMEOUT_MS = 2_000;
+
+/** Ask the join addresses (and discovered peers) for a sync this often while this peer knows no other member. */
+export const JOIN_RETRY_MS = 2_000;
+
+/** Graceful-leave notice: the leaver tells each peer it has a connection with, which acknowledges once it routes nothing more there. */
+export const LEAVE_PROTOCOL = "/virgo/leave/1.0.0";
+
+/**
+ * A member that announced its leave stays a member (served, never routed to) until its
+ * connection to us closes, or this long after we heard it: the leaver's own shutdown (leave
+ * acks 2 s, drain `SHUTDOWN_GRACE_MS` 5 s, closing) is well inside it.
+ */
+export const LEFT_LINGER_MS = 30_000;
+
+/**
+ * Neighbours: this many random members are kept connected (plus the join addresses), so the
+ * catalogue's gossipsub topic has a connected graph to spread over and probes mostly find a
+ * connection open. 6 is gossipsub's own mesh degree (D).
+ */
+export const NEIGHBOURS = 6;
+
+/**
+ * Soft bound on open connections: past it, connections idle longest (no stream opened or
+ * accepted, not a neighbour or join address, no stream open) are closed every trim. Neighbours
+ * plus the peers this one calls and is probed by fit under it; the rest are transient (a probe
+ * of a random member dials it).
+ */
+export const MAX_IDLE_CONNECTIONS = 20;
+
+/** A connection used within this long is never trimmed, so a probe's ack or a call in progress keeps its link. */
+export const CONNECTION_MIN_IDLE_MS = 10_000;
+
+/** How often connections are trimmed back to the soft bound and the neighbours topped up. */
+export const CONNECTION_TRIM_MS = 5_000;
+
+/**
+ * Hard bound given to libp2p (`connectionManager.maxConnections`): past it libp2p refuses
+ * inbound connections and prunes. Well above the soft bound, so a burst of probes from others
+ * is never refused (a refused probe would look like a dead peer).
+ */
+export const MAX_CONNECTIONS = 128;
+
+/** Routing: p2c and least-loaded choose among this many peers whose load was heard most recently (plus self). */
+export const LOAD_SAMPLE_SIZE = 8;
+
+/**
+ * Routing: a load heard longer ago than this does not put its peer in the sample. SWIM brings
+ * about two loads a second (our probe's ack, another's ping), so a sample of 8 turns over in a
+ * few seconds; an invoke response refreshes the peer it came from.
+ */
+export const LOAD_SAMPLE_MAX_AGE_MS = 15_000;
+
+/** Bound on the encoded load a peer piggybacks on its pings and acks (SWIM meta) and on invoke responses. */
+export const MAX_LOAD_META_BYTES = 256;
+
+/** First redial delay after a lost connection to a join address: short, because most drops on a LAN are transient. */
 export const REDIAL_MIN_MS = 250;
 
 /** Redial delay cap: a dead peer costs at most one dial every 10 s. */
@@ -49,7 +98,6 @@ export const REDIAL_MAX_MS = 10_000;
 /** Jitter fraction applied to each redial delay (±), so a restarted mesh does not redial in lockstep. */
 export const REDIAL_JITTER = 0.2;
 
-/** Stop redialing a non-bootstrap peer after this long without success; it can rejoin through discovery or gossip. */
 export const REDIAL_FORGET_MS = 10 * 60_000;
 
 /** Default bound of one request/response frame: large enough for kv values, small enough that a hostile length prefix cannot make us allocate much. */
@@ -105,16 +153,7 @@ export const INBOUND_CONNECTIONS_PER_SEC_PER_HOST = 100;
 /** Inbound connections allowed to be mid-upgrade at once (libp2p default 10), raised for the same reason. */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
 
-/** Bound on a hello frame (own record plus known peers' addresses). */
-export const MAX_HELLO_BYTES = 256 * 1024;
-
-/** Bound on a gossip load record: a record is ~400 bytes, whatever the size of the catalogue. */
-export const MAX_RECORD_BYTES = 64 * 1024;
-
-/** Max addresses accepted per peer in a record: a peer rarely has more than a few interfaces. */
-export const MAX_RECORD_ADDRS = 16;
-
-/** Routing: a gossiped load record's weight halves every this many ms of age, so a record from a peer that stopped reporting fades instead of steering traffic; at the 1 s gossip interval a typical record counts 0.7–1. */
+/** Routing: a heard load's weight halves every this many ms of age, so the load of a peer not heard from lately fades instead of steering traffic (the calls we sent there and that have not ended still count in full). */
 export const LOAD_AGE_HALF_LIFE_MS = 2_000;
 
 /**

@@ -5,7 +5,8 @@
  * Wire (every frame length-prefixed, first byte its type; frames ready
  * together — a head and a small body — go out in one write):
  * - caller → server: `HEAD` JSON `{ method, url, headers }`, `BODY` chunks, `END`
- * - server → caller: `HEAD` JSON `{ status, statusText, headers }`, `BODY` chunks, `END`;
+ * - server → caller: `HEAD` JSON `{ status, statusText, headers, load }` (`load`: the server's
+ *   own load, `p2p/meta.ts`), `BODY` chunks, `END`;
  *   or `ERROR` JSON `{ code, message }` instead of `HEAD` when the handler threw.
  *
  * A stream goes back to the pool only when both bodies are fully done; on any
@@ -55,7 +56,8 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
  * whose body streams in as it is read. Throws `MeshError` `PEER_FAILED` when
  * the peer fails before the response head (safe to retry idempotent methods
  * elsewhere), or the remote handler's code when it threw. `onHeadSent` is
- * called once the request head is handed to the stream.
+ * called once the request head is handed to the stream, `onLoad` with the
+ * load the response head carried (unchecked: see `fromLoadWire`).
  *
  * @example
  * ```ts
@@ -66,7 +68,7 @@ export async function invokeCall(
   pool: StreamPool,
   peerId: string,
   req: Request,
-  opts: { signal?: AbortSignal; onHeadSent?: () => void } = {},
+  opts: { signal?: AbortSignal; onHeadSent?: () => void; onLoad?: (load: unknown) => void } = {},
 ): Promise<Response> {
   const { signal } = opts;
   // Before taking a stream: a head too large to send fails here, unsent.
@@ -120,7 +122,8 @@ export async function invokeCall(
     if (f === null) throw new MeshError("PEER_FAILED", "Peer closed the stream before responding");
     if (f[0] === T_ERROR) throw decodeErrorReply(f.subarray(1));
     if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a response head");
-    const { status, statusText, headers } = decodeResponseHead(f.subarray(1));
+    const { status, statusText, headers, load } = decodeResponseHead(f.subarray(1));
+    if (load !== undefined) opts.onLoad?.(load);
     const onEnd = () => {
       resDone = true;
       maybeRelease();
@@ -150,6 +153,8 @@ export interface ServeInvokeOptions {
    * mesh wait for the calls it serves before it stops.
    */
   track?: () => () => void;
+  /** This peer's load, sent on every response head (`p2p/meta.ts` wire array). */
+  load?: () => unknown;
 }
 
 /**
@@ -178,7 +183,7 @@ export async function serveInvokeStream(
       const head = decodeRequestHead(f.subarray(1));
       const end = opts.track?.();
       try {
-        await serveOne(stream, reader, head, from, handler);
+        await serveOne(stream, reader, head, from, handler, opts.load);
       } finally {
         end?.();
       }
@@ -196,6 +201,7 @@ async function serveOne(
   head: RequestHead,
   from: string,
   handler: InvokeHandler,
+  load: (() => unknown) | undefined,
 ): Promise<void> {
   let reqDone = false;
   let finished = false;
@@ -227,6 +233,7 @@ async function serveOne(
         status: res.status,
         statusText: res.statusText,
         headers: [...res.headers],
+        ...(load === undefined ? {} : { load: load() }),
       });
     } catch (err) {
       await res.body?.cancel().catch(() => {});

@@ -1,119 +1,190 @@
 /**
- * This peer's view of the mesh: the last load record of every live peer.
+ * This peer's view of the mesh, over the SWIM core: the members are SWIM's alive and suspect
+ * ones, joins and leaves are SWIM's events, and each member's load is the latest this peer
+ * heard from it directly — the meta of its pings and acks, or the load on an invoke response.
  *
- * A peer joins the view when its first record arrives (gossip or the hello
- * push on connect) and leaves when its connection closes or when it misses
- * heartbeats for `expiryMs`. Pure bookkeeping with an injectable clock, so it
- * is unit-tested without libp2p.
+ * A graceful leave keeps its meaning: a member that says it is leaving (directly, or by SWIM's
+ * `left`) is at once marked `leaving` — routers pick it no more — and stays a member, its
+ * frames served, until its connection to us closes or `LEFT_LINGER_MS` passes.
  *
  * @module
  */
-import { PEER_EXPIRY_MS } from "./constants.ts";
+import { LEFT_LINGER_MS, LOAD_SAMPLE_MAX_AGE_MS, LOAD_SAMPLE_SIZE } from "./constants.ts";
+import { decodeLoad } from "./meta.ts";
+import type { Member, Swim } from "./swim/mod.ts";
 import type { LocalLoad, Logger, MembershipEvent, PeerInfo } from "./types.ts";
 
-/** The versioned record a peer gossips about itself every interval. */
-export interface LoadRecord extends LocalLoad {
-  v: 1;
-  peerId: string;
-  /** Monotonic per peer; starts at the boot time in ms so it also grows across restarts. */
-  seq: number;
-  /** Sender's clock when sampled (informational: ages use our receive time). */
+/** What `peers()` shows for a member whose load has not been heard yet. */
+function unknownLoad(): LocalLoad {
+  return {
+    inflight: 0,
+    queued: 0,
+    cores: 1,
+    loopDelayMs: 0,
+    poolTotalBytes: 0,
+    poolFreeBytes: 0,
+    catalog: { digest: "", count: 0 },
+  };
+}
+
+interface Heard {
+  load: LocalLoad;
   at: number;
-  /** Sender's multiaddrs with `/p2p/<id>`, so peers that learn of it through gossip can dial it. */
-  addrs?: string[];
-  /** The sender is leaving the mesh: route nothing more to it. */
-  leaving?: true;
 }
 
-interface Entry {
-  record: LoadRecord;
-  receivedAt: number;
-}
+/** What the view reads of the SWIM core. */
+export type SwimSource = Pick<Swim, "get" | "onEvent">;
 
-/** Options of {@link MembershipView}. */
-export interface MembershipViewInit {
-  /** Drop a peer whose last record is older than this. @default PEER_EXPIRY_MS */
-  expiryMs?: number;
-  /** Clock, injectable for tests. @default Date.now */
-  now?: () => number;
+/** Options of {@link MeshView}. */
+export interface MeshViewInit {
   logger: Logger;
+  /** The clock SWIM's `metaAt` is on. @default Date.now */
+  now?: () => number;
 }
 
 /**
- * Live membership with load. Records with a `seq` not above the last one
- * seen from that peer are ignored, so a relayed stale record cannot revive a
- * peer that just left.
+ * Live membership with load.
  *
  * @example
  * ```ts
- * const view = new MembershipView({ logger });
+ * const view = new MeshView({ logger });
+ * view.attach(swim);
  * view.onMembership((ev) => console.log(ev.type, ev.peerId));
- * view.accept(record);
- * view.sweep();
+ * view.list(); // PeerInfo of every member but self
  * ```
  */
-export class MembershipView {
-  readonly #peers = new Map<string, Entry>();
-  readonly #lastSeq = new Map<string, number>();
-  readonly #listeners = new Set<(ev: MembershipEvent) => void>();
-  readonly #expiryMs: number;
-  readonly #now: () => number;
+export class MeshView {
+  #swim: SwimSource | undefined;
   readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #members = new Set<string>();
+  /** Member → when we learnt it is leaving. */
+  readonly #leaving = new Map<string, number>();
+  /** Loads from invoke responses. */
+  readonly #heard = new Map<string, Heard>();
+  /** Decoded SWIM meta, per member, while its `metaAt` is the same. */
+  readonly #decoded = new Map<string, { at: number; load: LocalLoad | undefined }>();
+  readonly #listeners = new Set<(ev: MembershipEvent) => void>();
 
-  constructor(init: MembershipViewInit) {
-    this.#expiryMs = init.expiryMs ?? PEER_EXPIRY_MS;
-    this.#now = init.now ?? Date.now;
+  constructor(init: MeshViewInit) {
     this.#logger = init.logger;
+    this.#now = init.now ?? Date.now;
   }
 
-  /** Store a validated record; true if it was newer than what we had. Emits `join` for a new peer. */
-  accept(record: LoadRecord): boolean {
-    const last = this.#lastSeq.get(record.peerId);
-    if (last !== undefined && record.seq <= last) return false;
-    this.#lastSeq.set(record.peerId, record.seq);
-    const isNew = !this.#peers.has(record.peerId);
-    this.#peers.set(record.peerId, { record, receivedAt: this.#now() });
-    if (isNew) this.#emit({ type: "join", peerId: record.peerId });
-    return true;
+  /** Follow this SWIM core's members (once, before it starts). */
+  attach(swim: SwimSource): void {
+    this.#swim = swim;
+    swim.onEvent((ev) => {
+      const id = ev.member.id;
+      if (ev.type === "join") {
+        this.#leaving.delete(id);
+        if (!this.#members.has(id)) {
+          this.#members.add(id);
+          this.#emit({ type: "join", peerId: id });
+        }
+      } else if (ev.type === "leave") {
+        if (ev.member.state === "left" && this.#members.has(id)) {
+          if (!this.#leaving.has(id)) this.#leaving.set(id, this.#now());
+        } else this.#remove(id);
+      }
+    });
   }
 
-  /** Remove a peer at once (its connection closed); emits `leave` if it was in the view. */
-  remove(peerId: string): void {
-    if (this.#peers.delete(peerId)) this.#emit({ type: "leave", peerId });
+  /** True while `peerId` is a member (alive, suspect, or leaving and not gone yet). */
+  has(peerId: string): boolean {
+    return this.#members.has(peerId);
   }
 
-  /** Remove peers whose last record is older than the expiry. */
-  sweep(): void {
-    const now = this.#now();
-    for (const [peerId, e] of this.#peers) {
-      if (now - e.receivedAt > this.#expiryMs) this.remove(peerId);
+  /** A member told us directly it is leaving: route nothing more there. */
+  markLeaving(peerId: string): void {
+    if (this.#members.has(peerId) && !this.#leaving.has(peerId)) {
+      this.#leaving.set(peerId, this.#now());
     }
   }
 
-  /** True if the peer is in the view. */
-  has(peerId: string): boolean {
-    return this.#peers.has(peerId);
+  /** Our connection to `peerId` closed: if it was leaving, it is gone now. */
+  disconnected(peerId: string): void {
+    if (this.#leaving.has(peerId)) this.#remove(peerId);
   }
 
-  /** The last record of a live peer. */
-  get(peerId: string): LoadRecord | undefined {
-    return this.#peers.get(peerId)?.record;
+  /** Drop leaving members heard longer than `LEFT_LINGER_MS` ago. */
+  sweep(): void {
+    const now = this.#now();
+    for (const [id, at] of this.#leaving) if (now - at > LEFT_LINGER_MS) this.#remove(id);
   }
 
-  /** Live peers (not self), with `ageMs` measured from when we received their record. */
+  /** A load heard from `peerId` outside SWIM (an invoke response). */
+  heard(peerId: string, load: LocalLoad): void {
+    if (this.#members.has(peerId)) this.#heard.set(peerId, { load, at: this.#now() });
+  }
+
+  /** Every member but self. */
   list(): PeerInfo[] {
     const now = this.#now();
     const out: PeerInfo[] = [];
-    for (const { record, receivedAt } of this.#peers.values()) {
-      out.push(toPeerInfo(record, false, Math.max(0, now - receivedAt)));
-    }
+    for (const id of this.#members) out.push(this.#info(id, now));
     return out;
+  }
+
+  /**
+   * The routing sample: up to `size` members, not leaving nor suspect, whose SWIM meta arrived
+   * most recently and within `LOAD_SAMPLE_MAX_AGE_MS`. SWIM probes members in a random order,
+   * so this is a random sample that turns over continuously.
+   */
+  sample(size = LOAD_SAMPLE_SIZE): PeerInfo[] {
+    const now = this.#now();
+    const fresh: Array<{ id: string; at: number }> = [];
+    for (const id of this.#members) {
+      if (this.#leaving.has(id)) continue;
+      const m = this.#swim?.get(id);
+      if (m?.state !== "alive" || m.metaAt === undefined) continue;
+      if (now - m.metaAt <= LOAD_SAMPLE_MAX_AGE_MS) fresh.push({ id, at: m.metaAt });
+    }
+    fresh.sort((a, b) => b.at - a.at);
+    return fresh.slice(0, size).map(({ id }) => this.#info(id, now));
   }
 
   /** Subscribe to join/leave; returns the unsubscribe function. */
   onMembership(cb: (ev: MembershipEvent) => void): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);
+  }
+
+  #info(id: string, now: number): PeerInfo {
+    const m = this.#swim?.get(id);
+    const swimLoad = m === undefined ? undefined : this.#metaLoad(m);
+    const heard = this.#heard.get(id);
+    let load: LocalLoad = unknownLoad();
+    let at: number | undefined;
+    if (swimLoad !== undefined) [load, at] = [swimLoad, m!.metaAt!];
+    if (heard !== undefined && (at === undefined || heard.at > at)) [load, at] = [heard.load, heard.at];
+    const info: PeerInfo = {
+      ...load,
+      peerId: id,
+      self: false,
+      incarnation: m?.incarnation ?? 0,
+      ageMs: at === undefined ? Infinity : Math.max(0, now - at),
+      addrs: m?.addrs ?? [],
+    };
+    if (this.#leaving.has(id) || m?.state === "left") info.leaving = true;
+    if (m?.state === "suspect") info.suspect = true;
+    return info;
+  }
+
+  #metaLoad(m: Member): LocalLoad | undefined {
+    if (m.meta === undefined || m.metaAt === undefined) return undefined;
+    const cached = this.#decoded.get(m.id);
+    if (cached?.at === m.metaAt) return cached.load;
+    const load = decodeLoad(m.meta);
+    this.#decoded.set(m.id, { at: m.metaAt, load });
+    return load;
+  }
+
+  #remove(id: string): void {
+    this.#leaving.delete(id);
+    this.#heard.delete(id);
+    this.#decoded.delete(id);
+    if (this.#members.delete(id)) this.#emit({ type: "leave", peerId: id });
   }
 
   #emit(ev: MembershipEvent): void {
@@ -126,32 +197,4 @@ export class MembershipView {
       }
     }
   }
-}
-
-/**
- * Turn a load record into the `PeerInfo` shape of `peers()`.
- *
- * @example
- * ```ts
- * const info = toPeerInfo(record, false, 120);
- * ```
- */
-export function toPeerInfo(record: LoadRecord, self: boolean, ageMs: number): PeerInfo {
-  const info: PeerInfo = {
-    peerId: record.peerId,
-    self,
-    seq: record.seq,
-    ageMs,
-    addrs: record.addrs ?? [],
-    inflight: record.inflight,
-    queued: record.queued,
-    cores: record.cores,
-    loopDelayMs: record.loopDelayMs,
-    poolTotalBytes: record.poolTotalBytes,
-    poolFreeBytes: record.poolFreeBytes,
-    catalog: record.catalog,
-  };
-  if (record.http !== undefined) info.http = record.http;
-  if (record.leaving) info.leaving = true;
-  return info;
 }

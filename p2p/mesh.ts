@@ -1,31 +1,36 @@
 /**
- * `createMesh`: assembles the libp2p node, the dialer, load gossip, the view
- * and the stream pools into the {@link Mesh} the rest of Virgo uses.
+ * `createMesh`: assembles the libp2p node, the SWIM membership (core, wire, view), the
+ * connection keeper and the stream pools into the {@link Mesh} the rest of Virgo uses.
  *
  * @module
  */
 import type { Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   INVOKE_MAX_STREAMS_PER_PEER,
   INVOKE_PROTOCOL,
+  JOIN_RETRY_MS,
   LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
   OPEN_STREAM_TIMEOUT_MS,
   RPC_MAX_STREAMS_PER_PEER,
 } from "./constants.ts";
-import { Dialer } from "./dialer.ts";
+import { Connections } from "./connections.ts";
 import { MeshError } from "./errors.ts";
-import { LoadGossip } from "./gossip.ts";
 import { invokeCall, serveInvokeStream } from "./invoke.ts";
 import { checkJoin } from "./join.ts";
 import { loadOrCreatePeerKey } from "./key.ts";
-import { MembershipView, toPeerInfo } from "./membership.ts";
+import { announceLeave, serveLeave } from "./leave.ts";
+import { MeshView } from "./membership.ts";
+import { encodeLoad, fromLoadWire, toLoadWire } from "./meta.ts";
 import { createNode, type VirgoNode } from "./node.ts";
 import { StreamPool } from "./pool.ts";
 import { InFlight } from "./_inflight.ts";
 import { rpcCall, serveRpcStream } from "./rpc.ts";
+import { createSwim, type Swim } from "./swim/mod.ts";
+import { SwimWire } from "./swim_wire.ts";
 import type {
   InvokeHandler,
   LocalLoad,
@@ -39,13 +44,15 @@ import type {
 export interface MeshInternals extends Mesh {
   /** The libp2p node (tests use it to act as a raw client). */
   readonly node: VirgoNode;
+  /** The SWIM core (undefined until started). */
+  readonly swim: Swim | undefined;
   /** Pool statistics: streams currently open/idle and opened in total. */
   poolStats(): { rpc: ReturnType<StreamPool["stats"]>; invoke: ReturnType<StreamPool["stats"]> };
-  /** Load-topic byte counters. */
-  gossipStats(): LoadGossip["stats"];
+  /** The connection keeper (tests trim on demand). */
+  readonly connections: Connections;
 }
 
-/** What a peer gossips before anything samples its load. */
+/** What a peer reports before anything samples its load. */
 function idleLoad(): LocalLoad {
   return {
     inflight: 0,
@@ -58,9 +65,19 @@ function idleLoad(): LocalLoad {
   };
 }
 
+/** Join addresses grouped by the peer id they end in (`/p2p/<id>`). */
+function seedsOf(join: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of join) {
+    const id = /\/p2p\/([^/]+)$/.exec(a)?.[1];
+    if (id !== undefined) out.set(id, [...out.get(id) ?? [], a]);
+  }
+  return out;
+}
+
 /**
  * Build a peer: load or create its key and its libp2p node; then, unless
- * `init.start` is false, start it (listen, join, gossip load).
+ * `init.start` is false, start it (listen, join, run SWIM).
  *
  * @example
  * ```ts
@@ -78,17 +95,27 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   const node = await createNode({
     privateKey,
     listen: init.listen,
-    join: init.join,
     mdns: init.mdns,
     ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
   });
   const self = node.peerId.toString();
-  const view = new MembershipView({ logger });
-  const bootstrapIds = new Set(
-    init.join.map((a) => /\/p2p\/([^/]+)/.exec(a)?.[1]).filter((x): x is string => !!x),
-  );
-  const dialer = new Dialer({ node, bootstrapIds, logger });
+  const bootstrap = seedsOf(init.join);
   let sample = init.localLoad ?? idleLoad;
+  // Built at start, once our listen addresses are known.
+  let swim: Swim | undefined;
+  const view = new MeshView({ logger });
+  const connections = new Connections({
+    node,
+    bootstrap,
+    members: () => swim?.alive().filter((m) => m.state === "alive") ?? [],
+    logger,
+  });
+  const wire = new SwimWire({
+    node,
+    logger,
+    touch: (id) => connections.touch(id),
+    known: (id) => swim?.get(id) !== undefined,
+  });
   // Invokes to each peer whose head is not yet on its way: a peer that says it is leaving
   // is acknowledged only once they are, so it is sure to see every call routed to it before.
   const unsent = new Map<string, InFlight>();
@@ -101,21 +128,14 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       if (calls.size === 0 && unsent.get(peerId) === calls) unsent.delete(peerId);
     };
   };
-  const gossip = new LoadGossip({
-    node,
-    view,
-    localLoad: () => sample(),
-    learn: (peerId, addrs) => void dialer.learn(peerId, addrs),
-    settle: (peerId) =>
-      unsent.get(peerId)?.idle(AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS)) ?? Promise.resolve(),
-    logger,
-  });
   // Invokes this peer serves for others; once draining, new ones are refused.
   const serving = new InFlight();
   let draining = false;
   let leaving: Promise<void> | undefined;
+  const timers: Array<ReturnType<typeof setInterval>> = [];
 
   const open = async (peerId: string, protocol: string, signal?: AbortSignal): Promise<Stream> => {
+    connections.touch(peerId);
     let id;
     try {
       id = peerIdFromString(peerId);
@@ -123,6 +143,12 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       throw new MeshError("PEER_UNKNOWN", `Unknown peer: ${peerId}`);
     }
     const timeout = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS);
+    // Members are known by SWIM, not necessarily by libp2p's peer store: dial on demand.
+    const addrs = swim?.get(peerId)?.addrs ?? [];
+    if (addrs.length > 0 && node.getConnections(id).length === 0) {
+      await node.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) })
+        .catch(() => {});
+    }
     try {
       return await node.dialProtocol(id, protocol, {
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
@@ -149,10 +175,10 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   const handlers = new Map<string, { handler: RequestHandler; maxBytes: number }>();
   let invokeHandler: InvokeHandler | undefined;
   // Every protocol changes or reveals state (catalogue, bundles, KV writes, hints, rebalance,
-  // memory blocks, invokes): only a current member — a peer whose load record we hold, which in
-  // a private mesh also proved the swarm key — is served. A peer that just connected is a member
-  // as soon as its hello arrives, the first thing either side sends.
+  // memory blocks, invokes): only a current member — a peer SWIM holds alive or suspect, which
+  // joined by a sync over a connection that in a private mesh proved the swarm key — is served.
   const member = (from: string, what: string): void => {
+    connections.touch(from);
     if (!view.has(from)) {
       logger.warn(
         { from, protocol: what },
@@ -166,7 +192,20 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     maxOutboundStreams: MAX_PROTOCOL_STREAMS,
   };
 
-  await gossip.register();
+  await wire.register((from, msg) => swim?.receive(from, msg));
+  await serveLeave(node, {
+    member: (id) => view.has(id),
+    leaving: (id) => view.markLeaving(id),
+    settle: (id) =>
+      unsent.get(id)?.idle(AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS)) ?? Promise.resolve(),
+  }, logger);
+  node.addEventListener("peer:disconnect", (evt) => view.disconnected(evt.detail.toString()));
+  // mDNS finds LAN peers: ask each one we do not know for a sync (a join), never dial them all.
+  node.addEventListener("peer:discovery", (evt) => {
+    const id = evt.detail.id.toString();
+    if (swim === undefined || id === self || swim.get(id) !== undefined) return;
+    swim.join([{ id, addrs: evt.detail.multiaddrs.map((a) => a.toString()) }]);
+  });
 
   let started: Promise<void> | undefined;
   let stopped = false;
@@ -174,26 +213,25 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   // string) and peers() runs on every routed call: keep them until they change.
   let selfAddrs: string[] | undefined;
   node.addEventListener("self:peer:update", () => (selfAddrs = undefined));
+  const selfInfo = (): PeerInfo => ({
+    ...sample(),
+    peerId: self,
+    self: true,
+    incarnation: swim?.incarnation ?? 0,
+    ageMs: 0,
+    addrs: mesh.addrs(),
+    ...(leaving === undefined ? {} : { leaving: true as const }),
+  });
   const mesh: MeshInternals = {
     peerId: self,
     node,
-    addrs: () => (selfAddrs ??= node.getMultiaddrs().map((a) => a.toString())),
-    peers(): PeerInfo[] {
-      const me = toPeerInfo(
-        {
-          v: 1,
-          peerId: self,
-          seq: gossip.seq,
-          at: Date.now(),
-          ...sample(),
-          addrs: mesh.addrs(),
-          ...(gossip.leaving ? { leaving: true as const } : {}),
-        },
-        true,
-        0,
-      );
-      return [me, ...view.list()];
+    get swim() {
+      return swim;
     },
+    connections,
+    addrs: () => (selfAddrs ??= node.getMultiaddrs().map((a) => a.toString())),
+    peers: () => [selfInfo(), ...view.list()],
+    sample: () => [selfInfo(), ...view.sample()],
     setLoadSampler(s) {
       sample = s;
     },
@@ -269,7 +307,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
               return handler(req, from);
             },
             logger,
-            { track: () => serving.begin() },
+            { track: () => serving.begin(), load: () => toLoadWire(sample()) },
           ),
         streamLimits,
       );
@@ -283,43 +321,78 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       }
       const sent = beginSend(peerId);
       try {
-        return await invokeCall(invokePool, peerId, req, { ...opts, onHeadSent: sent });
+        return await invokeCall(invokePool, peerId, req, {
+          ...opts,
+          onHeadSent: sent,
+          onLoad: (wire) => {
+            const load = fromLoadWire(wire);
+            if (load !== undefined) view.heard(peerId, load);
+          },
+        });
       } finally {
         sent();
       }
     },
     leave() {
-      return leaving ??= gossip.leave().then(() => {
+      return leaving ??= (async () => {
+        swim?.leave();
+        await announceLeave(node, AbortSignal.timeout(LEAVE_ACK_TIMEOUT_MS), logger);
         logger.info({ peerId: self }, "left the mesh's routing");
-      });
+      })();
     },
     async drain(opts = {}) {
       draining = true;
       await serving.idle(opts.signal);
     },
     poolStats: () => ({ rpc: rpcPool.stats(), invoke: invokePool.stats() }),
-    gossipStats: () => gossip.stats,
+    stats: () => ({
+      swim: { ...(swim?.stats ?? { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 }) },
+      connections: connections.count(),
+      neighbours: connections.neighbours().length,
+      members: view.list().length + 1,
+    }),
     start() {
       return started ??= (async () => {
         await node.start();
-        dialer.start();
-        gossip.start();
         try {
           await checkJoin(node, init.join, init.swarmKey !== undefined, logger);
         } catch (err) {
-          gossip.stop();
-          dialer.stop();
           await node.stop();
           throw err;
         }
-        logger.info({ peerId: self, addrs: node.getMultiaddrs().map(String) }, "mesh started");
+        swim = createSwim({
+          self: { id: self, addrs: mesh.addrs() },
+          transport: wire,
+          meta: () => encodeLoad(sample()),
+          // Boot time: a restarted peer (same key) comes back above its former self.
+          incarnation: Date.now(),
+          logger,
+        });
+        view.attach(swim);
+        swim.start();
+        connections.start();
+        const seeds = () => [...bootstrap].map(([id, addrs]) => ({ id, addrs }));
+        for (const id of bootstrap.keys()) connections.dialBootstrap(id);
+        if (bootstrap.size > 0) swim.join(seeds());
+        // Until this peer knows another member, keep asking the join addresses (they may
+        // start after it); afterwards SWIM keeps it in, and syncs again if it is declared dead.
+        timers.push(setInterval(() => {
+          view.sweep();
+          if (swim !== undefined && swim.alive().length === 0 && bootstrap.size > 0) {
+            swim.join(seeds());
+          }
+        }, JOIN_RETRY_MS));
+        for (const t of timers) Deno.unrefTimer(t as unknown as number);
+        logger.info({ peerId: self, addrs: mesh.addrs() }, "mesh started");
       })();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      gossip.stop();
-      dialer.stop();
+      for (const t of timers) clearInterval(t);
+      swim?.stop();
+      wire.stop();
+      connections.stop();
       rpcPool.close();
       invokePool.close();
       await node.stop();

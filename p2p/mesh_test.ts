@@ -3,11 +3,10 @@ import {
   ok as assert,
   rejects as assertRejects,
 } from "node:assert/strict";
-import { LEAVE_ACK_TIMEOUT_MS } from "./constants.ts";
+import { LEAVE_ACK_TIMEOUT_MS, LEAVE_PROTOCOL } from "./constants.ts";
 import { createRouter } from "./routing.ts";
 import {
   fakeLoad,
-  goneOnDisconnect,
   libp2pTest,
   startNode,
   startPair,
@@ -17,12 +16,11 @@ import {
 import type { MembershipEvent } from "./types.ts";
 
 Deno.test({
-  name: "mesh: 3 nodes join by `join`, form a full mesh and see each other's loads",
+  name: "mesh: 3 nodes join by `join`, each sees every member and, by SWIM, their loads",
   ...libp2pTest,
   async fn() {
-    const a = await startNode({
-      localLoad: () => fakeLoad({ inflight: 1, catalog: { digest: "ab", count: 1 } }),
-    });
+    const catalog = { digest: "d1", count: 1 };
+    const a = await startNode({ localLoad: () => fakeLoad({ inflight: 1, catalog }) });
     const b = await startNode({ join: a.addrs(), localLoad: () => fakeLoad({ inflight: 2 }) });
     const c = await startNode({
       join: a.addrs(),
@@ -30,25 +28,30 @@ Deno.test({
     });
     const nodes = [a, b, c];
     try {
-      await waitFor(() => nodes.every((n) => n.peers().length === 3), 5_000, "full view");
+      await waitFor(() => nodes.every((n) => n.peers().length === 3), 10_000, "full view");
+      // Loads ride on SWIM's pings and acks: each member's arrives once it probes or is probed.
+      await waitFor(
+        () => nodes.every((n) => n.peers().every((p) => Number.isFinite(p.ageMs))),
+        15_000,
+        "every load heard",
+      );
       for (const n of nodes) {
         const peers = n.peers();
         assertEquals(peers[0]?.peerId, n.peerId, "self first");
         assert(peers[0]?.self && peers[0].ageMs === 0);
-        // Ages are measured from receipt, so they are never negative; how old a record may get
-        // before it leaves the view is membership_test's matter, not a wall-clock guess here.
-        assert(peers.slice(1).every((p) => !p.self && Number.isFinite(p.ageMs) && p.ageMs >= 0));
+        // Ages are measured from receipt, so they are never negative.
+        assert(peers.slice(1).every((p) => !p.self && p.ageMs >= 0));
         const byId = new Map(peers.map((p) => [p.peerId, p]));
         assertEquals(byId.get(a.peerId)?.inflight, 1);
-        assertEquals(byId.get(a.peerId)?.catalog, { digest: "ab", count: 1 });
+        assertEquals(byId.get(a.peerId)?.catalog, catalog);
         assertEquals(byId.get(b.peerId)?.inflight, 2);
         assertEquals(byId.get(c.peerId)?.http, "http://c");
         assert(byId.get(c.peerId)!.addrs.some((x) => x.endsWith(`/p2p/${c.peerId}`)));
       }
-      // b and c only knew a, yet they connect directly (addresses learned from a).
+      // b and c only knew a, yet they reach each other directly (addresses learned by SWIM).
       await waitFor(
         () => b.node.getConnections().some((x) => x.remotePeer.toString() === c.peerId),
-        5_000,
+        15_000,
         "b–c",
       );
     } finally {
@@ -58,14 +61,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mesh: a stopped node leaves every view as its connection closes (onMembership leave)",
+  name: "mesh: a node stopped without leave() is found dead by SWIM and leaves every view",
   ...libp2pTest,
   async fn() {
     const a = await startNode();
     const b = await startNode({ join: a.addrs() });
     const c = await startNode({ join: a.addrs() });
     try {
-      await waitFor(() => [a, b, c].every((n) => n.peers().length === 3), 5_000, "full view");
+      await waitFor(() => [a, b, c].every((n) => n.peers().length === 3), 10_000, "full view");
       const left = (n: typeof a) =>
         new Promise<MembershipEvent>((resolve) => {
           const off = n.onMembership((ev) => {
@@ -76,10 +79,9 @@ Deno.test({
           });
         });
       const leaves = Promise.all([left(a), left(b)]);
-      const dropped = goneOnDisconnect([a, b], c.peerId);
       await c.stop();
+      // Probe, ping-req, suspicion (4 periods at this size): well under this bound.
       await within(leaves, 30_000, "c's leave events");
-      assertEquals(await within(dropped, 30_000, "c's disconnect"), [true, true]);
       assertEquals(a.peers().length, 2);
       assertEquals(b.peers().length, 2);
     } finally {
@@ -97,12 +99,15 @@ Deno.test({
     let b = await startNode({ dataDir, join: a.addrs() });
     const id = b.peerId;
     try {
-      await waitFor(() => a.peers().length === 2, 5_000, "join");
+      await waitFor(() => a.peers().length === 2, 10_000, "join");
+      await b.leave();
       await b.stop();
-      await waitFor(() => a.peers().length === 1, 5_000, "leave");
+      await waitFor(() => a.peers().length === 1, 30_000, "leave");
       b = await startNode({ dataDir, join: a.addrs() });
       assertEquals(b.peerId, id);
-      await waitFor(() => a.peers().some((p) => p.peerId === id), 5_000, "rejoin");
+      // Its boot-time incarnation is above the one it left with: SWIM takes it back.
+      await waitFor(() => a.peers().some((p) => p.peerId === id), 10_000, "rejoin");
+      assert(!a.peers().find((p) => p.peerId === id)?.leaving);
     } finally {
       await b.stop();
       await a.stop();
@@ -121,7 +126,7 @@ Deno.test({
       const got: Array<[string, string]> = [];
       a.subscribe("app/1", (data, from) => got.push([new TextDecoder().decode(data), from]));
       b.subscribe("app/1", () => {});
-      await waitFor(() => a.peers().length === 2, 5_000, "join");
+      await waitFor(() => a.peers().length === 2, 10_000, "join");
       // Subscriptions propagate asynchronously: publish until one arrives.
       await waitFor(
         () => {
@@ -149,11 +154,11 @@ Deno.test({
     const c = await startNode({ join: a.addrs() });
     const nodes = [a, b, c];
     try {
-      await waitFor(() => nodes.every((n) => n.peers().length === 3), 5_000, "full view");
-      // b and c must be connected directly for c's hello to reach b at once.
+      await waitFor(() => nodes.every((n) => n.peers().length === 3), 10_000, "full view");
+      // b and c must be connected directly for c's leave notice to reach b at once.
       await waitFor(
         () => b.node.getConnections().some((x) => x.remotePeer.toString() === c.peerId),
-        5_000,
+        15_000,
         "b–c",
       );
       let release!: () => void;
@@ -213,9 +218,9 @@ Deno.test({
   async fn() {
     const [a, b] = await startPair();
     try {
-      // a takes the hello in but never closes the stream: the acknowledgement never comes.
-      await a.node.unhandle("/virgo/load/1.0.0");
-      await a.node.handle("/virgo/load/1.0.0", () => {});
+      // a takes the notice in but never closes the stream: the acknowledgement never comes.
+      await a.node.unhandle(LEAVE_PROTOCOL);
+      await a.node.handle(LEAVE_PROTOCOL, () => {});
       const t0 = performance.now();
       // Without its bound it would wait for ever: a generous limit tells the two apart.
       await within(b.leave(), LEAVE_ACK_TIMEOUT_MS + 30_000, "leave() to end");

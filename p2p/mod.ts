@@ -1,7 +1,9 @@
 /**
- * The Virgo mesh: libp2p v3 peers that gossip their load, find each other
- * (bootstrap `join`, mDNS, gossip), serve request/response protocols and
- * remote HTTP invokes over pooled streams, and pick peers to run calls on.
+ * The Virgo mesh: libp2p v3 peers that keep their membership by SWIM (probes
+ * with piggybacked updates and load, `p2p/swim/`), join through `join`
+ * addresses or mDNS, keep a bounded set of connections, serve
+ * request/response protocols and remote HTTP invokes over pooled streams, and
+ * pick peers to run calls on from a sample of their loads.
  * Optional private network via a libp2p swarm key. All libp2p code of
  * Virgo lives in this folder; other folders see only these interfaces.
  *
@@ -38,12 +40,8 @@ export type {
   MembershipEvent,
   Mesh,
   MeshInit,
+  MeshStats,
   PeerInfo,
   RequestHandler,
 } from "./types.ts";
-export {
-  DEFAULT_MAX_FRAME_BYTES,
-  GOSSIP_INTERVAL_MS,
-  INVOKE_PROTOCOL,
-  LOAD_TOPIC,
-} from "./constants.ts";
+export { DEFAULT_MAX_FRAME_BYTES, INVOKE_PROTOCOL, SWIM_PROTOCOL } from "./constants.ts";

@@ -4,7 +4,6 @@
  * @module
  */
 import { noise } from "@chainsafe/libp2p-noise";
-import { bootstrap } from "@libp2p/bootstrap";
 import { gossipsub } from "@libp2p/gossipsub";
 import type { GossipSub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
@@ -20,6 +19,7 @@ import { createLibp2p } from "libp2p";
 import type { Libp2pOptions } from "libp2p";
 import {
   INBOUND_CONNECTIONS_PER_SEC_PER_HOST,
+  MAX_CONNECTIONS,
   MAX_INCOMING_PENDING_CONNECTIONS,
   YAMUX_MAX_STREAM_WINDOW,
 } from "./constants.ts";
@@ -34,31 +34,25 @@ type Muxer = NonNullable<Libp2pOptions["streamMuxers"]>[number];
 export interface NodeInit {
   privateKey: PrivateKey;
   listen: string[];
-  join: string[];
   mdns: boolean;
   /** Contents of a swarm.key file; validated here, so a bad key fails the start with a clear error. */
   swarmKey?: Uint8Array;
 }
 
-/** Bootstrap emits its list this soon after start (its default waits a full second). */
-const BOOTSTRAP_DELAY_MS = 10;
-
 /**
  * Build (not start) the libp2p node: TCP, noise, yamux, identify, ping,
- * gossipsub; bootstrap for `join`, mDNS if enabled, pnet if a swarm key is
- * given. Not started, so protocol handlers can be registered first.
+ * gossipsub; mDNS if enabled, pnet if a swarm key is given. The join addresses
+ * are the mesh's business (`join.ts`, SWIM's sync, `connections.ts`). Not
+ * started, so protocol handlers can be registered first.
  *
  * @example
  * ```ts
- * const node = await createNode({ privateKey, listen: ["/ip4/127.0.0.1/tcp/0"], join: [], mdns: false });
+ * const node = await createNode({ privateKey, listen: ["/ip4/127.0.0.1/tcp/0"], mdns: false });
  * await node.start();
  * ```
  */
 export async function createNode(init: NodeInit): Promise<VirgoNode> {
   const peerDiscovery: NonNullable<Libp2pOptions["peerDiscovery"]> = [];
-  if (init.join.length > 0) {
-    peerDiscovery.push(bootstrap({ list: init.join, timeout: BOOTSTRAP_DELAY_MS }));
-  }
   if (init.mdns) peerDiscovery.push(mdns());
   const psk = init.swarmKey === undefined ? undefined : parseSwarmKey(init.swarmKey);
   return await createLibp2p({
@@ -78,6 +72,7 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
     ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
     peerDiscovery,
     connectionManager: {
+      maxConnections: MAX_CONNECTIONS,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SEC_PER_HOST,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
     },

@@ -1,15 +1,20 @@
 /**
  * Picking a peer to run a call on.
  *
- * A peer's load score is
+ * `random` chooses over the whole membership. `p2c` and `least-loaded` choose over the mesh's
+ * load sample (`Mesh.sample()`: self plus the few members whose load was heard most recently —
+ * SWIM's random probes and the invoke responses keep it fresh), so their cost and the load
+ * knowledge they need do not grow with the mesh; when no sampled peer can run the call, over
+ * every member that can. A peer's load score is
  *
- *     (inflight + queued) / cores × 0.5^(ageMs / LOAD_AGE_HALF_LIFE_MS)   (gossiped, fading with age)
+ *     (inflight + queued) / cores × 0.5^(ageMs / LOAD_AGE_HALF_LIFE_MS)   (heard, fading with age)
  *   + calls this peer sent there and that have not ended yet / cores      (our own, always current)
  *
  * The second term is what keeps a stale view from herding: between two
- * gossip records every call we send to a peer raises its score here at
+ * loads heard, every call we send to a peer raises its score here at
  * once. For self the first term is already live (sampled now), so our own
- * calls to self are not added twice.
+ * calls to self are not added twice. Leaving peers are never picked (but for
+ * `local`), suspected ones only when no other can run the call.
  *
  * @module
  */
@@ -26,7 +31,7 @@ export type Strategy = "local" | "random" | "least-loaded" | "p2c";
 /** All strategies, e.g. for validating configuration. */
 export const STRATEGIES: readonly Strategy[] = ["local", "random", "least-loaded", "p2c"];
 
-/** Chooses peers from the mesh's live view. */
+/** Chooses peers from the mesh's live view and load sample. */
 export interface Router {
   /** A live peer passing `canRun`, not in `exclude` and not leaving (but for `local`), or `undefined` if none (the caller answers 503). */
   pick(
@@ -44,12 +49,12 @@ export interface Router {
 export interface RouterInit {
   /** Random source in [0, 1), injectable for tests. @default Math.random */
   random?: () => number;
-  /** Half-life of a gossiped record's weight. @default LOAD_AGE_HALF_LIFE_MS */
+  /** Half-life of a heard load's weight. @default LOAD_AGE_HALF_LIFE_MS */
   ageHalfLifeMs?: number;
 }
 
 /**
- * Create a router over a mesh (only `peers()` is used, so tests can pass a fake view).
+ * Create a router over a mesh (only `peers()` and `sample()` are used, so tests can pass a fake view).
  *
  * @example
  * ```ts
@@ -60,30 +65,38 @@ export interface RouterInit {
  * try { return await mesh.invoke(peer.peerId, req); } finally { end(); }
  * ```
  */
-export function createRouter(mesh: Pick<Mesh, "peers">, init: RouterInit = {}): Router {
+export function createRouter(
+  mesh: Pick<Mesh, "peers" | "sample">,
+  init: RouterInit = {},
+): Router {
   const random = init.random ?? Math.random;
   const halfLife = init.ageHalfLifeMs ?? LOAD_AGE_HALF_LIFE_MS;
   const mine = new Map<string, number>();
 
   const score = (p: PeerInfo): number => {
     const cores = Math.max(1, p.cores);
-    const gossiped = ((p.inflight + p.queued) / cores) * 0.5 ** (Math.max(0, p.ageMs) / halfLife);
+    const heard = ((p.inflight + p.queued) / cores) * 0.5 ** (Math.max(0, p.ageMs) / halfLife);
     const own = p.self ? 0 : (mine.get(p.peerId) ?? 0) / cores;
-    return gossiped + own;
+    return heard + own;
   };
   const randomIndex = (n: number) => Math.min(n - 1, Math.floor(random() * n));
 
   return {
     score,
     pick(strategy, canRun, exclude) {
-      const all = mesh.peers();
       const ok = (p: PeerInfo) => !(exclude?.has(p.peerId) ?? false) && canRun(p);
       if (strategy === "local") {
-        const self = all.find((p) => p.self);
-        return self !== undefined && ok(self) ? self : undefined;
+        const self = mesh.sample()[0];
+        return self?.self && ok(self) ? self : undefined;
       }
-      // A leaving peer finishes what it has but takes nothing new.
-      const candidates = all.filter((p) => !p.leaving && ok(p));
+      // A leaving peer finishes what it has but takes nothing new; a suspect one may be dead.
+      const among = (list: PeerInfo[]) => {
+        const can = list.filter((p) => !p.leaving && ok(p));
+        const sure = can.filter((p) => !p.suspect);
+        return sure.length > 0 ? sure : can;
+      };
+      let candidates = strategy === "random" ? [] : among(mesh.sample());
+      if (candidates.length === 0) candidates = among(mesh.peers());
       if (candidates.length <= 1) return candidates[0];
       switch (strategy) {
         case "random":

@@ -4,7 +4,7 @@ import type { PeerInfo } from "./types.ts";
 import { fakeLoad } from "./_testing.ts";
 
 function peer(id: string, over: Partial<PeerInfo> = {}): PeerInfo {
-  return { ...fakeLoad(), peerId: id, self: false, seq: 1, ageMs: 0, addrs: [], ...over };
+  return { ...fakeLoad(), peerId: id, self: false, incarnation: 1, ageMs: 0, addrs: [], ...over };
 }
 
 /** Deterministic PRNG (mulberry32) so distribution tests never flake. */
@@ -18,7 +18,11 @@ function rng(seed: number): () => number {
   };
 }
 
-const view = (peers: PeerInfo[]) => ({ peers: () => peers });
+/** A fake mesh: every member, and the load sample (all of them unless given). */
+const view = (peers: PeerInfo[], sample: PeerInfo[] = peers) => ({
+  peers: () => peers,
+  sample: () => sample,
+});
 const all = () => true;
 
 Deno.test("local picks self only, honouring canRun and exclude", () => {
@@ -108,7 +112,38 @@ Deno.test("p2c never picks the heaviest of three and favours the lightest", () =
   assert(Math.abs(a - 2 / 3) < 0.02, `a share ${a}`);
 });
 
-Deno.test("older records count less", () => {
+Deno.test("p2c and least-loaded choose within the load sample, random over every member", () => {
+  const me = peer("me", { self: true, inflight: 10 });
+  const members = [me, ...["b", "c", "d", "e", "f"].map((id) => peer(id))];
+  const sampled = [me, members[1]!, peer("c", { inflight: 4 })];
+  const r = createRouter(view(members, sampled), { random: rng(19) });
+  const seen = new Set<string>();
+  for (let i = 0; i < 500; i++) {
+    for (const s of ["p2c", "least-loaded"] as const) {
+      const got = r.pick(s, all)!.peerId;
+      assert(["me", "b", "c"].includes(got), `${s} picked ${got}, outside the sample`);
+    }
+    seen.add(r.pick("random", all)!.peerId);
+  }
+  assertEquals(r.pick("least-loaded", all)?.peerId, "b");
+  assertEquals(seen.size, members.length, "random reaches members outside the sample");
+  // No sampled peer can run it: every member that can is a candidate.
+  assertEquals(r.pick("p2c", (p) => p.peerId === "f")?.peerId, "f");
+});
+
+Deno.test("a suspected peer is picked only when no other can run the call", () => {
+  const r = createRouter(view([peer("me", { self: true }), peer("b", { suspect: true })]), {
+    random: rng(23),
+  });
+  for (let i = 0; i < 100; i++) {
+    for (const s of ["random", "least-loaded", "p2c"] as const) {
+      assertEquals(r.pick(s, all)?.peerId, "me");
+    }
+  }
+  assertEquals(r.pick("random", (p) => p.peerId === "b")?.peerId, "b");
+});
+
+Deno.test("older loads count less", () => {
   const r = createRouter(view([]), { ageHalfLifeMs: 1000 });
   const fresh = r.score(peer("x", { inflight: 8, cores: 2, ageMs: 0 }));
   const old = r.score(peer("x", { inflight: 8, cores: 2, ageMs: 1000 }));

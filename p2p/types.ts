@@ -10,7 +10,8 @@ import type { Logger, Startable } from "../core/mod.ts";
 export type { Logger };
 
 /**
- * What a peer gossips about itself, sampled every gossip interval.
+ * What a peer tells others about itself: sampled for each SWIM ping and ack it sends and each
+ * invoke it answers (`p2p/meta.ts` encodes it in at most 256 bytes).
  *
  * @example
  * ```ts
@@ -25,23 +26,26 @@ export interface LocalLoad {
   loopDelayMs: number;
   poolTotalBytes: number;
   poolFreeBytes: number;
-  /**
-   * A fixed-size digest of the peer's function catalogue and its entry count: peers whose
-   * digests differ reconcile their catalogues; the list itself never travels in the record.
-   */
+  /** A fixed-size summary of the function catalogue this peer holds. */
   catalog: { digest: string; count: number };
   /** The peer's HTTP base URL, for humans. */
   http?: string;
 }
 
-/** One member of the live view: its last load record plus bookkeeping. */
+/**
+ * One member of the live view: the last load heard from it directly (its SWIM meta or an
+ * invoke response), plus bookkeeping.
+ */
 export interface PeerInfo extends LocalLoad {
   peerId: string;
   /** True for this peer's own entry (always first in `peers()`). */
   self: boolean;
-  /** Sequence number of the record (monotonic across restarts). */
-  seq: number;
-  /** Milliseconds since the record was received (0 for self). */
+  /** The member's SWIM incarnation (its boot time, raised to refute a suspicion). */
+  incarnation: number;
+  /**
+   * Milliseconds since its load was heard (0 for self); `Infinity` (JSON `null`) while none
+   * was, and the load fields are then placeholders (zeros, one core).
+   */
   ageMs: number;
   /** The peer's multiaddrs with `/p2p/<id>`. */
   addrs: string[];
@@ -50,9 +54,11 @@ export interface PeerInfo extends LocalLoad {
    * yet it stays a member (its frames are served) until it disconnects.
    */
   leaving?: true;
+  /** SWIM suspects the peer failed (a probe went unanswered): routers avoid it while others can run the call. */
+  suspect?: true;
 }
 
-/** Membership change: a peer's first record arrived, or it expired/disconnected. */
+/** Membership change: SWIM found a peer alive (join), or dead or gone after its leave (leave). */
 export interface MembershipEvent {
   type: "join" | "leave";
   peerId: string;
@@ -79,7 +85,8 @@ export interface MeshInit {
   /** Contents of a libp2p `swarm.key` file: only peers with the same key can connect. */
   swarmKey?: Uint8Array;
   /**
-   * Sampled every gossip interval and on `peers()`; {@link Mesh.setLoadSampler} replaces it.
+   * Sampled for each SWIM ping and ack, each invoke answered and each `peers()`;
+   * {@link Mesh.setLoadSampler} replaces it.
    * @default {an idle peer with nothing in its pool}
    */
   localLoad?: () => LocalLoad;
@@ -106,9 +113,14 @@ export interface Mesh extends Startable {
   readonly peerId: string;
   /** Listen multiaddrs with `/p2p/<id>`, to give to other peers as `join`. */
   addrs(): string[];
-  /** Live view, self first. */
+  /** Live view, self first: every member of the mesh. */
   peers(): PeerInfo[];
-  /** Sets how this peer samples its own load (gossiped, and first in `peers()`). */
+  /**
+   * The routing sample, self first: the members whose load was heard most recently (at most
+   * `LOAD_SAMPLE_SIZE`, heard within `LOAD_SAMPLE_MAX_AGE_MS`), none leaving or suspect.
+   */
+  sample(): PeerInfo[];
+  /** Sets how this peer samples its own load (sent to others, and first in `peers()`). */
   setLoadSampler(sample: () => LocalLoad): void;
   /** Subscribe to join/leave; returns an unsubscribe function. */
   onMembership(cb: (ev: MembershipEvent) => void): () => void;
@@ -139,9 +151,23 @@ export interface Mesh extends Startable {
   drain(opts?: { signal?: AbortSignal }): Promise<void>;
   /**
    * Listens, then checks that `join` let this peer in (a peer that refuses it throws
-   * `JOIN_REFUSED`, and the mesh is left stopped), and starts gossiping. Idempotent.
+   * `JOIN_REFUSED`, and the mesh is left stopped), and starts SWIM. Idempotent.
    */
   start(): Promise<void>;
-  /** Stops gossip and the libp2p node. Idempotent. */
+  /** What the mesh costs: SWIM messages and bytes, open connections. */
+  stats(): MeshStats;
+  /** Stops SWIM and the libp2p node. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Counters of {@link Mesh.stats}. */
+export interface MeshStats {
+  /** SWIM messages and their encoded bytes, since start. */
+  swim: { sent: number; sentBytes: number; received: number; receivedBytes: number };
+  /** Peers with an open connection now. */
+  connections: number;
+  /** Of them, the neighbours kept open on purpose. */
+  neighbours: number;
+  /** Members in the view, self included. */
+  members: number;
 }

@@ -244,11 +244,10 @@ Deno.test(
       });
 
       await t.step("a KV write from a connection that is not a member is refused", async () => {
-        // A libp2p node with the swarm key that never says hello: connected, not a member.
+        // A libp2p node with the swarm key that never joins (no SWIM sync): connected, not a member.
         const node = await createNode({
           privateKey: await loadOrCreatePeerKey(`${dir}/stranger`),
           listen: ["/ip4/127.0.0.1/tcp/0"],
-          join: [],
           mdns: false,
           swarmKey: await Deno.readFile(`${keys}/swarm.key`),
         });
