@@ -7,8 +7,8 @@
  * - Load balancing under skew: 4 peers, one pinned to CPU 1 with CPU hogs;
  *   the same closed-loop stream of `GET /fn/fib?n=22` to A with
  *   `x-virgo-route: random`, `least-loaded`, `p2c`; p50/p99 and per-peer counts.
- * - Idle cost: RSS and syscall bytes/s per real peer process at 3, 10, 30
- *   peers, and load-gossip payload bytes/s (`bench/p2p/gossip.ts`, in-process).
+ * - Idle cost: RSS and TCP bytes/s per real peer process at 3, 10, 30 peers
+ *   (membership at 50 peers, CPU and SWIM bytes: `bench/mesh_scale.ts`).
  *
  * Run alone: deno run -A bench/mesh.ts [--quick]
  * @module
@@ -164,7 +164,7 @@ async function loadBalancing(opts: PartOptions, data: Record<string, unknown>, h
         res.perPeer = named;
         runs[strategy] = res;
       }
-      await sleep(1_000); // let gossip report the backlog drained
+      await sleep(1_000); // let the loads report the backlog drained
     }
     const rnd = runs.random;
     if (rnd) {
@@ -250,8 +250,8 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
   const idle: Record<string, unknown> = {
     note: "Real `virgo start` processes with --spares 0 (each spare sandbox would add its own process, see http.json); " +
       "RSS is the peer process's VmRSS; bytes/s are TCP payload bytes of the peer's established sockets " +
-      "(ss -tinp bytes_sent/bytes_received) over the window — on an idle peer that is gossipsub (load records, " +
-      "signatures, IHAVE/IWANT/heartbeats), hello and keep-alive traffic, with noise + yamux framing, without IP/TCP headers.",
+      "(ss -tinp bytes_sent/bytes_received) over the window — on an idle peer that is SWIM (pings, acks, piggybacked " +
+      "updates and loads), gossipsub heartbeats and keep-alive traffic, with noise + yamux framing, without IP/TCP headers.",
     windowSeconds: window,
   };
   data.idle = idle;
@@ -300,31 +300,18 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
       }
     });
   }
-  const gossip = await step(idle, "gossip_payload_in_process", () =>
-    runJsonScript(
-      "bench/p2p/gossip.ts",
-      ["--nodes", sizes.join(","), "--seconds", String(window)],
-      240_000,
-    )) as
-    | Array<{ nodes: number; publishedBytesPerPeerPerSec: number; receivedBytesPerPeerPerSec: number }>
-    | { nodes: number; publishedBytesPerPeerPerSec: number; receivedBytesPerPeerPerSec: number }
-    | undefined;
   for (const n of sizes) {
     const real = idle[`peers_${n}`] as
       | { rssMbMean: number; tcpSentBytesPerPeerPerSec: number; converged: boolean; viewSizesAtEnd: { min: number; max: number } }
       | undefined;
-    const list = Array.isArray(gossip) ? gossip : gossip ? [gossip] : [];
-    const g = list.find((x) => x.nodes === n);
-    if (!real?.rssMbMean && !g) continue;
+    if (!real?.rssMbMean) continue;
     headlines.push({
       part: "mesh",
       metric: `idle, ${n} peers: RSS/peer; TCP bytes sent/s/peer${
         real?.rssMbMean && !real.converged ? ` (views did not converge: ${real.viewSizesAtEnd.min}–${real.viewSizesAtEnd.max})` : ""
       }`,
       virgo: real?.rssMbMean ? `${f(real.rssMbMean, "MB", 1)}; ${f(real.tcpSentBytesPerPeerPerSec / 1024, "KB/s", 1)}` : "—",
-      baseline: g
-        ? `load payload: ${f(g.publishedBytesPerPeerPerSec / 1024, "KB/s", 2)} out, ${f(g.receivedBytesPerPeerPerSec / 1024, "KB/s", 2)} in`
-        : "",
+      baseline: "",
       ratio: "",
       target: "",
     });

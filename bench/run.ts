@@ -2,10 +2,11 @@
  * `npm run bench` — every benchmark, each against a baseline measured in the
  * same run, because the machine is small and shared: read the ratios.
  *
- *   deno run -A bench/run.ts [http] [mesh] [kv] [sim] [--quick]
+ *   deno run -A bench/run.ts [http] [mesh] [scale] [kv] [sim] [--quick]
  *
  * Parts: `http` (single peer vs bare hono; cold start; memory), `mesh`
- * (remote hop, stream pooling, load balancing under skew, idle cost),
+ * (remote hop, stream pooling, load balancing under skew, idle cost), `scale`
+ * (50 real peers: convergence, 2 minutes idle — CPU, bytes and connections per peer),
  * `kv` (LevelDB vs Store vs quorum; HTTP GET under wrk; rebalance takeover), `sim` (SWIM
  * membership at 50/200/1,000 simulated peers: bytes, connections, detection time).
  * Each part writes bench/results/<part>.json; the headline table goes to
@@ -20,6 +21,7 @@ import { errorInfo, type Headline, log, machineInfo, type PartOptions, type Part
 const PARTS: Record<string, () => Promise<{ run(o: PartOptions): Promise<PartResult> }>> = {
   http: () => import("./http.ts"),
   mesh: () => import("./mesh.ts"),
+  scale: () => import("./mesh_scale.ts"),
   kv: () => import("./kv_http.ts"),
   sim: () => import("./sim.ts"),
 };

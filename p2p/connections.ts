@@ -195,7 +195,9 @@ export class Connections {
 
   /** Dial a join address's peer now (at start, and by the redial backoff). */
   dialBootstrap(peerId: string): void {
-    void this.#dial(peerId, this.#init.bootstrap.get(peerId) ?? []).then((ok) => ok || this.#scheduleRedial(peerId));
+    void this.#dial(peerId, this.#init.bootstrap.get(peerId) ?? []).then((ok) =>
+      ok || this.#scheduleRedial(peerId)
+    );
   }
 
   async #dial(peerId: string, addrs: string[]): Promise<boolean> {

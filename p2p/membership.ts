@@ -157,7 +157,9 @@ export class MeshView {
     let load: LocalLoad = unknownLoad();
     let at: number | undefined;
     if (swimLoad !== undefined) [load, at] = [swimLoad, m!.metaAt!];
-    if (heard !== undefined && (at === undefined || heard.at > at)) [load, at] = [heard.load, heard.at];
+    if (heard !== undefined && (at === undefined || heard.at > at)) {
+      [load, at] = [heard.load, heard.at];
+    }
     const info: PeerInfo = {
       ...load,
       peerId: id,

@@ -19,7 +19,7 @@ function fakeSwim() {
   };
   const set = (m: Member, type?: SwimEvent["type"]) => {
     members.set(m.id, m);
-    if (type !== undefined) for (const cb of listeners) cb({ type, member: m });
+    if (type !== undefined) { for (const cb of listeners) cb({ type, member: m }); }
   };
   return { source, set };
 }
@@ -49,7 +49,9 @@ Deno.test("view: a SWIM join adds a member with the load of its meta, aged from 
   const [unknown] = view.list();
   assertEquals(unknown?.ageMs, Infinity, "no load heard yet");
   assertEquals(unknown?.self, false);
-  swim.set(member("a", { meta: encodeLoad(fakeLoad({ inflight: 3, http: "http://a" })), metaAt: now() }));
+  swim.set(
+    member("a", { meta: encodeLoad(fakeLoad({ inflight: 3, http: "http://a" })), metaAt: now() }),
+  );
   advance(400);
   const [a] = view.list();
   assertEquals(a?.ageMs, 400);

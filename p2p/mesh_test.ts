@@ -5,14 +5,7 @@ import {
 } from "node:assert/strict";
 import { LEAVE_ACK_TIMEOUT_MS, LEAVE_PROTOCOL } from "./constants.ts";
 import { createRouter } from "./routing.ts";
-import {
-  fakeLoad,
-  libp2pTest,
-  startNode,
-  startPair,
-  waitFor,
-  within,
-} from "./_testing.ts";
+import { fakeLoad, libp2pTest, startNode, startPair, waitFor, within } from "./_testing.ts";
 import type { MembershipEvent } from "./types.ts";
 
 Deno.test({

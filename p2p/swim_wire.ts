@@ -76,7 +76,10 @@ export class SwimWire implements SwimTransport {
     }
     this.#inFlight++;
     this.#send(to, addrs, encodeSwim(msg)).catch((err) => {
-      this.#init.logger.debug({ peer: to, t: msg.t, err: (err as Error).message }, "swim send failed");
+      this.#init.logger.debug(
+        { peer: to, t: msg.t, err: (err as Error).message },
+        "swim send failed",
+      );
     }).finally(() => this.#inFlight--);
   }
 

@@ -1,8 +1,8 @@
 /**
  * Fuzzing as a suite: fast-check properties over every HTTP route of a peer's
  * app and over every wire decoder a peer trusts no further than its input —
- * the frame reader and writer, invoke heads, RPC error replies, gossip load
- * records and hellos, the pool's messages — and over the mesh's servers fed
+ * the frame reader and writer, invoke heads, RPC error replies, the load a
+ * peer piggybacks (SWIM meta, invoke responses), the pool's messages — and over the mesh's servers fed
  * random frames.
  *
  * The contract: an answer is a success or a JSON 4xx, never a 5xx that is
@@ -19,7 +19,7 @@ import fc from "fast-check";
 import { encodeVarint, FrameBatch, FrameReader, writeFrame } from "../p2p/frames.ts";
 import { decodeRequestHead, decodeResponseHead, requestFromHead } from "../p2p/invoke.ts";
 import { decodeErrorReply } from "../p2p/rpc.ts";
-import { decodeHello, decodeLoadRecord } from "../p2p/gossip.ts";
+import { decodeLoad, fromLoadWire } from "../p2p/meta.ts";
 import { createMesh, MeshError, type MeshInternals } from "../p2p/mod.ts";
 import { fakeLoad } from "../p2p/_testing.ts";
 import { decodeReply, decodeRequest, encodeMessage } from "../kv/wire.ts";
@@ -147,22 +147,16 @@ function jsonBytes(valid: Record<string, unknown>): fc.Arbitrary<Uint8Array> {
 // ---------------------------------------------------------------------------
 // Decoders
 
-const LOAD = {
-  v: 1,
-  peerId: "12D3KooWLoadRecordPeer",
-  seq: 5,
-  at: 1_700_000_000_000,
-  inflight: 1,
-  queued: 0,
-  cores: 2,
-  loopDelayMs: 0.5,
-  poolTotalBytes: 1024,
-  poolFreeBytes: 512,
-  catalog: { digest: "ab", count: 1 },
-  http: "http://127.0.0.1:1",
-  addrs: ["/ip4/127.0.0.1/tcp/1"],
-  leaving: true,
-};
+/** A load on the wire (`p2p/meta.ts`): `[v, inflight, queued, cores, delay, total, free, digest, count, http]`. */
+const LOAD = [1, 1, 0, 2, 0.5, 1024, 512, "ab".repeat(32), 3, "http://127.0.0.1:1"];
+
+/** The load array with one element replaced by anything, one dropped, or one added. */
+const nearLoad: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(LOAD) },
+  fc.tuple(fc.nat(LOAD.length - 1), anyValue).map(([i, v]) => LOAD.map((x, j) => j === i ? v : x)),
+  fc.nat(LOAD.length - 1).map((i) => LOAD.filter((_, j) => j !== i)),
+  anyValue.map((v) => [...LOAD, v]),
+);
 
 function typed(err: unknown, codes: string[]): void {
   if (!(err instanceof MeshError) || !codes.includes(err.code)) {
@@ -172,7 +166,7 @@ function typed(err: unknown, codes: string[]): void {
   }
 }
 
-/** Invoke heads, RPC error replies, load records and hellos. */
+/** Invoke heads, RPC error replies, loads. */
 export const decoders: Suite = {
   name: "decoders",
   run({ runs, seed }) {
@@ -224,32 +218,34 @@ export const decoders: Suite = {
       { numRuns: runs, seed },
     );
     fc.assert(
-      fc.property(jsonBytes(LOAD), (bytes) => {
-        const rec = decodeLoadRecord(bytes);
-        if (rec === undefined) return count(notes, "load record refused");
-        for (const k of ["seq", "at", "inflight", "queued", "cores", "loopDelayMs"] as const) {
-          assert.ok(Number.isFinite(rec[k]), k);
-        }
-        assert.ok(rec.leaving === undefined || rec.leaving === true);
-        assert.ok(Object.getPrototypeOf(rec) === Object.prototype);
-        count(notes, "load record accepted");
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          jsonText.map((t) => te.encode(t)),
+          { weight: 4, arbitrary: nearLoad.map((v) => te.encode(JSON.stringify(v) ?? "null")) },
+        ),
+        (bytes) => {
+          const load = decodeLoad(bytes);
+          if (load === undefined) return count(notes, "load refused");
+          for (
+            const k of ["inflight", "queued", "cores", "loopDelayMs", "poolFreeBytes"] as const
+          ) {
+            assert.ok(Number.isFinite(load[k]) && load[k] >= 0, k);
+          }
+          assert.ok(load.cores > 0);
+          assert.equal(typeof load.catalog.digest, "string");
+          assert.ok(Object.getPrototypeOf(load) === Object.prototype);
+          count(notes, "load accepted");
+        },
+      ),
       { numRuns: runs, seed },
     );
     fc.assert(
-      fc.property(
-        fc.oneof(
-          jsonBytes({ self: LOAD, known: [{ peerId: "p", addrs: [] }] }),
-          nearly(LOAD).map((self) => te.encode(JSON.stringify({ self, known: [] }))),
-        ),
-        (bytes) => {
-          const hello = decodeHello(bytes);
-          if (hello === undefined) return count(notes, "hello refused");
-          assert.equal(typeof hello.self.peerId, "string");
-          assert.ok(Array.isArray(hello.known));
-          count(notes, "hello accepted");
-        },
-      ),
+      // On an invoke response the load arrives parsed already, as any JSON value.
+      fc.property(nearLoad, (value) => {
+        const load = fromLoadWire(value);
+        count(notes, load === undefined ? "response load refused" : "response load accepted");
+      }),
       { numRuns: runs, seed },
     );
     return Promise.resolve({ cases: runs * 5, notes });
@@ -543,14 +539,19 @@ export const frames: Suite = {
 // ---------------------------------------------------------------------------
 // The mesh's servers fed random frames
 
-const PROTOCOLS = ["/virgo/invoke/1.0.0", "/fuzz/rpc/1.0.0", "/virgo/load/1.0.0"];
+const PROTOCOLS = [
+  "/virgo/invoke/1.0.0",
+  "/fuzz/rpc/1.0.0",
+  "/virgo/swim/1.0.0",
+  "/virgo/leave/1.0.0",
+];
 
 function frame(tag: number | undefined, body: Uint8Array): Uint8Array {
   const payload = tag === undefined ? body : concat([new Uint8Array([tag]), body]);
   return concat([encodeVarint(payload.length), payload]);
 }
 
-/** One random frame for an invoke, RPC or hello stream. */
+/** One random frame for an invoke, RPC, SWIM or leave stream. */
 const wireFrame = fc.oneof(
   fc.tuple(fc.constantFrom(1, 2, 3, 4, 9, 0), fc.uint8Array({ maxLength: 64 })).map(([t, b]) =>
     frame(t, b)
@@ -559,9 +560,10 @@ const wireFrame = fc.oneof(
     frame(1, te.encode(JSON.stringify(h) ?? ""))
   ),
   fc.constantFrom(frame(3, new Uint8Array()), frame(2, te.encode("body"))),
-  nearly({ self: LOAD, known: [] }).map((h) =>
-    frame(undefined, te.encode(JSON.stringify(h) ?? ""))
+  nearly({ t: "ping", seq: 1, updates: [] }).map((m) =>
+    frame(undefined, te.encode(JSON.stringify(m) ?? ""))
   ),
+  fc.constantFrom(frame(undefined, new Uint8Array([1]))),
   fc.uint8Array({ maxLength: 16 }),
   fc.constant(Uint8Array.from(encodeVarint(2 ** 30))),
 );
@@ -620,7 +622,7 @@ function servedRequest(
 
 /**
  * Two in-process meshes; one sends random frame sequences on the invoke, an
- * RPC and the hello protocol. Every stream ends, and the receiver keeps
+ * RPC, the SWIM and the leave protocol. Every stream ends, and the receiver keeps
  * answering real calls. Then real invokes of any request cross intact.
  */
 export const wire: Suite = {
