@@ -35,8 +35,16 @@ export const MAX_SWIM_SENDS_IN_FLIGHT = 64;
 /** A SWIM send (dial, open stream, write) gives up after this long: past the probe period, an ack is too late anyway. */
 export const SWIM_SEND_TIMEOUT_MS = 2_000;
 
-/** Ask the join addresses (and discovered peers) for a sync this often while this peer knows no other member. */
+/** Ask the join addresses for a sync this often while this peer knows no other member (they may start after it). */
 export const JOIN_RETRY_MS = 2_000;
+
+/**
+ * Every this often, ask one member found dead (or a join address not alive) for a sync, as
+ * Serf's reconnect does: after a partition heals, each side holds the other dead and no probe
+ * crosses, so without it the halves would stay apart. One sync (O(N) bytes) per 10 s, and only
+ * while someone is dead: SWIM keeps dead members `deadRetentionMs`, join addresses for ever.
+ */
+export const RECONNECT_MS = 10_000;
 
 /** Graceful-leave notice: the leaver tells each peer it has a connection with, which acknowledges once it routes nothing more there. */
 export const LEAVE_PROTOCOL = "/virgo/leave/1.0.0";

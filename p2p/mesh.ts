@@ -15,6 +15,7 @@ import {
   LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
   OPEN_STREAM_TIMEOUT_MS,
+  RECONNECT_MS,
   RPC_MAX_STREAMS_PER_PEER,
 } from "./constants.ts";
 import { Connections } from "./connections.ts";
@@ -382,6 +383,19 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
             swim.join(seeds());
           }
         }, JOIN_RETRY_MS));
+        timers.push(setInterval(() => {
+          if (swim === undefined || leaving !== undefined) return;
+          const s = swim;
+          const lost = s.members().filter((m) => m.state === "dead");
+          for (const [id, addrs] of bootstrap) {
+            const m = s.get(id);
+            if (m === undefined) lost.push({ id, addrs, incarnation: 0, state: "dead" });
+          }
+          const m = lost[Math.floor(Math.random() * lost.length)];
+          if (m !== undefined) {
+            s.join([{ id: m.id, addrs: m.addrs.length ? m.addrs : bootstrap.get(m.id) ?? [] }]);
+          }
+        }, RECONNECT_MS));
         for (const t of timers) Deno.unrefTimer(t as unknown as number);
         logger.info({ peerId: self, addrs: mesh.addrs() }, "mesh started");
       })();

@@ -218,6 +218,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       inflight: invoker.inflight(),
       functions: registry.list().length,
       peers: mesh.peers().length,
+      membership: mesh.stats(),
       sandbox: sandbox.stats(),
       pool: { ...pool.capacity(), ...(await pool.stats()) },
       loopDelayMs: loop.delayMs(),

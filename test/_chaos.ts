@@ -44,8 +44,8 @@ import { checkKey, checkLinearizable } from "./_linearizability.ts";
 
 /**
  * How long a paused peer stays paused: past the mesh's failure timeout
- * (`PEER_EXPIRY_MS` = 5 s in `p2p/constants.ts`), so the others drop it and
- * it comes back into a view that moved on.
+ * (SWIM: an unanswered probe, then a suspicion of 4 probe periods — ~5–6 s at
+ * this size), so the others drop it and it comes back into a view that moved on.
  */
 export const PAUSE_MS = 8_000;
 
