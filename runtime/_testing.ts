@@ -56,7 +56,7 @@ export function recordingLogger(
 }
 
 /** The mesh as the parts of one peer use it, with no other peer in it. */
-type OnePeerNet = CatalogNet & InvokeNet & { peers(): PeerInfo[] };
+type OnePeerNet = CatalogNet & InvokeNet & { peers(): PeerInfo[]; sample(): PeerInfo[] };
 
 /**
  * A mesh of one peer in memory: requests to itself reach its own handlers (as the real mesh
@@ -68,6 +68,7 @@ function onePeerNet(peerId: string, load: () => Omit<PeerInfo, "peerId" | "self"
   return {
     peerId,
     peers: () => [{ ...load(), peerId, self: true }],
+    sample: () => [{ ...load(), peerId, self: true }],
     onMembership: () => () => {},
     publish: () => Promise.resolve(),
     subscribe: () => {},
@@ -129,7 +130,7 @@ export async function startTestApp(
     catalog: () => ({ digest: "", count: 0 }),
   };
   const net = onePeerNet(peerId, () => ({
-    seq: 0,
+    incarnation: 0,
     ageMs: 0,
     addrs: [],
     inflight: live.running(),
