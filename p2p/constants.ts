@@ -23,11 +23,10 @@ export const INVOKE_PROTOCOL = "/virgo/invoke/1.0.0";
 export const SWIM_PROTOCOL = "/virgo/swim/1.0.0";
 
 /**
- * Largest SWIM frame accepted. Pings and acks are under ~2 KiB (meta ≤ 256 B plus a bounded
- * piggyback); a `sync` carries every member (~150 B each with one address), so 1 MiB holds a
- * mesh of several thousand peers.
+ * Largest SWIM frame accepted: the core's own bound on a `sync` (every member, ~200 B each, up
+ * to 10,000 members). Pings and acks are under ~2 KiB (meta ≤ 256 B plus a bounded piggyback).
  */
-export const MAX_SWIM_FRAME_BYTES = 1024 * 1024;
+export const MAX_SWIM_FRAME_BYTES = 4 * 1024 * 1024;
 
 /** SWIM sends in flight at once (dial + stream); more are dropped, as UDP would: the core's timeouts cover loss. */
 export const MAX_SWIM_SENDS_IN_FLIGHT = 64;

@@ -5,7 +5,8 @@
  *
  * A graceful leave keeps its meaning: a member that says it is leaving (directly, or by SWIM's
  * `left`) is at once marked `leaving` — routers pick it no more — and stays a member, its
- * frames served, until its connection to us closes or `LEFT_LINGER_MS` passes.
+ * frames served, until its connection to us closes or `LEFT_LINGER_MS` passes. (One we have no
+ * connection with when its `left` arrives exchanges nothing with us: it is gone at once.)
  *
  * @module
  */
@@ -40,6 +41,8 @@ export interface MeshViewInit {
   logger: Logger;
   /** The clock SWIM's `metaAt` is on. @default Date.now */
   now?: () => number;
+  /** Whether we have a connection open to `peerId`. @default {always true} */
+  connected?: (peerId: string) => boolean;
 }
 
 /**
@@ -57,6 +60,7 @@ export class MeshView {
   #swim: SwimSource | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #connected: (peerId: string) => boolean;
   readonly #members = new Set<string>();
   /** Member → when we learnt it is leaving. */
   readonly #leaving = new Map<string, number>();
@@ -69,6 +73,7 @@ export class MeshView {
   constructor(init: MeshViewInit) {
     this.#logger = init.logger;
     this.#now = init.now ?? Date.now;
+    this.#connected = init.connected ?? (() => true);
   }
 
   /** Follow this SWIM core's members (once, before it starts). */
@@ -83,7 +88,8 @@ export class MeshView {
           this.#emit({ type: "join", peerId: id });
         }
       } else if (ev.type === "leave") {
-        if (ev.member.state === "left" && this.#members.has(id)) {
+        const lingers = this.#leaving.has(id) || this.#connected(id);
+        if (ev.member.state === "left" && this.#members.has(id) && lingers) {
           if (!this.#leaving.has(id)) this.#leaving.set(id, this.#now());
         } else this.#remove(id);
       }

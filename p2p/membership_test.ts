@@ -104,6 +104,18 @@ Deno.test("view: a direct leave notice marks leaving at once; lingering ends aft
   assertEquals(events.map((e) => e.type), ["join", "leave"]);
 });
 
+Deno.test("view: a left member we have no connection with is gone at once", () => {
+  const swim = fakeSwim();
+  const view = new MeshView({ logger: testLogger, connected: (id) => id === "b" });
+  view.attach(swim.source);
+  swim.set(member("a"), "join");
+  swim.set(member("b"), "join");
+  swim.set(member("a", { state: "left", incarnation: 2 }), "leave");
+  swim.set(member("b", { state: "left", incarnation: 2 }), "leave");
+  assert(!view.has("a"));
+  assert(view.has("b"));
+});
+
 Deno.test("view: a leaving member that comes back (a restart) is a plain member again", () => {
   const { swim, view, events } = setup();
   swim.set(member("a"), "join");

@@ -104,7 +104,10 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   let sample = init.localLoad ?? idleLoad;
   // Built at start, once our listen addresses are known.
   let swim: Swim | undefined;
-  const view = new MeshView({ logger });
+  const view = new MeshView({
+    logger,
+    connected: (id) => node.getConnections().some((c) => c.remotePeer.toString() === id),
+  });
   const connections = new Connections({
     node,
     bootstrap,
