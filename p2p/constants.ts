@@ -45,6 +45,13 @@ export const JOIN_RETRY_MS = 2_000;
  */
 export const RECONNECT_MS = 10_000;
 
+/**
+ * A frame from a peer we do not know waits this long for it to become a member (we ask it for
+ * a sync at once): a peer that joined through another member may call us a moment before the
+ * news of its join reaches us. A sync answers in milliseconds; a stranger is refused after it.
+ */
+export const MEMBER_WAIT_MS = 2_000;
+
 /** Graceful-leave notice: the leaver tells each peer it has a connection with, which acknowledges once it routes nothing more there. */
 export const LEAVE_PROTOCOL = "/virgo/leave/1.0.0";
 

@@ -14,6 +14,7 @@ import {
   JOIN_RETRY_MS,
   LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
+  MEMBER_WAIT_MS,
   OPEN_STREAM_TIMEOUT_MS,
   RECONNECT_MS,
   RPC_MAX_STREAMS_PER_PEER,
@@ -181,15 +182,35 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
   // Every protocol changes or reveals state (catalogue, bundles, KV writes, hints, rebalance,
   // memory blocks, invokes): only a current member — a peer SWIM holds alive or suspect, which
   // joined by a sync over a connection that in a private mesh proved the swarm key — is served.
-  const member = (from: string, what: string): void => {
-    connections.touch(from);
-    if (!view.has(from)) {
-      logger.warn(
-        { from, protocol: what },
-        "Refused a frame from a peer that is not a mesh member",
-      );
-      throw new MeshError("NOT_MEMBER", `Not a member of this mesh: ${from}`);
+  // A peer that has just joined through another member may call us before that news reaches
+  // us: a caller we do not know is asked for its state (a sync, as a join), and served if it
+  // turns out a member within MEMBER_WAIT_MS.
+  const joining = new Map<string, Promise<boolean>>();
+  const becomesMember = (from: string): Promise<boolean> => {
+    let p = joining.get(from);
+    if (p === undefined) {
+      p = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          off();
+          resolve(view.has(from));
+        }, MEMBER_WAIT_MS);
+        const off = view.onMembership((ev) => {
+          if (ev.type !== "join" || ev.peerId !== from) return;
+          clearTimeout(timer);
+          off();
+          resolve(true);
+        });
+        swim?.join([{ id: from, addrs: [] }]);
+      }).finally(() => joining.delete(from));
+      joining.set(from, p);
     }
+    return p;
+  };
+  const member = async (from: string, what: string): Promise<void> => {
+    connections.touch(from);
+    if (view.has(from) || await becomesMember(from)) return;
+    logger.warn({ from, protocol: what }, "Refused a frame from a peer that is not a mesh member");
+    throw new MeshError("NOT_MEMBER", `Not a member of this mesh: ${from}`);
   };
   const streamLimits = {
     maxInboundStreams: MAX_PROTOCOL_STREAMS,
@@ -269,9 +290,9 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           serveRpcStream(
             stream,
             conn.remotePeer.toString(),
-            (req, from) => {
-              member(from, protocol);
-              return handler(req, from);
+            async (req, from) => {
+              await member(from, protocol);
+              return await handler(req, from);
             },
             maxBytes,
             logger,
@@ -303,12 +324,12 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           serveInvokeStream(
             stream,
             conn.remotePeer.toString(),
-            (req, from) => {
-              member(from, INVOKE_PROTOCOL);
+            async (req, from) => {
+              await member(from, INVOKE_PROTOCOL);
               if (draining) {
                 throw new MeshError("SHUTTING_DOWN", `Peer ${self} is leaving the mesh`);
               }
-              return handler(req, from);
+              return await handler(req, from);
             },
             logger,
             { track: () => serving.begin(), load: () => toLoadWire(sample()) },
