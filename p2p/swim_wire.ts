@@ -117,10 +117,10 @@ export class SwimWire implements SwimTransport {
         MAX_SWIM_FRAME_BYTES,
         AbortSignal.timeout(SWIM_SEND_TIMEOUT_MS),
       );
-      await stream.close();
       if (frame === null) throw new Error("Empty SWIM stream");
       const msg = decodeSwim(frame);
       if (msg === undefined) throw new Error("Malformed SWIM message");
+      await stream.close();
       if (msg.t !== "sync" && !this.#init.known(from)) {
         this.stats.refused++;
         this.#init.logger.debug({ from, t: msg.t }, "SWIM message from a peer that has not joined");

@@ -1,9 +1,9 @@
 /**
  * Malformed libp2p frames sent to a real peer process on each of its
  * protocols: a stream whose framing is broken is reset; a well-framed
- * payload that is no message resets the streaming protocols (invoke, load)
- * and gets an error reply on the request/response ones; and the peer keeps
- * serving the mesh and HTTP.
+ * payload that is no message resets the streaming protocols (invoke) and the
+ * one-way ones (SWIM, leave notice), and gets an error reply on the
+ * request/response ones; and the peer keeps serving the mesh and HTTP.
  */
 import assert from "node:assert/strict";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -29,7 +29,8 @@ const PROTOCOLS = [
   "/virgo/kv/1.0.0",
   "/virgo/bundle/1.0.0",
   "/virgo/catalog/2.0.0",
-  "/virgo/load/1.0.0",
+  "/virgo/swim/1.0.0",
+  "/virgo/leave/1.0.0",
 ];
 
 /** Each bad input, and whether its framing is broken (else only its payload is). */
