@@ -11,6 +11,7 @@ import { startWatchdog } from "./_watchdog.ts";
 import { type Group, Queue } from "./_queue.ts";
 import {
   DEFAULT_IDLE_MS,
+  DEFAULT_MAX_WARM,
   DEFAULT_MEMORY_MB,
   DEFAULT_SPARES,
   DEFAULT_TIMEOUT_MS,
@@ -66,6 +67,7 @@ function profileOf(spec: FunctionSpec): Profile {
 export function createSandboxPool(init: SandboxInit): SandboxPool {
   const spareTarget = init.spares ?? DEFAULT_SPARES;
   const idleMs = init.idleMs ?? DEFAULT_IDLE_MS;
+  const maxWarm = init.maxWarm ?? DEFAULT_MAX_WARM;
   const maxInstances = Math.max(1, init.maxInstances ?? navigator.hardwareConcurrency ?? 1);
   const loadTimeoutMs = init.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
   const stopGraceMs = init.stopGraceMs ?? STOP_GRACE_MS;
@@ -182,6 +184,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       (p) => {
         if (running && groups.get(g.spec.version) === g) {
           g.procs.push(p);
+          trimWarm(p);
           queue.pump(g);
           settle(g); // superseded while it loaded: ended at once unless calls wait for it
         } else p.close();
@@ -194,6 +197,22 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       },
     ).finally(() => g.starting = undefined);
     return g.starting;
+  };
+
+  /** Ends idle function processes, least recently used first, while more than `maxWarm` run. */
+  const trimWarm = (keep: SandboxProcess): void => {
+    let count = 0;
+    const idle: Array<[Group, SandboxProcess]> = [];
+    for (const g of groups.values()) {
+      count += g.procs.length;
+      for (const p of g.procs) if (p !== keep && p.inflight === 0) idle.push([g, p]);
+    }
+    if (count <= maxWarm) return;
+    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [g, p] of idle.slice(0, count - maxWarm)) {
+      p.close();
+      g.procs = g.procs.filter((q) => q !== p);
+    }
   };
 
   /** Starts a process for `g` when calls wait and none can take them. */

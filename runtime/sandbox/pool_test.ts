@@ -327,3 +327,28 @@ Deno.test("20 concurrent redeploys settle at the newest version's process", asyn
     await pool.stop();
   }
 });
+
+Deno.test("at most maxWarm function processes stay: loading one more ends the least recently used idle one", async () => {
+  const pool = await startPool({ spares: 0, maxWarm: 2 });
+  try {
+    const [a, b, c] = [spec("a", HELLO), spec("b", HELLO), spec("c", HELLO)];
+    await pool.load(a);
+    await pool.load(b);
+    // a is used last, so b is the least recently used when c loads.
+    assertEquals(
+      await text(pool, a),
+      "hello world from peer-test\n",
+    );
+    await pool.load(c);
+    const running = () => (pool.stats().detail ?? []).map((d) => d.fn ?? "");
+    await until("b's process to end", () => !running().some((fn) => fn.endsWith(b.version)));
+    assert.equal(running().length, 2, `running: ${running()}`);
+    // An ended version starts again on its next call.
+    assertEquals(
+      await text(pool, b),
+      "hello world from peer-test\n",
+    );
+  } finally {
+    await pool.stop();
+  }
+});
