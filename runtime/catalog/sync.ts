@@ -95,6 +95,8 @@ export function createCatalogSync(
   const { net, logger, catalog, state } = init;
   const now = init.now ?? Date.now;
   const lastWalk = new Map<string, number>();
+  /** Per peer, its digest and ours when we last walked with it on a mismatch. */
+  const walkedAt = new Map<string, string>();
   const walking = new Set<string>();
   let syncedAt: number | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -157,6 +159,7 @@ export function createCatalogSync(
         "Catalogue reconciled",
       );
     } catch (err) {
+      walkedAt.delete(peerId); // to be tried again, after CATALOG_SYNC_MS
       logger.debug({ peer: peerId, err: String(err) }, "Catalogue reconciliation failed");
     } finally {
       walking.delete(peerId);
@@ -173,10 +176,16 @@ export function createCatalogSync(
     const ours = catalog.tree.summary();
     const t = now();
     for (const p of others) {
+      // "" is a member whose load this peer has not heard yet: nothing to compare.
+      if (p.catalog.digest === "") continue;
       if (p.catalog.digest === ours.digest && p.catalog.count === ours.count && !isStale()) {
         continue;
       }
+      // A digest heard a while ago may be older than the walk that already settled it.
+      const pair = `${p.catalog.digest}/${ours.digest}`;
+      if (walkedAt.get(p.peerId) === pair && !isStale()) continue;
       if (t - (lastWalk.get(p.peerId) ?? 0) < CATALOG_SYNC_MS) continue;
+      walkedAt.set(p.peerId, pair);
       void reconcile(p.peerId);
     }
   }
@@ -209,6 +218,10 @@ export function createCatalogSync(
       }, { maxBytes: WALK_MAX_BYTES });
       net.onMembership((ev) => {
         if (ev.type === "join") void reconcile(ev.peerId);
+        else {
+          lastWalk.delete(ev.peerId);
+          walkedAt.delete(ev.peerId);
+        }
       });
       timer = setInterval(check, CATALOG_SYNC_MS);
       check();
