@@ -2,13 +2,14 @@
  * `npm run bench` — every benchmark, each against a baseline measured in the
  * same run, because the machine is small and shared: read the ratios.
  *
- *   deno run -A bench/run.ts [http] [mesh] [scale] [kv] [sim] [--quick]
+ *   deno run -A bench/run.ts [http] [mesh] [scale] [kv] [sim] [catalog] [--quick]
  *
  * Parts: `http` (single peer vs bare hono; cold start; memory), `mesh`
  * (remote hop, stream pooling, load balancing under skew, idle cost), `scale`
  * (50 real peers: convergence, 2 minutes idle — CPU, bytes and connections per peer),
  * `kv` (LevelDB vs Store vs quorum; HTTP GET under wrk; rebalance takeover), `sim` (SWIM
- * membership at 50/200/1,000 simulated peers: bytes, connections, detection time).
+ * membership at 50/200/1,000 simulated peers: bytes, connections, detection time), `catalog`
+ * (10,000 functions over 3 peers: deploy rate, digest convergence, load record size, calls).
  * Each part writes bench/results/<part>.json; the headline table goes to
  * stdout and bench/results/summary.md. A part that fails records its error
  * and the run goes on. Every process started is stopped, also on Ctrl-C.
@@ -24,10 +25,11 @@ const PARTS: Record<string, () => Promise<{ run(o: PartOptions): Promise<PartRes
   scale: () => import("./mesh_scale.ts"),
   kv: () => import("./kv_http.ts"),
   sim: () => import("./sim.ts"),
+  catalog: () => import("./catalog.ts"),
 };
 
 /** Parts that need no wrk (nothing over HTTP). */
-const NO_WRK = new Set(["sim"]);
+const NO_WRK = new Set(["sim", "catalog"]);
 
 function table(rows: Headline[]): string {
   const head = "| part | metric | Virgo | baseline | ratio / added | target | met |\n|---|---|---|---|---|---|---|";
