@@ -14,6 +14,7 @@
  * @module
  */
 import { DIGEST_DEPTH, DIGEST_FANOUT } from "./constants.ts";
+import { compareStamps } from "./stamp.ts";
 
 /** A node of the tree: how many entries lie under it and the sum of their leaf hashes. */
 export interface Fingerprint {
@@ -127,7 +128,7 @@ export function createDigestTree(): DigestTree {
       ]);
       // Puts of one name may finish out of order: the later stamp stays, as in the catalogue.
       const current = held.get(entry.name);
-      if (current && current.stamp > entry.stamp) return;
+      if (current && compareStamps(current.stamp, entry.stamp) > 0) return;
       const leaf = new DataView(place.buffer).getUint32(0) % leafCount;
       dropHeld(entry.name);
       const lanes = lanesOf(hash);

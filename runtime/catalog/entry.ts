@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import { isVersion } from "../../kv/mod.ts";
 import { MAX_KEEP_VERSIONS } from "./constants.ts";
+import { isStamp } from "./stamp.ts";
 
 /** A secret's name: an identifier, as `env.<NAME>` needs. */
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -29,8 +29,11 @@ const EntrySchema = z.object({
   /** Whether `/fn/<name>` answers callers without the admin token. */
   public: z.boolean().default(true),
   kvNamespace: z.string(),
-  /** Last-writer-wins order: a version of kv's hybrid logical clock (`kv/hlc.ts`). */
-  stamp: z.string().refine(isVersion, "Invalid stamp"),
+  /**
+   * Last-writer-wins order: a version of kv's hybrid logical clock (`kv/hlc.ts`), or, in an entry
+   * from the release before, that release's stamp (`stamp.ts`); compared with `compareStamps`.
+   */
+  stamp: z.string().refine(isStamp, "Invalid stamp"),
   origin: z.string(),
   deployedAt: z.string(),
   deleted: z.boolean(),

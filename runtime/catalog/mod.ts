@@ -1,7 +1,8 @@
 /**
  * The function catalogue: a replicated store of its own inside the runtime. It holds which
  * functions exist, at which version, with which settings (`entry.ts`), settled across the mesh
- * by last-writer-wins stamps of kv's hybrid logical clock (`registry.ts`), kept in step with
+ * by last-writer-wins stamps of kv's hybrid logical clock (`registry.ts`; `stamp.ts` orders them
+ * with the stamps of the release before), kept in step with
  * other peers (`sync.ts`) by a walk over trees of range hashes (`digest.ts`, `walk.ts`) whose
  * root, a fixed-size digest, is all a peer gossips of its catalogue, with their bundles stored content-addressed and fetched on first
  * need (`bundles.ts`). Entries are signed by the operator (`operator.ts`) and their secrets

@@ -6,7 +6,7 @@
  * fetched from a peer that holds them on first need, verified by their hash.
  * @module
  */
-import { type Database, Hlc, parseVersion, type Store } from "../../kv/mod.ts";
+import { type Database, Hlc, type Store } from "../../kv/mod.ts";
 import type { FunctionSpec, SandboxPool } from "../sandbox/mod.ts";
 import type { Logger } from "../log.ts";
 import { VirgoError } from "../errors.ts";
@@ -17,6 +17,7 @@ import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./sync.ts";
 import { TOMBSTONE_HORIZON_MS, TOMBSTONE_SWEEP_MS } from "./constants.ts";
 import { type CatalogDigest, createDigestTree } from "./digest.ts";
+import { asVersion, compareStamps, stampWall } from "./stamp.ts";
 import {
   type CatalogNet,
   type FunctionMeta,
@@ -274,9 +275,9 @@ export function createRegistry(init: RegistryInit): Registry {
 
   /** Applies an entry if it is newer than ours; true when it changed something. */
   async function merge(meta: FunctionMeta): Promise<boolean> {
-    clock.observe(meta.stamp);
+    clock.observe(asVersion(meta.stamp));
     const current = entries.get(meta.name);
-    if (current && current.stamp >= meta.stamp) {
+    if (current && compareStamps(current.stamp, meta.stamp) >= 0) {
       // A deploy that lost the race (concurrent deploys, signed out of stamp order) may have
       // loaded its version here: end its processes.
       if (current.version !== meta.version) sandbox.retire(meta.version);
@@ -314,7 +315,7 @@ export function createRegistry(init: RegistryInit): Registry {
     // Most entries that arrive (every anti-entropy pull sends the whole catalogue) are ones we
     // hold already: no signature check for what would not be applied anyway.
     const current = entries.get(meta.name);
-    if (current && current.stamp >= meta.stamp) return false;
+    if (current && compareStamps(current.stamp, meta.stamp) >= 0) return false;
     if (!current && sync.isFresh() && olderThanHorizon(meta.stamp)) {
       // Its tombstone, if it was deleted, may be collected here already: taking it could bring
       // a deleted function back. A new peer, or one back from away, takes it: only peers that
@@ -325,9 +326,9 @@ export function createRegistry(init: RegistryInit): Registry {
       );
       return false;
     }
-    if (clock.isAhead(meta.stamp)) {
+    if (clock.isAhead(asVersion(meta.stamp))) {
       logger.warn(
-        { fn: meta.name, from, aheadMs: (parseVersion(meta.stamp)?.wall ?? 0) - Date.now() },
+        { fn: meta.name, from, aheadMs: stampWall(meta.stamp) - Date.now() },
         "Dropped a catalogue entry stamped in the future",
       );
       return false;
@@ -347,7 +348,7 @@ export function createRegistry(init: RegistryInit): Registry {
 
   /** Whether a stamp is older than the tombstone horizon. */
   function olderThanHorizon(stamp: string): boolean {
-    return (parseVersion(stamp)?.wall ?? 0) < Date.now() - TOMBSTONE_HORIZON_MS;
+    return stampWall(stamp) < Date.now() - TOMBSTONE_HORIZON_MS;
   }
 
   /** Forgets an entry outright: a collected tombstone, or a deletion missed while away. */
@@ -439,6 +440,7 @@ export function createRegistry(init: RegistryInit): Registry {
 
   return {
     async start() {
+      let unread = 0;
       for (const { value } of await metas.list()) {
         const stored = JSON.parse(dec.decode(value));
         if (typeof stored?.sealed === "string") {
@@ -450,6 +452,7 @@ export function createRegistry(init: RegistryInit): Registry {
               "Cannot open this function's stored secrets (the swarm key or secret.key changed); " +
                 "it will be replaced by the mesh's copy",
             );
+            unread++;
             continue;
           }
         }
@@ -458,11 +461,18 @@ export function createRegistry(init: RegistryInit): Registry {
           track(entries.get(parsed.data.name), parsed.data);
           entries.set(parsed.data.name, parsed.data);
           await tree.put(parsed.data);
-          clock.observe(parsed.data.stamp);
+          clock.observe(asVersion(parsed.data.stamp));
+        } else {
+          unread++;
+          logger.error(
+            { fn: stored?.name, issues: parsed.error.issues.map((i) => i.path.join(".")) },
+            "Cannot read this stored catalogue entry; it is skipped (the mesh's copy replaces it)",
+          );
         }
       }
-      // Left by a run that stopped between dropping a version and deleting its bundle.
-      const gone = await bundles.sweep(wanted);
+      // Left by a run that stopped between dropping a version and deleting its bundle; not when
+      // an entry could not be read, whose bundles would look unwanted.
+      const gone = unread === 0 ? await bundles.sweep(wanted) : 0;
       if (gone > 0) logger.info({ bundles: gone }, "Deleted bundles no kept version refers to");
       await sweep();
       sweeper = setInterval(() => {

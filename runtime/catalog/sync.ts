@@ -17,7 +17,7 @@
  * the README.
  * @module
  */
-import { parseVersion, type Store } from "../../kv/mod.ts";
+import type { Store } from "../../kv/mod.ts";
 import type { z } from "zod";
 import {
   CATALOG_PROTOCOL,
@@ -29,6 +29,7 @@ import {
 import { VirgoError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { type CatalogNet, CatalogSchema, type FunctionMeta } from "./entry.ts";
+import { stampWall } from "./stamp.ts";
 import {
   answerWalk,
   walk,
@@ -112,7 +113,7 @@ export function createCatalogSync(
 
   /** Entries this peer offers: all, except old ones while it is stale. */
   const offers = (meta: FunctionMeta) =>
-    !isStale() || (parseVersion(meta.stamp)?.wall ?? 0) >= now() - TOMBSTONE_HORIZON_MS;
+    !isStale() || stampWall(meta.stamp) >= now() - TOMBSTONE_HORIZON_MS;
 
   /** The local side of a walk with `peerId`. */
   const sideFor = (peerId: string): WalkSide => ({

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { DIGEST_DEPTH, DIGEST_FANOUT, WALK_BATCH, WALK_KEYS_PER_FRAME } from "./constants.ts";
 import type { DigestTree, Fingerprint } from "./digest.ts";
 import { type FunctionMeta, FunctionMetaSchema } from "./entry.ts";
+import { compareStamps } from "./stamp.ts";
 
 const level = z.number().int().min(0).max(DIGEST_DEPTH);
 const index = z.number().int().min(0).max(DIGEST_FANOUT ** DIGEST_DEPTH - 1);
@@ -186,14 +187,15 @@ export async function walk(side: WalkSide, ask: WalkAsk): Promise<WalkResult> {
       for (const i of batch) {
         for (const [n, stamp] of side.tree.keys(lvl, i)) {
           const other = theirs.get(n);
-          if (other === undefined || other < stamp) toPush.add(n);
-          else if (other > stamp) toPull.add(n);
+          const order = other === undefined ? -1 : compareStamps(other, stamp);
+          if (order < 0) toPush.add(n);
+          else if (order > 0) toPull.add(n);
           theirs.delete(n);
         }
       }
       for (const [n, stamp] of theirs) {
         const ours = side.entry(n);
-        if (!ours || ours.stamp < stamp) toPull.add(n);
+        if (!ours || compareStamps(ours.stamp, stamp) < 0) toPull.add(n);
       }
       batch = [];
       inBatch = 0;
