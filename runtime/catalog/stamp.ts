@@ -33,10 +33,15 @@ const MAX_WALL = 36 ** 9 - 1;
  * ```
  */
 export function parseStamp(stamp: string): StampParts | undefined {
-  const legacy = LEGACY_STAMP.exec(stamp);
-  if (!legacy) return parseVersion(stamp);
-  const wall = Number(legacy[1]);
-  return wall <= MAX_WALL ? { wall, counter: Number(legacy[2]), peerId: legacy[3]! } : undefined;
+  return parseLegacy(stamp) ?? parseVersion(stamp);
+}
+
+/** The parts of an old stamp; undefined for anything else (a version of kv's clock too). */
+function parseLegacy(stamp: string): StampParts | undefined {
+  const m = LEGACY_STAMP.exec(stamp);
+  if (!m) return undefined;
+  const wall = Number(m[1]);
+  return wall <= MAX_WALL ? { wall, counter: Number(m[2]), peerId: m[3]! } : undefined;
 }
 
 /** Whether a string is a stamp of either form: what a catalogue entry may carry. */
@@ -54,8 +59,8 @@ export function isStamp(stamp: string): boolean {
  * ```
  */
 export function asVersion(stamp: string): string {
-  const parts = parseStamp(stamp);
-  return parts ? formatVersion(parts) : stamp;
+  const legacy = parseLegacy(stamp);
+  return legacy ? formatVersion(legacy) : stamp;
 }
 
 /**
