@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bundle } from "./bundle.ts";
+import { bundle, type BundleError } from "./bundle.ts";
 
 const root = new URL("../../functions/", import.meta.url).pathname;
 
@@ -51,5 +51,65 @@ export default { fetch: () => new Response(greet("x")) };`,
     assert.equal(codes[0], codes[1]);
   } finally {
     for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bundle: a syntax error names the file, line and column", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/broken.ts`,
+      `export default {\n  fetch() {\n    return new Response("x" +);\n  },\n};\n`,
+    );
+    const real = await Deno.realPath(dir);
+    await assert.rejects(() => bundle(`${dir}/broken.ts`), (err: BundleError) => {
+      assert.equal(err.code, "INVALID_BUNDLE");
+      assert.deepEqual(err.location, { file: `${real}/broken.ts`, line: 3, column: 30 });
+      assert.match(err.message, /broken\.ts:3:30: SyntaxError/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bundle: with sourcemap, the map comes apart from the code and names the files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/lib.ts`, `export const n = 1;`);
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { n } from "./lib.ts";\nexport default { fetch: () => new Response(String(n)) };`,
+    );
+    const plain = await bundle(`${dir}/main.ts`);
+    const mapped = await bundle(`${dir}/main.ts`, { sourcemap: true });
+    assert.equal(mapped.code, plain.code, "the deployed code is the same with or without a map");
+    assert.doesNotMatch(mapped.code, /sourceMappingURL/);
+    const real = await Deno.realPath(dir);
+    assert.deepEqual(mapped.map?.sources.sort(), [`${real}/lib.ts`, `${real}/main.ts`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bundle: an npm: package bundles to the same bytes from folders at any depth", async () => {
+  const top = await Deno.makeTempDir();
+  try {
+    const dirs = [top, `${top}/a/b/c/d`];
+    await Deno.mkdir(dirs[1]!, { recursive: true });
+    const codes: string[] = [];
+    for (const dir of dirs) {
+      await Deno.writeTextFile(
+        `${dir}/main.ts`,
+        `import isNumber from "npm:is-number@7.0.0";
+export default { fetch: () => new Response(String(isNumber(1))) };`,
+      );
+      codes.push((await bundle(`${dir}/main.ts`)).code);
+    }
+    assert.match(codes[0]!, /<npm>\/registry\.npmjs\.org\/is-number\/7\.0\.0\/index\.js/);
+    assert.doesNotMatch(codes[0]!, /\.\.\//, "no path climbs out of the entry's folder");
+    assert.equal(codes[0], codes[1]);
+  } finally {
+    await Deno.remove(top, { recursive: true });
   }
 });

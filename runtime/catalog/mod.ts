@@ -6,8 +6,8 @@
  * other peers (`sync.ts`) by a walk over trees of range hashes (`digest.ts`, `walk.ts`) whose
  * root, a fixed-size digest, is all a peer gossips of its catalogue, with their bundles stored content-addressed and fetched on first
  * need (`bundles.ts`). Entries are signed by the operator (`operator.ts`) and their secrets
- * sealed at rest (`secrets.ts`). `virgo deploy` bundles an entry module with esbuild
- * (`bundle.ts`).
+ * sealed at rest (`secrets.ts`). `virgo deploy` bundles an entry module with `deno bundle`,
+ * resolving its imports as `deno run` would (`bundle.ts`).
  *
  * ```ts
  * import { createRegistry } from "./runtime/catalog/mod.ts";
@@ -19,7 +19,14 @@
  * ```
  * @module
  */
-export { type Bundle, bundle } from "./bundle.ts";
+export {
+  type Bundle,
+  bundle,
+  BundleError,
+  type BundleLocation,
+  type BundleOptions,
+  type SourceMapV3,
+} from "./bundle.ts";
 export {
   type CatalogNet,
   CatalogSchema,
