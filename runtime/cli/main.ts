@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { dataCommands } from "./data.ts";
+import { devCommand } from "./dev.ts";
 import { functionCommands } from "./functions.ts";
 import { meshCommands } from "./mesh.ts";
 import { secretCommands } from "./secrets.ts";
@@ -17,6 +18,7 @@ const program = new Command("virgo")
   .showHelpAfterError()
   .exitOverride();
 startCommand(program);
+devCommand(program);
 functionCommands(program);
 versionCommands(program);
 dataCommands(program);
