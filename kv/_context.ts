@@ -7,6 +7,7 @@ import type { Background } from "./_background.ts";
 import type { Hlc } from "./hlc.ts";
 import type { Logger } from "./logger.ts";
 import type { RecordStore } from "./records.ts";
+import type { PoolCounters } from "./stats.ts";
 import type { Rpc } from "./rpc.ts";
 import type { PoolTransport } from "./transport.ts";
 
@@ -24,6 +25,8 @@ export interface PoolContext {
   readonly replicas: number;
   readonly maxValueBytes: number;
   readonly bg: Background;
+  /** Counts of quorums and rebalance work, for metrics. */
+  readonly counters: PoolCounters;
   /** The known members (self included), down ones too: placement and quorums are taken over these. */
   peers(): string[];
   /** The peers reachable now (this one included): only these are asked anything. */

@@ -32,6 +32,7 @@ export { openDatabase } from "./level_store.ts";
 export { openMemoryDatabase } from "./memory_store.ts";
 export { createPool, type Pool, type PoolInit, type PutOptions } from "./pool.ts";
 export type { PoolMember, PoolTransport } from "./transport.ts";
+export { type PoolCounters, poolCounters, type QuorumPhase } from "./stats.ts";
 export { parseAddress } from "./mem.ts";
 export {
   compareVersions,

@@ -36,6 +36,7 @@ import { isLive, type PoolRecord, type Promise1, RecordStore } from "./records.t
 import { Rebalancer } from "./rebalance.ts";
 import { Replication } from "./replication.ts";
 import { Rpc } from "./rpc.ts";
+import { type PoolCounters, poolCounters } from "./stats.ts";
 import type { Database } from "./store.ts";
 import type { PoolTransport } from "./transport.ts";
 import {
@@ -134,6 +135,8 @@ export interface Pool {
   pendingHints?(): Promise<number>;
   /** What this peer holds: records (its share of the keys, tombstones included) and pending hints. */
   stats(): Promise<{ records: number; hints: number }>;
+  /** Quorums reached and missed, and rebalance progress, since the pool was created. */
+  counters(): PoolCounters;
 }
 
 /**
@@ -178,6 +181,7 @@ export function createPool(init: PoolInit): Pool {
     replicas,
     maxValueBytes,
     bg: new Background(),
+    counters: poolCounters(),
     peers,
     live,
     ownersOf: (key, among) => owners(key, among ?? peers(), replicas),
@@ -450,5 +454,6 @@ export function createPool(init: PoolInit): Pool {
     deliverHints: () => handoff.deliver(),
     pendingHints: () => handoff.count(),
     stats: async () => ({ records: await ctx.records.count(), hints: await handoff.count() }),
+    counters: () => ctx.counters,
   };
 }

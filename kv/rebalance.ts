@@ -11,6 +11,7 @@ import { BATCH_BYTES, REBALANCE_RETRY_MS } from "./constants.ts";
 import { compareVersions } from "./hlc.ts";
 import type { ApplyOn } from "./handoff.ts";
 import type { PoolRecord } from "./records.ts";
+import type { PoolCounters } from "./stats.ts";
 
 /** Options of {@link Rebalancer}. */
 export interface RebalanceOptions {
@@ -70,7 +71,20 @@ export class Rebalancer {
     this.#stopped = true;
   }
 
+  /** One pass, counted: its progress is what `counters().rebalance` reports. */
   async #pass(): Promise<void> {
+    const progress = this.#ctx.counters.rebalance;
+    progress.passes++;
+    progress.scanned = 0;
+    progress.running = true;
+    try {
+      await this.#walk(progress);
+    } finally {
+      progress.running = false;
+    }
+  }
+
+  async #walk(progress: PoolCounters["rebalance"]): Promise<void> {
     const members = this.#ctx.peers();
     const prev = this.#settled;
     const self = this.#ctx.self;
@@ -83,6 +97,7 @@ export class Rebalancer {
         after === undefined ? { limit: this.#opts.batch } : { after, limit: this.#opts.batch },
       );
       if (page.length === 0) break;
+      progress.scanned += page.length;
       after = page[page.length - 1]!.key;
       const now = this.#ctx.clock();
       const byTarget = new Map<string, PoolRecord[]>();
@@ -112,6 +127,7 @@ export class Rebalancer {
             const versions = await this.#applyOn(target, chunk);
             chunk.forEach((r, i) => got.set(r.key, versions[i] ?? ""));
             moved += chunk.length;
+            progress.moved += chunk.length;
           } catch (err) {
             complete = false;
             this.#ctx.logger.debug({ target, err }, "rebalance: target unreachable");
@@ -124,7 +140,10 @@ export class Rebalancer {
           const v = held.get(t)?.get(record.key);
           return v !== undefined && compareVersions(v, record.version) >= 0;
         });
-        if (everywhere && await this.#ctx.records.dropIf(record.key, record.version)) dropped++;
+        if (everywhere && await this.#ctx.records.dropIf(record.key, record.version)) {
+          dropped++;
+          progress.dropped++;
+        }
       }
       if (this.#opts.delayMs > 0) await sleep(this.#opts.delayMs);
     }

@@ -16,6 +16,7 @@ import { compareVersions } from "./hlc.ts";
 import { quorum } from "./placement.ts";
 import { ballotOf, newestOf, type PoolRecord, type Promise1 } from "./records.ts";
 import { PeerUnavailableError } from "./rpc.ts";
+import type { QuorumPhase } from "./stats.ts";
 import { packRecords, type ReplyHead, unpackRecords } from "./wire.ts";
 
 /** What a quorum read found. */
@@ -80,6 +81,7 @@ export class Replication {
   async read(key: string, owners: string[]): Promise<ReadResult> {
     const tasks = owners.map((p) => this.readOn(p, key));
     const res = await this.#quorum(
+      "read",
       owners,
       tasks.map((t) => t.then((record) => ({ ok: true, record }))),
     );
@@ -93,6 +95,7 @@ export class Replication {
   /** Paxos phase 1 for `key` on a majority of `owners`. */
   prepare(key: string, ballot: string, owners: string[]): Promise<PhaseResult> {
     return this.#quorum(
+      "prepare",
       owners,
       owners.map(async (peer) => {
         if (peer === this.#ctx.self) return await this.#ctx.records.prepare(key, ballot);
@@ -111,6 +114,7 @@ export class Replication {
    */
   accept(record: PoolRecord, ballot: string, owners: string[]): Promise<PhaseResult> {
     return this.#quorum(
+      "accept",
       owners,
       owners.map(async (peer) => {
         try {
@@ -146,8 +150,13 @@ export class Replication {
    * Settles as soon as a majority of `owners` said yes, or as soon as a majority can no longer
    * say yes (refusals and unreachable owners count against).
    */
-  #quorum(owners: string[], answers: Array<Promise<Promise1>>): Promise<PhaseResult> {
+  #quorum(
+    phase: QuorumPhase,
+    owners: string[],
+    answers: Array<Promise<Promise1>>,
+  ): Promise<PhaseResult> {
     const need = quorum(owners.length);
+    const counted = this.#ctx.counters.quorum[phase];
     return new Promise((resolve) => {
       const records: Array<PoolRecord | undefined> = [];
       let yes = 0;
@@ -158,9 +167,11 @@ export class Replication {
         if (done) return;
         if (yes >= need) {
           done = true;
+          counted.ok++;
           resolve({ ok: true, records: records.slice() });
         } else if (owners.length - no < need) {
           done = true;
+          counted.failed++;
           resolve({ ok: false, higher, accepted: yes });
         }
       };

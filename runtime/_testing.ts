@@ -171,7 +171,7 @@ export async function startTestApp(
     sealer: await createSealer(crypto.getRandomValues(new Uint8Array(32))),
     operator: opts.operator,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ pool });
   const invoker = createInvoker({
     registry,
     sandbox,

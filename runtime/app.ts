@@ -24,7 +24,7 @@ import type { Invoker } from "./invoke.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Registry } from "./catalog/mod.ts";
-import { dashboard } from "./dashboard.ts";
+import { createDashboard } from "./dashboard/mod.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { kvRoutes } from "./routes/kv.ts";
 import { memRoutes } from "./routes/mem.ts";
@@ -73,9 +73,25 @@ export function createApp(deps: AppDeps): Hono {
   const maxValue = deps.maxValueBytes ?? 1024 * 1024;
   const check = deps.token ? tokenCheck(deps.token) : undefined;
 
+  const dash = createDashboard({
+    peerId: deps.peerId,
+    registry: deps.registry,
+    net: deps.net,
+    metrics: deps.metrics,
+    check,
+    // The dashboard's actions go through the API as the operator: the browser holds no token.
+    api: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (deps.token) headers.set("authorization", `Bearer ${deps.token}`);
+      return Promise.resolve(app.fetch(new Request(`http://peer${path}`, { ...init, headers })));
+    },
+  });
+
   // Guarded by default: the check comes before every route, and only the
-  // public paths it lists pass without the token.
-  if (check) app.use("*", adminAuth(check, { publicPaths: PUBLIC_PATHS }));
+  // public paths it lists pass without the token (the dashboard's with its session cookie).
+  if (check) {
+    app.use("*", adminAuth(check, { publicPaths: PUBLIC_PATHS, sessions: dash.sessions }));
+  }
 
   // The hot path: nothing but the token check above between it and the invoker.
   const invoke = async (c: Context) =>
@@ -92,7 +108,7 @@ export function createApp(deps: AppDeps): Hono {
     async (c) =>
       c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType }),
   );
-  app.get("/", (c) => c.html(dashboard(deps.peerId)));
+  app.route("/", dash.routes);
 
   const v1 = new Hono();
   v1.use("*", async (c, next) => {

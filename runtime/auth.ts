@@ -3,47 +3,45 @@
  * time, and the middleware that puts every route behind it except the few
  * listed as public. Guarding by default means a route added later is guarded
  * without anyone remembering to.
+ *
+ * A browser signs in to the dashboard once (`/signin` takes the token) and then
+ * carries a session cookie instead of a header; that cookie is accepted on the
+ * dashboard's own paths ({@linkcode SESSION_PATHS}) only, never on `/v1`. The
+ * former HTTP Basic form of the token is gone: the sign-in replaces it.
  * @module
  */
 import type { MiddlewareHandler } from "hono";
 import { errorResponse, VirgoError } from "./errors.ts";
 
-/** Routes that answer without the token: liveness and function calls (which check `public: false` themselves). */
-export const PUBLIC_PATHS: readonly string[] = ["/healthz", "/fn/*"];
+/**
+ * Routes that answer without the token: liveness, function calls (which check `public: false`
+ * themselves) and the dashboard's sign-in page.
+ */
+export const PUBLIC_PATHS: readonly string[] = ["/healthz", "/fn/*", "/signin"];
+
+/** Routes on which a dashboard session (cookie) stands for the token: the page and its data. */
+export const SESSION_PATHS: readonly string[] = ["/", "/signout", "/dashboard/*"];
 
 /** The header that tells a client how to authenticate, sent with every 401. */
 export const BEARER_CHALLENGE: Readonly<Record<string, string>> = {
   "www-authenticate": 'Bearer realm="virgo"',
 };
 
-/**
- * The challenge of the dashboard: browsers cannot add a Bearer header to a page load, but they
- * prompt for Basic credentials and then send them with the page's own API calls, so the token
- * is also accepted as the password of HTTP Basic (any user name).
- */
-export const BASIC_CHALLENGE: Readonly<Record<string, string>> = {
-  "www-authenticate": 'Basic realm="virgo", charset="UTF-8"',
-};
-
-/** The token presented in `Authorization`: `Bearer <token>` or Basic with the token as password. */
+/** The token presented in `Authorization: Bearer <token>`. */
 function presented(authorization: string): string | undefined {
-  const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
-  if (bearer) return bearer[1];
-  const basic = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(authorization);
-  if (!basic) return undefined;
-  try {
-    const pair = new TextDecoder().decode(Uint8Array.from(atob(basic[1]!), (c) => c.charCodeAt(0)));
-    const i = pair.indexOf(":");
-    return i < 0 ? undefined : pair.slice(i + 1);
-  } catch {
-    return undefined;
-  }
+  return /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
 }
 
 /** Checks `Authorization` headers against one admin token. */
 export interface TokenCheck {
-  /** True when `authorization` presents the token (Bearer, or Basic password); false otherwise. */
+  /** True when `authorization` presents the token as `Bearer <token>`; false otherwise. */
   verify(authorization: string | null | undefined): Promise<boolean>;
+}
+
+/** Checks the dashboard's session cookie (see `runtime/dashboard/session.ts`). */
+export interface SessionCheck {
+  /** True when the request's `Cookie` header carries a live session. */
+  valid(cookie: string | undefined): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -94,6 +92,8 @@ export function isPublicPath(path: string, patterns: readonly string[] = PUBLIC_
 export interface AdminAuthOptions {
   /** Paths that answer without the token, exact or `prefix/*`. @default {PUBLIC_PATHS} */
   publicPaths?: readonly string[];
+  /** Dashboard sessions, accepted on {@linkcode SESSION_PATHS} in place of the token. */
+  sessions?: SessionCheck;
 }
 
 /**
@@ -111,16 +111,26 @@ export interface AdminAuthOptions {
 export function adminAuth(check: TokenCheck, opts: AdminAuthOptions = {}): MiddlewareHandler {
   // Split once: this runs before every request of a peer with a token.
   const isPublic = publicPathTest(opts.publicPaths ?? PUBLIC_PATHS);
+  const isSessionPath = publicPathTest(SESSION_PATHS);
+  const sessions = opts.sessions;
   return async function adminAuth(c, next) {
-    if (isPublic(c.req.path)) return await next();
+    const path = c.req.path;
+    if (isPublic(path)) return await next();
     const header = c.req.header("authorization");
     if (await check.verify(header)) return await next();
+    if (sessions && isSessionPath(path)) {
+      if (sessions.valid(c.req.header("cookie"))) return await next();
+      // A browser opening the page is sent to sign in; anything else gets the JSON error.
+      if (path === "/" && !header && (c.req.header("accept") ?? "").includes("text/html")) {
+        return c.redirect("/signin", 303);
+      }
+    }
     return errorResponse(
       new VirgoError(
         "UNAUTHORIZED",
         header ? "Invalid token" : "Missing Authorization: Bearer <token>",
       ),
-      c.req.path === "/" ? BASIC_CHALLENGE : BEARER_CHALLENGE,
+      BEARER_CHALLENGE,
     );
   };
 }

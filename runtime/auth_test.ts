@@ -53,21 +53,28 @@ Deno.test("auth: the middleware answers the contract's 401 before any route", as
   assert.equal((await app.request("/nothing")).status, 401);
 });
 
-Deno.test("auth: the dashboard takes the token as a Basic password and asks for it", async () => {
+Deno.test("auth: a session stands for the token on the dashboard's paths only; Basic is gone", async () => {
   const check = tokenCheck("s3cret-token");
-  assert.equal(await check.verify(`Basic ${btoa("admin:s3cret-token")}`), true);
-  assert.equal(await check.verify(`Basic ${btoa(":s3cret-token")}`), true);
-  assert.equal(await check.verify(`Basic ${btoa("admin:guess")}`), false);
-  assert.equal(await check.verify(`Basic ${btoa("s3cret-token")}`), false);
-  assert.equal(await check.verify("Basic !!!"), false);
+  assert.equal(await check.verify(`Basic ${btoa("admin:s3cret-token")}`), false);
+  const sessions = { valid: (cookie: string | undefined) => cookie === "s=ok" };
   const app = new Hono();
-  app.use("*", adminAuth(check));
-  app.get("/", (c) => c.text("dashboard"));
-  const res = await app.request("/");
-  assert.equal(res.status, 401);
-  assert.match(res.headers.get("www-authenticate") ?? "", /^Basic /);
-  const ok = await app.request("/", {
-    headers: { authorization: `Basic ${btoa("a:s3cret-token")}` },
-  });
-  assert.equal(await ok.text(), "dashboard");
+  app.use("*", adminAuth(check, { sessions }));
+  for (const path of ["/", "/dashboard/state", "/v1/status"]) app.get(path, (c) => c.text(path));
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    app.request(path, { headers });
+  assert.equal(await (await get("/", { cookie: "s=ok" })).text(), "/");
+  assert.equal(
+    await (await get("/dashboard/state", { cookie: "s=ok" })).text(),
+    "/dashboard/state",
+  );
+  assert.equal((await get("/v1/status", { cookie: "s=ok" })).status, 401);
+  assert.equal((await get("/dashboard/state", { cookie: "s=no" })).status, 401);
+  // A browser without a session is sent to sign in; nothing else is.
+  const page = await get("/", { accept: "text/html,*/*" });
+  assert.equal(page.status, 303);
+  assert.equal(page.headers.get("location"), "/signin");
+  const json = await get("/");
+  assert.equal(json.status, 401);
+  assert.match(json.headers.get("www-authenticate") ?? "", /^Bearer /);
+  assert.equal((await get("/dashboard/state", { accept: "text/html" })).status, 401);
 });

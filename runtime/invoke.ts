@@ -229,7 +229,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     const spec = await registry.spec(meta);
     // A body cut off at its bound fails the call as 413, whatever the function made of it.
     running++;
-    const end = metrics.invokeTimer(name, "local");
+    const end = metrics.invokeTimer(name, "local", requestId);
     try {
       const res = await sandbox.invoke(spec, call.req, {
         requestId,
@@ -241,11 +241,11 @@ export function createInvoker(init: InvokerInit): Invoker {
         await res.body?.cancel();
         throw tooLarge(maxBody);
       }
-      end("ok");
+      end("ok", { status: res.status });
       return withHeaders(res, net.peerId, requestId);
     } catch (err) {
       const failure = call.exceeded() ? tooLarge(maxBody) : err;
-      end(errorCode(failure) ?? "INTERNAL");
+      end(errorCode(failure) ?? "INTERNAL", { message: (failure as Error)?.message });
       throw failure;
     } finally {
       running--;
@@ -273,13 +273,13 @@ export function createInvoker(init: InvokerInit): Invoker {
     };
     if (body instanceof ReadableStream) init.duplex = "half";
     const done = router.begin(peer.peerId);
-    const end = metrics.invokeTimer(meta.name, "remote");
+    const end = metrics.invokeTimer(meta.name, "remote", requestId, peer.peerId);
     try {
       const res = await net.invoke(peer.peerId, new Request(req.url, init), { signal: req.signal });
-      end("ok");
+      end("ok", { status: res.status });
       return res;
     } catch (err) {
-      end(errorCode(err) ?? "INTERNAL");
+      end(errorCode(err) ?? "INTERNAL", { message: (err as Error)?.message });
       throw err;
     } finally {
       done();

@@ -162,7 +162,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     operator,
     keepVersions: cfg.keepVersions,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ pool });
   const invoker = createInvoker({
     registry,
     sandbox,
