@@ -34,6 +34,9 @@ Deno.test(
           "virgo_sandbox_processes",
           "virgo_pool_free_bytes",
           "virgo_event_loop_delay_ms",
+          "virgo_kv_hinted_handoff_backlog",
+          "virgo_kv_rebalance_running",
+          "process_resident_memory_bytes",
         ]
       ) {
         assert.match(metrics, new RegExp(`^${gauge} \\d`, "m"), gauge);
@@ -42,21 +45,17 @@ Deno.test(
       const page = await (await fetch(`${peer.url}/`)).text();
       assert.ok(page.includes(`<code>${peer.peerId}</code>`), "the page names its peer");
       const script = page.slice(page.indexOf("<script>"));
-      const get = async (path: string) => {
-        const res = await fetch(`${peer.url}${path}`);
-        assert.equal(res.status, 200, path);
-        return await res.json();
-      };
-      const [peers, fns, status] = await Promise.all(
-        ["/v1/peers", "/v1/functions", "/v1/status"].map(get),
-      );
+      assert.equal((await fetch(`${peer.url}/fn/hello`)).status, 200);
+      const status = await (await fetch(`${peer.url}/v1/status`)).json();
       assert.equal(status.peerId, peer.peerId);
       assert.equal(status.routing, "p2c");
-      // What the page shows of each answer must be in it: a renamed field would show "undefined".
+      const state = await (await fetch(`${peer.url}/dashboard/state`)).json();
+      // What the page shows of the snapshot must be in it: a renamed field would show "undefined".
       const rows: Array<[string, Array<Record<string, unknown>>]> = [
-        ["status", [status]],
-        ["p", peers.peers],
-        ["f", fns.functions],
+        ["s", [state]],
+        ["p", state.peers],
+        ["f", state.functions],
+        ["c", state.calls],
       ];
       for (const [variable, answers] of rows) {
         const fields = fieldsRead(script, variable);

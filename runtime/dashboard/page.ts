@@ -13,7 +13,7 @@ import { STYLE } from "./style.ts";
 const SCRIPT = String.raw`
 "use strict";
 const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (ch) => "&#" + ch.charCodeAt(0) + ";");
 const short = (id) => String(id).slice(-6);
 const mib = (b) => (b / 1048576).toFixed(b < 10485760 ? 1 : 0);
 const ms = (v) => v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
