@@ -181,6 +181,21 @@ export function storeConformance(name: string, factory: () => Promise<Conformanc
     assert.equal(isLive(got, Date.now()), false);
   });
 
+  test("dump holds every namespace's entries once, in key order, as of its start", async ({ db }) => {
+    await db.store("b").put("x", b("bx"));
+    await db.store("a").put("y", b("ay"));
+    await db.store("a").put("x", b("ax"));
+    await db.store("a").delete("y");
+    const dec = new TextDecoder();
+    const seen: string[] = [];
+    for await (const e of db.dump()) {
+      // A write after the dump began is not in it.
+      if (seen.length === 0) await db.store("c").put("late", b("late"));
+      seen.push(`${dec.decode(e.key)}=${dec.decode(e.value)}`);
+    }
+    assert.deepEqual(seen, ["!a!x=ax", "!b!x=bx"]);
+  });
+
   test("records: TTL expiry, lazy drop and sweep of old tombstones", async ({ db }) => {
     let now = 1_000_000;
     const clock = () => now;

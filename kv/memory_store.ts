@@ -7,6 +7,7 @@ import { validateNamespace } from "./keys.ts";
 import {
   compareKeys,
   type Database,
+  type RawEntry,
   type Store,
   type StoreBatchOp,
   type StoreEntry,
@@ -112,6 +113,17 @@ export function openMemoryDatabase(): Database {
       let s = stores.get(namespace);
       if (!s) stores.set(namespace, s = new MemoryStore());
       return s;
+    },
+    async *dump(): AsyncIterable<RawEntry> {
+      // Keys as a LevelDB sublevel stores them (`!<namespace>!<key>`), in the same order.
+      const enc = new TextEncoder();
+      const all: RawEntry[] = [];
+      for (const ns of [...stores.keys()].sort(compareKeys)) {
+        for (const e of await stores.get(ns)!.list()) {
+          all.push({ key: enc.encode(`!${ns}!${e.key}`), value: e.value });
+        }
+      }
+      yield* all;
     },
     close(): Promise<void> {
       closed = true;

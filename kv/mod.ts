@@ -27,8 +27,15 @@
 export * from "./constants.ts";
 export { KvError, type KvErrorCode } from "./errors.ts";
 export { type Logger, silentLogger } from "./logger.ts";
-export type { Database, Store, StoreBatchOp, StoreEntry, StoreListOptions } from "./store.ts";
-export { openDatabase } from "./level_store.ts";
+export type {
+  Database,
+  RawEntry,
+  Store,
+  StoreBatchOp,
+  StoreEntry,
+  StoreListOptions,
+} from "./store.ts";
+export { openDatabase, restoreDatabase } from "./level_store.ts";
 export { openMemoryDatabase } from "./memory_store.ts";
 export { createPool, type Pool, type PoolInit, type PutOptions } from "./pool.ts";
 export type { PoolMember, PoolTransport } from "./transport.ts";

@@ -68,8 +68,26 @@ export interface Store {
 export interface Database {
   /** The namespace `name` (`[A-Za-z0-9_.:-]{1,128}`); the same name gives the same data. */
   store(namespace: string): Store;
+  /**
+   * Every entry of every namespace, in key order, as stored (the namespace is part of the key),
+   * read from one snapshot taken when iteration begins: what is written later is not in it. For
+   * an online backup of a peer; {@linkcode restoreDatabase} writes it into a new LevelDB.
+   *
+   * @example
+   * ```ts
+   * let n = 0;
+   * for await (const _entry of db.dump()) n++;
+   * ```
+   */
+  dump(): AsyncIterable<RawEntry>;
   /** Closes the database; later calls fail. */
   close(): Promise<void>;
+}
+
+/** One entry of a whole {@link Database}: its key with the namespace's prefix, and its value. */
+export interface RawEntry {
+  key: Uint8Array;
+  value: Uint8Array;
 }
 
 /**

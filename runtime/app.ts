@@ -28,6 +28,7 @@ import { createDashboard } from "./dashboard/mod.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { kvRoutes } from "./routes/kv.ts";
 import { memRoutes } from "./routes/mem.ts";
+import { backupRoutes, type BackupSourceFn } from "./routes/backup.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -45,6 +46,8 @@ export interface AppDeps {
    * `Authorization: Bearer <token>`, and so does a function deployed `public: false`.
    */
   token?: string | undefined;
+  /** Makes an online backup of this peer (`POST /v1/backup`); without it the route is absent. */
+  backup?: BackupSourceFn;
   /** Largest value of a key. @default {1048576} */
   maxValueBytes?: number;
 }
@@ -118,6 +121,7 @@ export function createApp(deps: AppDeps): Hono {
   v1.route("/functions", functionRoutes(deps.registry));
   v1.route("/kv", kvRoutes(deps.pool, maxValue));
   v1.route("/mem", memRoutes(deps.pool, maxValue));
+  if (deps.backup) v1.route("/backup", backupRoutes(deps.backup));
   v1.get("/peers", (c) => {
     const peers = deps.net.peers();
     const up = new Set(peers.map((p) => p.peerId));

@@ -29,6 +29,7 @@ import { childLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRegistry, type DeployInput, loadOperator, loadSealer } from "./catalog/mod.ts";
 import { createLoopMonitor } from "./_loop.ts";
+import { encodeBackup, readDataFiles } from "./backup/mod.ts";
 
 /** A running peer. */
 export interface Peer {
@@ -209,6 +210,14 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     metrics,
     logger: childLogger(logger, { component: "http" }),
     token: cfg.token,
+    backup: async () => ({
+      peerId: mesh.peerId,
+      body: encodeBackup({
+        peerId: mesh.peerId,
+        files: await readDataFiles(cfg.data),
+        entries: db.dump(),
+      }),
+    }),
     status: async () => ({
       peerId: mesh.peerId,
       http: http.url,

@@ -60,6 +60,7 @@ Deno.test("with --token, every /v1 route, the dashboard and /metrics need it", o
       ["GET", "/v1/mem/1"],
       ["PUT", "/v1/mem/1"],
       ["DELETE", "/v1/mem/1"],
+      ["POST", "/v1/backup"],
       ["GET", "/v1/no-such-route"],
     ];
     for (const [method, path] of routes) {

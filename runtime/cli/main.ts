@@ -5,6 +5,7 @@
  * @module
  */
 import { Command } from "commander";
+import { backupCommands } from "./backup.ts";
 import { dataCommands } from "./data.ts";
 import { devCommand } from "./dev.ts";
 import { functionCommands } from "./functions.ts";
@@ -24,6 +25,7 @@ versionCommands(program);
 dataCommands(program);
 meshCommands(program);
 secretCommands(program);
+backupCommands(program);
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });
