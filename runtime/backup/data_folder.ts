@@ -81,7 +81,7 @@ export async function restoreDataFolder(
     let header: { peerId: string; created: string } | undefined;
     const files: string[] = [];
     const records = readBackup(stream);
-    async function* entries() {
+    const entries = async function* () {
       for await (const r of records) {
         if (r.type === "header") header = r;
         else if (r.type === "file") {
@@ -89,7 +89,7 @@ export async function restoreDataFolder(
           files.push(r.file.name);
         } else yield r.entry;
       }
-    }
+    };
     const n = await restoreDatabase(`${temp}/db`, entries());
     if (!header) throw new VirgoError("BAD_REQUEST", "Not a usable Virgo backup: no header");
     // Checked again: something may have been put there while this ran.
