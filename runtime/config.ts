@@ -1,15 +1,24 @@
 /**
- * The peer's configuration: one zod schema that every source — command-line
- * flags, `VIRGO_*` environment variables and `virgo.json` in the working
- * folder — is validated against, so the core only ever sees a typed value.
- * Precedence: flag > environment variable > `virgo.json` > default.
+ * Virgo's configuration: ONE zod schema ({@linkcode ConfigSchema}) for the keys of client
+ * commands (`peer`, `token`) and of `virgo start` (`http`, `p2p`, `data`, …, and `token`
+ * again), so one `virgo.json` serves both. Every source — command-line flags, `VIRGO_*`
+ * environment variables and the config file — is validated against it, so the core only ever
+ * sees a typed value. Precedence: flag > environment variable > config file > default.
+ *
+ * The config file is the one `--config <file>` or `VIRGO_CONFIG` names (it must exist), else
+ * `./virgo.json` when there is one, else `/etc/virgo/virgo.json` when there is one (and it can
+ * be read); see {@linkcode findConfigFile}.
+ *
+ * This module is on every CLI command's path, so it imports the few light files it needs
+ * rather than the folders' `mod.ts` (which pull in libp2p, LevelDB and esbuild).
  * @module
  */
 import { z } from "zod";
 import { DEFAULT_DATA, DEFAULT_HTTP, DEFAULT_P2P, DEFAULT_POOL_MB } from "./constants.ts";
-import { DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS } from "./catalog/mod.ts";
-import { DEFAULT_REPLICAS } from "../kv/mod.ts";
-import { STRATEGIES, tcpAddress } from "../p2p/mod.ts";
+import { DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS } from "./catalog/constants.ts";
+import { DEFAULT_REPLICAS } from "../kv/constants.ts";
+import { STRATEGIES } from "../p2p/routing.ts";
+import { tcpAddress } from "../p2p/addr.ts";
 import { VirgoError } from "./errors.ts";
 
 /** Routing strategies a peer can default to (`--routing`): the mesh's own list. */
@@ -31,8 +40,24 @@ const flag = z.union([
   z.enum(["false", "0", "no", "off", ""]).transform(() => false),
 ]);
 
-/** Schema of the options of `virgo start`. */
-export const StartConfigSchema = z.object({
+/** A peer's base URL, as client commands take it. */
+const peerUrl = z.string().refine((v) => /^https?:\/\/[^/\s]+\/?$/.test(v), {
+  message: "Expected a peer's base URL, e.g. http://127.0.0.1:8787",
+});
+
+/**
+ * The one schema of Virgo's configuration: `virgo.json`, `VIRGO_*` variables and flags.
+ * `peer` is a client key (where client commands go); `token` is both the admin token a peer
+ * requires and the one clients send; every other key is an option of `virgo start`.
+ *
+ * @example
+ * ```ts
+ * ConfigSchema.parse({ peer: "http://127.0.0.1:8787", token: "s3cret-token", poolMb: 64 });
+ * ```
+ */
+export const ConfigSchema = z.object({
+  /** Client commands: the peer to talk to. */
+  peer: peerUrl.optional(),
   http: hostPort.default(DEFAULT_HTTP),
   p2p: multiaddr.default(DEFAULT_P2P),
   data: z.string().min(1).default(DEFAULT_DATA),
@@ -53,28 +78,100 @@ export const StartConfigSchema = z.object({
   keepVersions: intFrom(1, MAX_KEEP_VERSIONS).default(DEFAULT_KEEP_VERSIONS),
 }).strict();
 
+/** A validated configuration (client and server keys). */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Schema of the options of `virgo start`: {@linkcode ConfigSchema} without the client key. */
+export const StartConfigSchema = ConfigSchema.omit({ peer: true });
+
 /** The validated options of a peer. */
 export type StartConfig = z.infer<typeof StartConfigSchema>;
 
-/** Reads `virgo.json` from a folder; a missing file is an empty config. */
-export async function readConfigFile(dir = "."): Promise<Record<string, unknown>> {
-  const path = `${dir}/virgo.json`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return {};
-    throw new VirgoError("BAD_REQUEST", `Cannot read ${path}: ${(err as Error).message}`);
-  }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new Error("expected a JSON object");
+/** Where a config file is looked for when neither `--config` nor `VIRGO_CONFIG` names one. */
+export const CONFIG_SEARCH = ["./virgo.json", "/etc/virgo/virgo.json"] as const;
+
+/** A config file as read: its path (undefined when there is none) and its raw keys. */
+export interface ConfigFile {
+  path: string | undefined;
+  values: Record<string, unknown>;
+}
+
+/**
+ * Finds and reads the config file: `explicit` (from `--config` or `VIRGO_CONFIG`; a missing or
+ * unreadable file is an error), else the first of {@linkcode CONFIG_SEARCH} that exists
+ * (`/etc/virgo/virgo.json` is skipped when this user may not read it). The keys are validated
+ * against {@linkcode ConfigSchema}; an error names the file and the key.
+ *
+ * @example
+ * ```ts
+ * const { path, values } = await readConfigFile(Deno.env.get("VIRGO_CONFIG"));
+ * ```
+ */
+export async function readConfigFile(explicit?: string): Promise<ConfigFile> {
+  const candidates = explicit ? [explicit] : CONFIG_SEARCH;
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      if (!explicit && err instanceof Deno.errors.NotFound) continue;
+      if (!explicit && path.startsWith("/etc/") && err instanceof Deno.errors.PermissionDenied) {
+        continue;
+      }
+      throw new VirgoError(
+        "BAD_REQUEST",
+        `Cannot read config file ${path}: ${(err as Error).message}`,
+      );
     }
-    return value as Record<string, unknown>;
-  } catch (err) {
-    throw new VirgoError("BAD_REQUEST", `Invalid ${path}: ${(err as Error).message}`);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new VirgoError("BAD_REQUEST", `Invalid config file ${path}: ${(err as Error).message}`);
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new VirgoError("BAD_REQUEST", `Invalid config file ${path}: expected a JSON object`);
+    }
+    const parsed = ConfigSchema.safeParse(value);
+    if (!parsed.success) {
+      throw new VirgoError(
+        "BAD_REQUEST",
+        `Invalid config file ${path}: ${describeIssue(parsed.error)}`,
+      );
+    }
+    return { path, values: value as Record<string, unknown> };
   }
+  return { path: undefined, values: {} };
+}
+
+/** The first issue of a failed parse, as `key: message`. */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue?.code === "unrecognized_keys") return `unknown key ${issue.keys.join(", ")}`;
+  return `${issue?.path.join(".") || "config"}: ${issue?.message ?? "invalid"}`;
+}
+
+/**
+ * Where client commands go by the config file: its `peer`, else the peer the same file
+ * configures (`http`, with a wildcard address read as loopback), else undefined.
+ *
+ * @example
+ * ```ts
+ * clientPeer({ http: "0.0.0.0:9000" }); // "http://127.0.0.1:9000"
+ * ```
+ */
+export function clientPeer(values: Record<string, unknown>): string | undefined {
+  if (typeof values.peer === "string") return values.peer;
+  if (typeof values.http !== "string") return undefined;
+  const { hostname, port } = parseHostPort(values.http);
+  const host = hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : hostname === "::"
+    ? "[::1]"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  return `http://${host}:${port}`;
 }
 
 /**
@@ -92,6 +189,8 @@ export function resolveConfig(...sources: Record<string, unknown>[]): StartConfi
     for (const [k, v] of Object.entries(source)) if (v !== undefined) merged[k] = v;
   }
   if (typeof merged.join === "string") merged.join = splitList(merged.join);
+  // The client's key may sit in the same file: `virgo start` does not use it.
+  delete merged.peer;
   const parsed = StartConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { checkExposure, isLoopbackHost, resolveConfig } from "./config.ts";
+import {
+  checkExposure,
+  clientPeer,
+  ConfigSchema,
+  isLoopbackHost,
+  readConfigFile,
+  resolveConfig,
+} from "./config.ts";
 
 Deno.test("config: defaults, precedence and validation", () => {
   const d = resolveConfig();
@@ -49,4 +56,38 @@ Deno.test("config: listening off loopback needs a token (HTTP), a swarm key and 
   assert.throws(exposed({ p2p: "/ip4/10.0.0.1/tcp/7878", swarmKey: "k" }), /give --operator/);
   checkExposure(resolveConfig({ p2p: "/ip4/10.0.0.1/tcp/7878", swarmKey: "k", operator: "x" }));
   checkExposure(resolveConfig({ p2p: "/ip6/::1/tcp/7878" }));
+});
+
+Deno.test("config: one file for client and peer keys", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/virgo.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ peer: "http://127.0.0.1:9999", token: "long-enough", poolMb: 64 }),
+    );
+    const file = await readConfigFile(path);
+    assert.equal(file.path, path);
+    // `virgo start` takes the server keys and the token, and ignores the client's `peer`.
+    const cfg = resolveConfig(file.values);
+    assert.equal(cfg.poolMb, 64);
+    assert.equal(cfg.token, "long-enough");
+    assert.equal(clientPeer(file.values), "http://127.0.0.1:9999");
+    // Without `peer`, clients go to the peer the same file configures.
+    assert.equal(clientPeer({ http: "0.0.0.0:9000" }), "http://127.0.0.1:9000");
+    assert.equal(clientPeer({ http: "[::]:9000" }), "http://[::1]:9000");
+    assert.equal(clientPeer({}), undefined);
+    // Errors name the file and the key.
+    await Deno.writeTextFile(path, JSON.stringify({ peer: "http://x:1", colour: 1 }));
+    await assert.rejects(readConfigFile(path), new RegExp(`${path}: unknown key colour`));
+    await Deno.writeTextFile(path, JSON.stringify({ peer: "ftp://x" }));
+    await assert.rejects(readConfigFile(path), /virgo.json: peer: Expected a peer's base URL/);
+    await Deno.writeTextFile(path, "{");
+    await assert.rejects(readConfigFile(path), /Invalid config file .*virgo.json/);
+    // A file named explicitly must exist.
+    await assert.rejects(readConfigFile(`${dir}/none.json`), /Cannot read config file/);
+    assert.ok(ConfigSchema.safeParse({ peer: "https://virgo.example:8787" }).success);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,21 +6,26 @@
  * shape into a {@linkcode CliError} the CLI prints in one line.
  * @module
  */
+import { EXIT, exitCodeForStatus } from "./exit_codes.ts";
 
-/** An error the CLI reports as `error CODE: message` with exit code 1. */
+/** An error the CLI reports as `error CODE: message`, exiting with {@linkcode CliError.exitCode}. */
 export class CliError extends Error {
   override name = "CliError";
-  /** Stable code: the peer's error code, or `PEER_UNREACHABLE`. */
+  /** Stable code: the peer's error code, `PEER_UNREACHABLE`, or a local one (`BAD_REQUEST`). */
   readonly code: string;
+  /** The process's exit code (see exit_codes.ts). */
+  readonly exitCode: number;
   /**
    * @example
    * ```ts
-   * throw new CliError("BAD_REQUEST", "--var expects K=V: x");
+   * throw new CliError("BAD_REQUEST", "--var expects K=V: x"); // exit code 2
    * ```
    */
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, exitCode?: number) {
     super(message);
     this.code = code;
+    this.exitCode = exitCode ??
+      (code === "BAD_REQUEST" ? EXIT.USAGE : code === "PEER_UNREACHABLE" ? EXIT.UNREACHABLE : 1);
   }
 }
 
@@ -36,6 +41,8 @@ export interface ClientOptions {
 export interface Client {
   /** Sends a request; non-2xx answers throw {@linkcode CliError}. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Sends a request and returns any answer; only an unreachable peer throws. */
+  raw(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a request and parses the JSON answer. */
   json<T = unknown>(path: string, init?: RequestInit): Promise<T>;
 }
@@ -51,15 +58,17 @@ export interface Client {
  */
 export function createClient(opts: ClientOptions): Client {
   const base = opts.peer.replace(/\/+$/, "");
-  async function send(path: string, init: RequestInit = {}): Promise<Response> {
+  async function raw(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (opts.token) headers.set("authorization", `Bearer ${opts.token}`);
-    let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { ...init, headers });
+      return await fetch(`${base}${path}`, { ...init, headers });
     } catch (err) {
       throw new CliError("PEER_UNREACHABLE", `Cannot reach ${base}: ${(err as Error).message}`);
     }
+  }
+  async function send(path: string, init: RequestInit = {}): Promise<Response> {
+    const res = await raw(path, init);
     if (res.ok) return res;
     const text = await res.text();
     let code = `HTTP_${res.status}`;
@@ -74,10 +83,11 @@ export function createClient(opts: ClientOptions): Client {
     // The request id finds the call in the peer's log.
     const requestId = res.headers.get("x-virgo-request-id");
     if (requestId && !message.includes(requestId)) message += ` (request ${requestId})`;
-    throw new CliError(code, message);
+    throw new CliError(code, message, exitCodeForStatus(res.status));
   }
   return {
     fetch: send,
+    raw,
     async json(path, init) {
       return await (await send(path, init)).json();
     },

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { CliError } from "./client.ts";
-import { clientFor, peerOptions, print, writeBody } from "./_shared.ts";
+import { clientFor, jsonOption, peerOptions, print, writeBody } from "./_shared.ts";
 
 /** Registers these commands on `program`. */
 export function dataCommands(program: Command): void {
@@ -40,21 +40,28 @@ export function dataCommands(program: Command): void {
       );
     },
   );
-  peerOptions(kv.command("ls")).argument("[prefix]", "key prefix", "").option(
+  jsonOption(peerOptions(kv.command("ls"))).argument("[prefix]", "key prefix", "").option(
     "--limit <n>",
     "page size",
     "100",
   )
     .option("--after <key>", "start after this key")
-    .action(async (prefix: string, o: { limit: string; after?: string }, cmd: Command) => {
-      const q = new URLSearchParams({ prefix, limit: o.limit });
-      if (o.after) q.set("after", o.after);
-      const page = await (await clientFor(cmd)).json<{ keys: string[]; next?: string }>(
-        `/v1/kv?${q}`,
-      );
-      for (const k of page.keys) print(k);
-      if (page.next) console.error(`(more: --after ${page.next})`);
-    });
+    .action(
+      async (
+        prefix: string,
+        o: { limit: string; after?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const q = new URLSearchParams({ prefix, limit: o.limit });
+        if (o.after) q.set("after", o.after);
+        const page = await (await clientFor(cmd)).json<{ keys: string[]; next?: string }>(
+          `/v1/kv?${q}`,
+        );
+        if (o.json) return print(page);
+        for (const k of page.keys) print(k);
+        if (page.next) console.error(`(more: --after ${page.next})`);
+      },
+    );
 
   const mem = peerOptions(program.command("mem")).description(
     "VIRGO's memory API: malloc/set/get/free",

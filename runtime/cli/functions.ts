@@ -3,10 +3,10 @@
  * @module
  */
 import type { Command } from "commander";
-import { bundle } from "../mod.ts";
 import { splitList } from "../config.ts";
 import { CliError } from "./client.ts";
-import { clientFor, peerOptions, print, writeBody } from "./_shared.ts";
+import { exitCodeForStatus } from "./exit_codes.ts";
+import { clientFor, jsonOption, peerOptions, print, writeBody } from "./_shared.ts";
 
 /** Registers these commands on `program`. */
 export function functionCommands(program: Command): void {
@@ -35,6 +35,8 @@ export function functionCommands(program: Command): void {
           if (i <= 0) throw new CliError("BAD_REQUEST", `--var expects K=V: ${kv}`);
           vars[kv.slice(0, i)] = kv.slice(i + 1);
         }
+        // esbuild is loaded only by the commands that bundle.
+        const { bundle } = await import("../catalog/bundle.ts");
         const body: Record<string, unknown> = { code: (await bundle(entry)).code, vars };
         for (const [flag, key] of [["timeoutMs", "timeoutMs"], ["memoryMb", "memoryMb"]] as const) {
           if (o[flag] !== undefined) {
@@ -73,7 +75,7 @@ export function functionCommands(program: Command): void {
       "header 'K: V' (repeatable)",
       (v: string, p: string[] = []) => [...p, v],
     )
-    .option("-i, --include", "print status and headers too")
+    .option("-i, --include", "print the status line and headers (with the request id) first")
     .action(async (name: string, path: string, o: Record<string, unknown>, cmd: Command) => {
       const client = await clientFor(cmd);
       const headers = new Headers();
@@ -88,27 +90,35 @@ export function functionCommands(program: Command): void {
         body = data.startsWith("@") ? await Deno.readFile(data.slice(1)) : data;
       }
       const rel = path.startsWith("/") ? path : `/${path}`;
-      const res = await client.fetch(`/fn/${encodeURIComponent(name)}${rel === "/" ? "" : rel}`, {
-        method: String(o.method).toUpperCase(),
-        headers,
-        body: body ?? null,
-      });
-      if (o.include) {
-        console.log(`HTTP ${res.status}`);
-        for (const [k, v] of res.headers) console.log(`${k}: ${v}`);
-        console.log();
+      const url = `/fn/${encodeURIComponent(name)}${rel === "/" ? "" : rel}`;
+      const init = { method: String(o.method).toUpperCase(), headers, body: body ?? null };
+      if (!o.include) {
+        await writeBody(await client.fetch(url, init));
+        return;
       }
+      // With -i every answer is shown as it came, 2xx or not: status, headers (the request id
+      // among them), body; the exit code still tells failure from success.
+      const res = await client.raw(url, init);
+      console.log(`HTTP ${res.status} ${res.statusText}`.trimEnd());
+      for (const [k, v] of res.headers) console.log(`${k}: ${v}`);
+      console.log();
       await writeBody(res);
+      const exit = exitCodeForStatus(res.status);
+      if (exit !== 0) Deno.exitCode = exit;
     });
 
   const functions = peerOptions(program.command("functions")).description(
     "list or remove functions",
   );
-  peerOptions(functions.command("ls", { isDefault: true })).description("list functions")
-    .action(async (_o: unknown, cmd: Command) => {
-      const { functions } = await (await clientFor(cmd)).json<
+  jsonOption(peerOptions(functions.command("ls", { isDefault: true }))).description(
+    "list functions",
+  )
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const res = await (await clientFor(cmd)).json<
         { functions: Array<Record<string, unknown>> }
       >("/v1/functions");
+      if (o.json) return print(res);
+      const { functions } = res;
       if (functions.length === 0) return print("no functions");
       for (const f of functions) print(`${f.name}\t${f.version}\t${f.size} B\t${f.deployedAt}`);
     });

@@ -3,18 +3,15 @@
  * @module
  */
 import type { Command } from "commander";
-import { generateSwarmKey } from "../../p2p/mod.ts";
-import { generateOperatorKey } from "../catalog/mod.ts";
 import { CliError } from "./client.ts";
-import { clientFor, peerOptions, print } from "./_shared.ts";
+import { clientFor, jsonOption, peerOptions, print } from "./_shared.ts";
 
 /** Registers these commands on `program`. */
 export function meshCommands(program: Command): void {
   const peers = peerOptions(program.command("peers")).description(
     "the mesh as this peer sees it, with each peer's load (peers remove <id>: forget a member)",
   );
-  peers
-    .option("--json", "print JSON")
+  jsonOption(peers)
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const view = await (await clientFor(cmd)).json<{
         peers: Array<Record<string, unknown>>;
@@ -59,6 +56,7 @@ export function meshCommands(program: Command): void {
   program.command("keygen")
     .description("print a new swarm key for a private mesh (--swarm-key)")
     .action(async () => {
+      const { generateSwarmKey } = await import("../../p2p/mod.ts");
       await Deno.stdout.write(generateSwarmKey());
     });
 
@@ -66,6 +64,8 @@ export function meshCommands(program: Command): void {
     .description("make the keys of a locked mesh: swarm key, operator key and admin token")
     .option("--out <dir>", "folder to write them to", "virgo-keys")
     .action(async (o: { out: string }) => {
+      const { generateSwarmKey } = await import("../../p2p/mod.ts");
+      const { generateOperatorKey } = await import("../catalog/mod.ts");
       await Deno.mkdir(o.out, { recursive: true, mode: 0o700 });
       const { privateJwk, publicKey } = await generateOperatorKey();
       const token = Array.from(

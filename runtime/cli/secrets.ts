@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { CliError } from "./client.ts";
-import { clientFor, peerOptions, print } from "./_shared.ts";
+import { clientFor, jsonOption, peerOptions, print } from "./_shared.ts";
 
 /** Reads a line from the terminal without echoing it. */
 async function promptHidden(label: string): Promise<string> {
@@ -61,10 +61,9 @@ export function secretCommands(program: Command): void {
         }),
       );
     });
-  peerOptions(secret.command("ls"))
+  jsonOption(peerOptions(secret.command("ls")))
     .description("list a function's secret names")
     .argument("<fn>")
-    .option("--json", "print JSON")
     .action(async (fn: string, o: { json?: boolean }, cmd: Command) => {
       const res = await (await clientFor(cmd)).json<{ secrets: string[] }>(path(fn));
       if (o.json) return print(res);

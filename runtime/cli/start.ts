@@ -3,8 +3,9 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { bundle, createLogger, readConfigFile, resolveConfig, startPeer } from "../mod.ts";
-import { collect } from "./_shared.ts";
+import { resolveConfig } from "../config.ts";
+import { collect, configFor } from "./_shared.ts";
+import { startupError } from "./startup_errors.ts";
 
 const EXAMPLES = ["hello", "echo", "fib", "router", "counter"];
 
@@ -76,10 +77,17 @@ export function startCommand(program: Command): void {
         "VIRGO_WITH_EXAMPLES",
       ),
     )
-    .action(async (opts: Record<string, unknown>) => {
-      const cfg = resolveConfig(await readConfigFile(), opts);
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const cfg = resolveConfig((await configFor(cmd)).values, opts);
+      // The peer's parts (libp2p, LevelDB, esbuild) load only here, not for client commands.
+      const { bundle, createLogger, startPeer } = await import("../mod.ts");
       const logger = createLogger();
-      const peer = await startPeer(cfg, logger);
+      let peer: Awaited<ReturnType<typeof startPeer>>;
+      try {
+        peer = await startPeer(cfg, logger);
+      } catch (err) {
+        throw startupError(err, cfg);
+      }
       // A peer that holds only the operator's public key cannot sign, so it deploys nothing.
       if (cfg.withExamples && (!cfg.operator || cfg.operatorKey)) {
         const root = new URL("../../functions/", import.meta.url);

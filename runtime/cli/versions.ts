@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { clientFor, peerOptions, print } from "./_shared.ts";
+import { clientFor, jsonOption, peerOptions, print } from "./_shared.ts";
 
 /** One kept version, as `GET /v1/functions/:name/versions` lists it. */
 interface VersionRow {
@@ -19,10 +19,9 @@ const path = (fn: string, rest: string) => `/v1/functions/${encodeURIComponent(f
 
 /** Registers these commands on `program`. */
 export function versionCommands(program: Command): void {
-  peerOptions(program.command("versions"))
+  jsonOption(peerOptions(program.command("versions")))
     .description("list a function's kept versions, newest first; * marks the current one")
     .argument("<fn>")
-    .option("--json", "print JSON")
     .action(async (fn: string, o: { json?: boolean }, cmd: Command) => {
       const res = await (await clientFor(cmd)).json<{ versions: VersionRow[] }>(
         path(fn, "versions"),

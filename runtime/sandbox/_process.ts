@@ -14,7 +14,11 @@ import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constan
 import { SandboxError, type SandboxErrorCode } from "./errors.ts";
 import type { FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
 
-const CHILD_URL = new URL("./_child.ts", import.meta.url).href;
+// `.js` in the npm package, whose CLI is bundled (bin/build.ts writes `_child.js` beside this code).
+const CHILD_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./_child.ts" : "./_child.js",
+  import.meta.url,
+).href;
 
 /** What a process needs from its pool. */
 export interface ProcessInit {

@@ -1,0 +1,77 @@
+/**
+ * CLI start-up time: `virgo --help` and `virgo kv get <key>` (against a stub peer in this
+ * process, so only the CLI is timed), each run `--runs` times as a user runs them, next to a
+ * bare `deno eval 0`. Target: both under 150 ms (issue 11).
+ *
+ *   deno run -A bench/cli_start.ts [--runs 30] [--bin <path to an installed virgo>]
+ *
+ * Without `--bin` it builds `dist/cli/` (bin/build.ts) and times `bin/virgo` (the bundle, as
+ * installed) and `deno run runtime/cli/main.ts` (the source, as in a checkout).
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "30" }, bin: { type: "string" } },
+});
+const runs = Number(values.runs);
+
+const server = Deno.serve(
+  { hostname: "127.0.0.1", port: 0, onListen() {} },
+  (req) =>
+    new URL(req.url).pathname.startsWith("/v1/kv/")
+      ? new Response("value", { headers: { "x-virgo-version": "1" } })
+      : new Response("{}", { status: 404 }),
+);
+const peer = `http://127.0.0.1:${server.addr.port}`;
+
+async function time(cmd: string, args: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t = performance.now();
+    const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped", cwd: "/" })
+      .output();
+    const ms = performance.now() - t;
+    if (!r.success) {
+      throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+    }
+    if (i > 0) out.push(ms); // the first run fills Deno's caches
+  }
+  return out.sort((a, b) => a - b);
+}
+
+const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+if (!values.bin) {
+  const b = await new Deno.Command(DENO, { args: ["run", "-A", `${ROOT}bin/build.ts`] }).output();
+  if (!b.success) throw new Error(new TextDecoder().decode(b.stderr));
+}
+const bin = values.bin ?? `${ROOT}bin/virgo`;
+const src = [
+  "run",
+  "-A",
+  "--no-lock",
+  "--config",
+  `${ROOT}deno.json`,
+  `${ROOT}runtime/cli/main.ts`,
+];
+const cases: Array<[string, string, string[]]> = [
+  ["deno eval 0 (floor)", DENO, ["eval", "0"]],
+  ["virgo --help (installed bundle)", bin, ["--help"]],
+  ["virgo kv get (installed bundle)", bin, ["kv", "get", "k", "--peer", peer]],
+];
+if (!values.bin) {
+  cases.push(
+    ["virgo --help (source)", DENO, [...src, "--help"]],
+    ["virgo kv get (source)", DENO, [...src, "kv", "get", "k", "--peer", peer]],
+  );
+}
+console.log(`| command | p50 ms | p90 ms | runs |\n|---|---|---|---|`);
+for (const [name, cmd, args] of cases) {
+  const xs = await time(cmd, args);
+  console.log(`| ${name} | ${q(xs, 0.5).toFixed(0)} | ${q(xs, 0.9).toFixed(0)} | ${runs} |`);
+}
+await server.shutdown();
