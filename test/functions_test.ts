@@ -93,7 +93,7 @@ Deno.test("deploy and invoke through the CLI and HTTP", opts, async (t) => {
       assert.equal(res.status, 404);
       assert.equal((await res.json()).error.code, "FUNCTION_NOT_FOUND");
       const again = await cli(["functions", "rm", "hello", "--peer", peer.url]);
-      assert.equal(again.code, 1);
+      assert.equal(again.code, 3);
       assert.match(again.stderr, /FUNCTION_NOT_FOUND/);
     });
   } finally {

@@ -80,7 +80,7 @@ Deno.test("with --token, every /v1 route, the dashboard and /metrics need it", o
 
     // The CLI sends the token it is given, to reads as well.
     const denied = await cli(["functions", "ls", "--peer", peer.url]);
-    assert.equal(denied.code, 1);
+    assert.equal(denied.code, 4);
     assert.match(denied.stderr, /UNAUTHORIZED/);
     const listed = await cli(["functions", "ls", "--peer", peer.url], { VIRGO_TOKEN: T });
     assert.equal(listed.code, 0, listed.stderr);
@@ -134,7 +134,7 @@ Deno.test("with --token, functions: public, private, and failing ones", opts, as
       assert.equal(viaCli.code, 0, viaCli.stderr);
       assert.equal(viaCli.stdout, "none");
       const noCli = await cli(["invoke", "closed", "--peer", peer.url]);
-      assert.equal(noCli.code, 1);
+      assert.equal(noCli.code, 4);
       assert.match(noCli.stderr, /UNAUTHORIZED/);
     });
 

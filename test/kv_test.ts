@@ -43,7 +43,7 @@ Deno.test("the pool across three peers", opts, async (t) => {
       assert.equal((await cli(["kv", "ls", "cli/", ...peer])).stdout, "cli/a\ncli/b\n");
       assert.equal((await cli(["kv", "del", "cli/a", ...peer])).code, 0);
       const gone = await cli(["kv", "get", "cli/a", ...peer]);
-      assert.equal(gone.code, 1);
+      assert.equal(gone.code, 3);
       assert.match(gone.stderr, /NOT_FOUND/);
     });
 
@@ -57,10 +57,10 @@ Deno.test("the pool across three peers", opts, async (t) => {
       assert.equal(got.stdout, "\0hi\0\0\0\0\0");
       assert.equal((await cli(["mem", "free", addr, ...peer])).code, 0);
       const gone = await cli(["mem", "get", addr, ...peer]);
-      assert.equal(gone.code, 1);
+      assert.equal(gone.code, 3);
       assert.match(gone.stderr, /NOT_FOUND/);
       const bad = await cli(["mem", "alloc", "lots", ...peer]);
-      assert.equal(bad.code, 1);
+      assert.equal(bad.code, 2);
       assert.match(bad.stderr, /BAD_REQUEST/);
     });
 

@@ -103,7 +103,7 @@ Deno.test({
       assert.equal(out, `hello netns from ${a.peerId}\n`);
       // Without the token, b refuses mutations.
       const denied = await cli(["kv", "set", "k", "v", "--peer", b.url], {}, NS[1]);
-      assert.equal(denied.code, 1);
+      assert.equal(denied.code, 4);
       assert.match(denied.stderr, /UNAUTHORIZED/);
     } finally {
       await stopAll(peers);

@@ -117,7 +117,7 @@ Deno.test("a secret reaches its function on every peer and nowhere else", opts, 
       return (await res.text()) === "missing";
     });
     const bad = await cliWithStdin(["secret", "set", "vault", "9BAD", "--peer", a.url], "x");
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Invalid secret name/);
     // Stopped, nothing logged it, and nothing stored it in the clear.
     await Promise.all(peers.map((p) => p.stop()));

@@ -49,12 +49,12 @@ Deno.test("an unlocked peer refuses to listen off loopback, naming the fix", opt
     ]);
     for (const [args, message] of cases) {
       const r = await cli(["start", "--http", "127.0.0.1:0", "--data", data, ...args]);
-      assert.equal(r.code, 1, `started with ${args.join(" ")}`);
+      assert.equal(r.code, 2, `started with ${args.join(" ")}`);
       assert.match(r.stderr, message);
     }
     // And a second init does not overwrite the keys.
     const again = await cli(["init", "--out", dir]);
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 2);
     assert.match(again.stderr, /exists already/);
   } finally {
     await Deno.remove(data, { recursive: true });

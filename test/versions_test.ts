@@ -183,13 +183,13 @@ Deno.test("virgo versions and virgo rollback through the CLI", opts, async (t) =
     await t.step("rollback says why it cannot", async () => {
       assert.equal((await run("rollback", "ver", v2!)).code, 0);
       const none = await run("rollback", "ver");
-      assert.equal(none.code, 1);
+      assert.equal(none.code, 5);
       assert.match(none.stderr, /^error CONFLICT: ver has no version older than /);
       const unknown = await run("rollback", "ver", "deadbeef");
-      assert.equal(unknown.code, 1);
+      assert.equal(unknown.code, 3);
       assert.match(unknown.stderr, /^error NOT_FOUND: ver has no kept version deadbeef/);
       const missing = await run("versions", "nothere");
-      assert.equal(missing.code, 1);
+      assert.equal(missing.code, 3);
       assert.match(missing.stderr, /^error FUNCTION_NOT_FOUND: /);
       assert.equal(await runsOn(peer, "ver"), "200 two");
     });
