@@ -2,7 +2,8 @@
  * Part `scale` — membership at flat cost, with real processes (issue 10, 4a).
  *
  * Starts N real `virgo start` peers (`--spares 0`, so each is one process), the first alone
- * and the rest joining it, in batches so 2 cores are not swamped by N Deno starts at once.
+ * and the rest in batches of 5 (so 2 cores are not swamped by N Deno starts at once), each
+ * joining a random peer already up.
  * Measures the time from the last peer's `Ready at` until every peer lists all N, then
  * keeps the mesh idle for the hold window, checking every view stays complete, and reports
  * per peer: idle CPU (utime + stime from /proc/<pid>/stat over the window, as a share of one
@@ -40,7 +41,7 @@ import {
 } from "./_util.ts";
 
 /** Peers started at once: each `virgo start` takes a core for about a second. */
-const BATCH = 10;
+const BATCH = 5;
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
@@ -78,15 +79,32 @@ const max = (xs: number[]) => xs.length ? Math.max(...xs) : NaN;
 export async function measureScale(n: number, holdS: number) {
   const opts = { spares: 0, maxLogs: 50, timeoutMs: 300_000 };
   const peers: PeerProcess[] = [];
+  let retriedStarts = 0;
+  const loadavg = async () =>
+    (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
+  const loadAtStart = await loadavg();
   try {
     const t0 = performance.now();
     const first = await startPeer(opts);
     peers.push(first);
     while (peers.length < n) {
       const k = Math.min(BATCH, n - peers.length);
-      const batch = await Promise.all(
-        Array.from({ length: k }, () => startPeer({ ...opts, join: [first.p2p] })),
-      );
+      // Each joins a random peer already up (as an operator would spread them), not all one.
+      const seed = () => peers[Math.floor(Math.random() * peers.length)]!.p2p;
+      // A start the box was too busy for (its join handshake timed out) is tried again, and
+      // counted: the figure says how often.
+      const start = async (): Promise<PeerProcess> => {
+        for (let attempt = 1;; attempt++) {
+          try {
+            return await startPeer({ ...opts, join: [seed()] });
+          } catch (err) {
+            if (attempt >= 3) throw err;
+            retriedStarts++;
+            log(`    a start failed, again: ${String(err).split("\n")[1]?.slice(0, 80)}`);
+          }
+        }
+      };
+      const batch = await Promise.all(Array.from({ length: k }, start));
       peers.push(...batch);
     }
     const lastReady = performance.now();
@@ -151,6 +169,8 @@ export async function measureScale(n: number, holdS: number) {
     return {
       peers: n,
       startSeconds: r(startS, 1),
+      retriedStarts,
+      loadAverage: { atStart: loadAtStart, atEnd: await loadavg() },
       converged,
       convergeSecondsAfterLastStart: converged ? r(convergeS, 1) : null,
       viewSizesAtConvergeEnd: { min: Math.min(...views), max: Math.max(...views) },
