@@ -22,6 +22,7 @@ import {
   REDIAL_JITTER,
   REDIAL_MAX_MS,
   REDIAL_MIN_MS,
+  SWIM_PROTOCOL,
 } from "./constants.ts";
 import type { VirgoNode } from "./node.ts";
 import type { Logger } from "./types.ts";
@@ -67,9 +68,10 @@ export function toTrim<C extends Pick<Connection, "remotePeer" | "streams" | "st
     .filter((id) =>
       open.every((c) =>
         c.remotePeer.toString() !== id ||
-        // Gossipsub keeps a stream on every connection, identify ends by itself: only a stream
-        // of ours (a call, a pooled stream, a probe) means the connection is in use.
-        !c.streams.some((s) => s.protocol?.startsWith("/virgo/") ?? false)
+        // Gossipsub keeps a stream on every connection, identify ends by itself, SWIM keeps
+        // one while in use: only another stream of ours (a call, a pooled stream) means the
+        // connection is in use — the last-used time covers SWIM.
+        !c.streams.some((s) => s.protocol?.startsWith("/virgo/") && s.protocol !== SWIM_PROTOCOL)
       )
     )
     .sort((a, b) => used(a) - used(b));

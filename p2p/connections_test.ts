@@ -44,7 +44,7 @@ Deno.test("trim: a connection used lately, or with a stream of ours open, is nev
   const now = 100_000;
   const conns = [
     conn("busy", ["/virgo/invoke/1.0.0", "/meshsub/1.1.0"]),
-    conn("gossip-only", ["/meshsub/1.1.0", "/ipfs/id/1.0.0"]),
+    conn("gossip-only", ["/meshsub/1.1.0", "/ipfs/id/1.0.0", "/virgo/swim/1.0.0"]),
     conn("recent"),
   ];
   const used = new Map([["busy", 0], ["gossip-only", 0], ["recent", now - 1_000]]);

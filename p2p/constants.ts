@@ -31,6 +31,13 @@ export const MAX_SWIM_FRAME_BYTES = 4 * 1024 * 1024;
 /** SWIM sends in flight at once (dial + stream); more are dropped, as UDP would: the core's timeouts cover loss. */
 export const MAX_SWIM_SENDS_IN_FLIGHT = 64;
 
+/**
+ * A peer's SWIM stream is closed after this long unused. A member is probed by us about once
+ * per N periods and probes us as often, so at 50 peers a stream sees a message every ~25 s on
+ * average; 30 s keeps most of them, and lets the connection keeper trim what goes quiet.
+ */
+export const SWIM_STREAM_IDLE_MS = 30_000;
+
 /** A SWIM send (dial, open stream, write) gives up after this long: past the probe period, an ack is too late anyway. */
 export const SWIM_SEND_TIMEOUT_MS = 2_000;
 

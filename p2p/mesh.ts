@@ -394,6 +394,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           logger,
         });
         view.attach(swim);
+        wire.start();
         swim.start();
         connections.start();
         const seeds = () => [...bootstrap].map(([id, addrs]) => ({ id, addrs }));

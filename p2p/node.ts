@@ -71,6 +71,9 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
     ],
     ...(psk === undefined ? {} : { connectionProtector: preSharedKey({ psk }) }),
     peerDiscovery,
+    // SWIM detects failures; libp2p's monitor would ping every connection every 10 s besides,
+    // which cost as much as SWIM itself on an idle peer.
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SEC_PER_HOST,

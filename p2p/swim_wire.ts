@@ -1,8 +1,11 @@
 /**
  * SWIM over libp2p: the {@link SwimTransport} of the real mesh. One message is one frame on a
- * short stream (`SWIM_PROTOCOL`), opened on the connection to the peer if there is one, or on
- * a connection dialed for it (which the connection keeper closes again once idle). Sends are
- * fire-and-forget and bounded in number, like UDP datagrams: the core's timeouts handle loss.
+ * stream (`SWIM_PROTOCOL`) kept per peer while in use and closed after `SWIM_STREAM_IDLE_MS`:
+ * a stream per message cost a stream opening, a protocol negotiation and a close — three times
+ * the frames and bytes of the message itself. The stream is opened on the connection to the
+ * peer if there is one, or on one dialed for it (which the connection keeper closes again once
+ * idle). Sends are fire-and-forget and bounded in number, like UDP datagrams: the core's
+ * timeouts handle loss.
  *
  * Inbound, a frame is decoded and validated (`decodeSwim`), and handed to the core only from
  * a peer the core knows, in any state — or, for a `sync` (a join), from any peer that could
@@ -18,6 +21,7 @@ import {
   MAX_SWIM_SENDS_IN_FLIGHT,
   SWIM_PROTOCOL,
   SWIM_SEND_TIMEOUT_MS,
+  SWIM_STREAM_IDLE_MS,
 } from "./constants.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
 import type { VirgoNode } from "./node.ts";
@@ -44,10 +48,19 @@ export interface SwimWireInit {
  * await wire.register((from, msg) => swim.receive(from, msg));
  * ```
  */
+interface Out {
+  stream: Promise<Stream>;
+  /** Writes on one stream, one after the other (a large frame may wait for drain). */
+  tail: Promise<unknown>;
+  lastUsed: number;
+}
+
 export class SwimWire implements SwimTransport {
   readonly #init: SwimWireInit;
+  readonly #out = new Map<string, Out>();
   #inFlight = 0;
   #stopped = false;
+  #sweep: ReturnType<typeof setInterval> | undefined;
   /** Messages dropped because too many sends were in flight, or refused inbound. */
   readonly stats = { dropped: 0, refused: 0 };
 
@@ -63,9 +76,23 @@ export class SwimWire implements SwimTransport {
     );
   }
 
+  /** Start closing streams idle longer than `SWIM_STREAM_IDLE_MS`. */
+  start(): void {
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const [peer, out] of this.#out) {
+        if (now - out.lastUsed < SWIM_STREAM_IDLE_MS) continue;
+        this.#out.delete(peer);
+        void out.tail.then(() => out.stream).then((s) => s.close()).catch(() => {});
+      }
+    }, SWIM_STREAM_IDLE_MS / 2);
+    Deno.unrefTimer(this.#sweep as unknown as number);
+  }
+
   /** Stop sending (the node's stop closes what is open). */
   stop(): void {
     this.#stopped = true;
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
   }
 
   send(to: string, addrs: string[], msg: SwimMessage): void {
@@ -84,6 +111,33 @@ export class SwimWire implements SwimTransport {
   }
 
   async #send(to: string, addrs: string[], bytes: Uint8Array): Promise<void> {
+    let out = this.#out.get(to);
+    if (out === undefined) {
+      const stream = this.#open(to, addrs);
+      out = { stream, tail: stream, lastUsed: Date.now() };
+      this.#out.set(to, out);
+    }
+    const entry = out;
+    entry.lastUsed = Date.now();
+    this.#init.touch(to);
+    const write = entry.tail.then(() => entry.stream).then(async (stream) => {
+      try {
+        await writeFrame(stream, [bytes], AbortSignal.timeout(SWIM_SEND_TIMEOUT_MS));
+      } catch (err) {
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+    });
+    entry.tail = write.catch(() => {});
+    try {
+      await write;
+    } catch (err) {
+      if (this.#out.get(to) === entry) this.#out.delete(to);
+      throw err;
+    }
+  }
+
+  async #open(to: string, addrs: string[]): Promise<Stream> {
     const { node } = this.#init;
     const signal = AbortSignal.timeout(SWIM_SEND_TIMEOUT_MS);
     const id = peerIdFromString(to);
@@ -94,15 +148,12 @@ export class SwimWire implements SwimTransport {
       }
       conn = await node.dial(id, { signal });
     }
-    this.#init.touch(to);
     const stream = await conn.newStream(SWIM_PROTOCOL, { signal, negotiateFully: false });
-    try {
-      await writeFrame(stream, [bytes], signal);
-      await stream.close({ signal });
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    }
+    stream.addEventListener("close", () => {
+      const out = this.#out.get(to);
+      if (out !== undefined) void out.stream.then((s) => s === stream && this.#out.delete(to));
+    }, { once: true });
+    return stream;
   }
 
   async #onStream(
@@ -111,22 +162,22 @@ export class SwimWire implements SwimTransport {
     receive: (from: string, msg: SwimMessage) => void,
   ): Promise<void> {
     const from = conn.remotePeer.toString();
-    this.#init.touch(from);
+    const reader = new FrameReader(stream);
     try {
-      const frame = await new FrameReader(stream).next(
-        MAX_SWIM_FRAME_BYTES,
-        AbortSignal.timeout(SWIM_SEND_TIMEOUT_MS),
-      );
-      if (frame === null) throw new Error("Empty SWIM stream");
-      const msg = decodeSwim(frame);
-      if (msg === undefined) throw new Error("Malformed SWIM message");
-      await stream.close();
-      if (msg.t !== "sync" && !this.#init.known(from)) {
-        this.stats.refused++;
-        this.#init.logger.debug({ from, t: msg.t }, "SWIM message from a peer that has not joined");
-        return;
+      while (true) {
+        const frame = await reader.next(MAX_SWIM_FRAME_BYTES);
+        if (frame === null) break;
+        this.#init.touch(from);
+        const msg = decodeSwim(frame);
+        if (msg === undefined) throw new Error("Malformed SWIM message");
+        if (msg.t !== "sync" && !this.#init.known(from)) {
+          this.stats.refused++;
+          this.#init.logger.debug({ from, t: msg.t }, "SWIM message from a peer that has not joined");
+          continue;
+        }
+        receive(from, msg);
       }
-      receive(from, msg);
+      await stream.close();
     } catch (err) {
       this.#init.logger.debug({ from, err: (err as Error).message }, "bad SWIM stream");
       stream.abort(err instanceof Error ? err : new Error(String(err)));
