@@ -59,10 +59,17 @@ interface SwimCounters {
   sentBytes: number;
   received: number;
   receivedBytes: number;
+  sentByType: Record<string, number>;
 }
 
 async function membershipOf(p: PeerProcess): Promise<
-  { swim: SwimCounters; connections: number; neighbours: number; members: number } | undefined
+  {
+    swim: SwimCounters;
+    connections: number;
+    connectionsOpened: number;
+    neighbours: number;
+    members: number;
+  } | undefined
 > {
   try {
     const res = await fetch(`${p.url}/v1/status`);
@@ -151,6 +158,8 @@ export async function measureScale(n: number, holdS: number) {
     const swimMsgs: number[] = [];
     const tcpSent: number[] = [];
     const conns: number[] = [];
+    const opened: number[] = [];
+    const byType: Record<string, number> = {};
     peers.forEach((p, i) => {
       const c0 = before.cpu[i];
       const c1 = after.cpu[i];
@@ -161,6 +170,10 @@ export async function measureScale(n: number, holdS: number) {
         swimBytes.push((s1.swim.sentBytes - s0.sentBytes) / secs);
         swimMsgs.push((s1.swim.sent - s0.sent) / secs);
         conns.push(s1.connections);
+        opened.push((s1.connectionsOpened - before.swim[i]!.connectionsOpened) / secs);
+        for (const [t, k] of Object.entries(s1.swim.sentByType)) {
+          byType[t] = (byType[t] ?? 0) + (k - (s0.sentByType[t] ?? 0)) / secs / peers.length;
+        }
       }
       const t0b = before.tcp.get(p.pid);
       const t1b = after.tcp.get(p.pid);
@@ -184,6 +197,10 @@ export async function measureScale(n: number, holdS: number) {
         max: Math.round(max(swimBytes)),
       },
       swimSentMsgsPerPeerPerSec: r(mean(swimMsgs), 2),
+      swimSentMsgsPerPeerPerSecByType: Object.fromEntries(
+        Object.entries(byType).map(([t, v]) => [t, r(v, 3)]),
+      ),
+      connectionsOpenedPerPeerPerSec: r(mean(opened), 3),
       tcpSentBytesPerPeerPerSec: { mean: Math.round(mean(tcpSent)), max: Math.round(max(tcpSent)) },
       connectionsPerPeer: { mean: r(mean(conns), 1), max: max(conns) },
     };

@@ -116,6 +116,8 @@ export class Connections {
   readonly #lastUsed = new Map<string, number>();
   readonly #redials = new Map<string, Redial>();
   #neighbours = new Set<string>();
+  /** Connections opened since start (either way). */
+  opened = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
 
@@ -127,6 +129,7 @@ export class Connections {
   /** Start redialing join addresses on loss and trimming/topping up every `CONNECTION_TRIM_MS`. */
   start(): void {
     const { node } = this.#init;
+    node.addEventListener("connection:open", () => this.opened++);
     node.addEventListener("peer:connect", (evt) => {
       const id = evt.detail.toString();
       this.touch(id);

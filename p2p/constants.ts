@@ -84,8 +84,12 @@ export const NEIGHBOURS = 6;
  */
 export const MAX_IDLE_CONNECTIONS = 20;
 
-/** A connection used within this long is never trimmed, so a probe's ack or a call in progress keeps its link. */
-export const CONNECTION_MIN_IDLE_MS = 10_000;
+/**
+ * A connection used within this long is never trimmed, so a probe's ack, its ping-req round
+ * and a call in progress keep their link. Two probe periods: at 10 s, a 50-peer mesh (where
+ * each peer hears from a different member every half second) kept ~45 connections open.
+ */
+export const CONNECTION_MIN_IDLE_MS = 2_000;
 
 /** How often connections are trimmed back to the soft bound and the neighbours topped up. */
 export const CONNECTION_TRIM_MS = 5_000;

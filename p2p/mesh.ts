@@ -371,7 +371,11 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
     },
     poolStats: () => ({ rpc: rpcPool.stats(), invoke: invokePool.stats() }),
     stats: () => ({
-      swim: { ...(swim?.stats ?? { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 }) },
+      swim: {
+        ...(swim?.stats ?? { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 }),
+        sentByType: { ...wire.stats.sent },
+      },
+      connectionsOpened: connections.opened,
       connections: connections.count(),
       neighbours: connections.neighbours().length,
       members: view.list().length + 1,

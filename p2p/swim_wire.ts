@@ -61,8 +61,11 @@ export class SwimWire implements SwimTransport {
   #inFlight = 0;
   #stopped = false;
   #sweep: ReturnType<typeof setInterval> | undefined;
-  /** Messages dropped because too many sends were in flight, or refused inbound. */
-  readonly stats = { dropped: 0, refused: 0 };
+  /**
+   * Messages dropped because too many sends were in flight, refused inbound (not a sync, from
+   * a peer the core does not know), and sent by type (`ping`, `ack`, `sync`, …).
+   */
+  readonly stats = { dropped: 0, refused: 0, sent: {} as Record<string, number> };
 
   constructor(init: SwimWireInit) {
     this.#init = init;
@@ -102,6 +105,7 @@ export class SwimWire implements SwimTransport {
       return;
     }
     this.#inFlight++;
+    this.stats.sent[msg.t] = (this.stats.sent[msg.t] ?? 0) + 1;
     this.#send(to, addrs, encodeSwim(msg)).catch((err) => {
       this.#init.logger.debug(
         { peer: to, t: msg.t, err: (err as Error).message },
@@ -142,12 +146,8 @@ export class SwimWire implements SwimTransport {
     const signal = AbortSignal.timeout(SWIM_SEND_TIMEOUT_MS);
     const id = peerIdFromString(to);
     let conn = node.getConnections(id).find((c) => c.status === "open");
-    if (conn === undefined) {
-      if (addrs.length > 0) {
-        await node.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) });
-      }
-      conn = await node.dial(id, { signal });
-    }
+    // The member's own addresses, dialed as they are: no peer-store write per probe.
+    conn ??= await node.dial(addrs.length > 0 ? addrs.map((a) => multiaddr(a)) : id, { signal });
     const stream = await conn.newStream(SWIM_PROTOCOL, { signal, negotiateFully: false });
     stream.addEventListener("close", () => {
       const out = this.#out.get(to);

@@ -162,8 +162,16 @@ export interface Mesh extends Startable {
 
 /** Counters of {@link Mesh.stats}. */
 export interface MeshStats {
-  /** SWIM messages and their encoded bytes, since start. */
-  swim: { sent: number; sentBytes: number; received: number; receivedBytes: number };
+  /** SWIM messages and their encoded bytes, since start; messages sent by type. */
+  swim: {
+    sent: number;
+    sentBytes: number;
+    received: number;
+    receivedBytes: number;
+    sentByType: Record<string, number>;
+  };
+  /** Connections opened (either way) since start: what probing members we hold no connection with costs. */
+  connectionsOpened: number;
   /** Peers with an open connection now. */
   connections: number;
   /** Of them, the neighbours kept open on purpose. */
