@@ -7,6 +7,10 @@
  * join address, one used within `CONNECTION_MIN_IDLE_MS` or one with a stream of ours open).
  * libp2p's own `maxConnections` stays far above, as the hard ceiling.
  *
+ * Only kept connections run identify (libp2p's `runOnConnectionOpen` is off), so only they
+ * carry gossipsub: the catalogue's topic spreads over the neighbour graph, and a connection a
+ * probe opens for a moment costs a handshake, not a handshake plus identify and gossipsub.
+ *
  * A closed connection says nothing about membership: SWIM's probes decide who is alive.
  *
  * @module
@@ -116,6 +120,8 @@ export class Connections {
   readonly #lastUsed = new Map<string, number>();
   readonly #redials = new Map<string, Redial>();
   #neighbours = new Set<string>();
+  readonly #identified = new WeakSet<Connection>();
+  #soon: ReturnType<typeof setTimeout> | undefined;
   /** Connections opened since start (either way). */
   opened = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -129,7 +135,10 @@ export class Connections {
   /** Start redialing join addresses on loss and trimming/topping up every `CONNECTION_TRIM_MS`. */
   start(): void {
     const { node } = this.#init;
-    node.addEventListener("connection:open", () => this.opened++);
+    node.addEventListener("connection:open", (evt) => {
+      this.opened++;
+      if (this.#kept(evt.detail.remotePeer.toString())) this.#identify(evt.detail);
+    });
     node.addEventListener("peer:connect", (evt) => {
       const id = evt.detail.toString();
       this.touch(id);
@@ -150,10 +159,21 @@ export class Connections {
     Deno.unrefTimer(this.#timer as unknown as number);
   }
 
+  /** Run a {@link tick} soon (coalesced), e.g. once the first members are known. */
+  soon(ms = 500): void {
+    if (this.#soon !== undefined || this.#stopped) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      void this.tick();
+    }, ms);
+    Deno.unrefTimer(this.#soon as unknown as number);
+  }
+
   /** Stop timers; open connections close with the node. */
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#soon !== undefined) clearTimeout(this.#soon);
     for (const r of this.#redials.values()) if (r.timer !== undefined) clearTimeout(r.timer);
     this.#redials.clear();
   }
@@ -192,10 +212,26 @@ export class Connections {
       if (!connected.has(m.id)) void this.#dial(m.id, m.addrs);
     }
     const keep = new Set([...this.#neighbours, ...this.#init.bootstrap.keys()]);
+    for (const c of node.getConnections()) {
+      if (keep.has(c.remotePeer.toString())) this.#identify(c);
+    }
     for (const c of toTrim(node.getConnections(), this.#lastUsed, keep, Date.now())) {
       logger.debug({ peer: c.remotePeer.toString() }, "closing an idle connection");
       await c.close().catch((err: Error) => c.abort(err));
     }
+  }
+
+  #kept(peerId: string): boolean {
+    return this.#neighbours.has(peerId) || this.#init.bootstrap.has(peerId);
+  }
+
+  /** Identify a kept connection once: its protocols reach the peer store, and gossipsub uses it. */
+  #identify(conn: Connection): void {
+    if (this.#identified.has(conn) || conn.status !== "open") return;
+    this.#identified.add(conn);
+    this.#init.node.services.identify.identify(conn).catch((err: Error) => {
+      this.#init.logger.debug({ peer: conn.remotePeer.toString(), err: err.message }, "identify failed");
+    });
   }
 
   /** Dial a join address's peer now (at start, and by the redial backoff). */

@@ -15,6 +15,7 @@ import {
   LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
   MEMBER_WAIT_MS,
+  NEIGHBOURS,
   OPEN_STREAM_TIMEOUT_MS,
   RECONNECT_MS,
   RPC_MAX_STREAMS_PER_PEER,
@@ -401,6 +402,10 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         wire.start();
         swim.start();
         connections.start();
+        // Neighbours are chosen from the members: pick them as soon as there are some.
+        view.onMembership((ev) => {
+          if (ev.type === "join" && connections.neighbours().length < NEIGHBOURS) connections.soon();
+        });
         const seeds = () => [...bootstrap].map(([id, addrs]) => ({ id, addrs }));
         for (const id of bootstrap.keys()) connections.dialBootstrap(id);
         if (bootstrap.size > 0) swim.join(seeds());
