@@ -5,8 +5,8 @@
  *
  *   deno run -A bench/cli_start.ts [--runs 30] [--bin <path to an installed virgo>]
  *
- * Without `--bin` it builds `dist/cli/` (bin/build.ts) and times `bin/virgo` (the bundle, as
- * installed) and `deno run runtime/cli/main.ts` (the source, as in a checkout).
+ * Without `--bin` it builds `dist/cli/` (bin/build.ts) and times the bundle (what an installed
+ * `virgo` runs, as `bin/virgo` runs it) and the source (what a checkout's `npx virgo` runs).
  * @module
  */
 import { parseArgs } from "node:util";

@@ -4,7 +4,10 @@
  * id, `POST /sum` adds a JSON array of numbers.
  * @module
  */
-import { Hono } from "hono";
+// `npm:` rather than a bare "hono": an installed virgo package keeps this file under
+// node_modules, where Deno resolves no bare import (a checkout takes it from its node_modules).
+// deno-lint-ignore no-import-prefix
+import { Hono } from "npm:hono@^4.13.19";
 
 const app = new Hono();
 app.get("/", (c) => c.json({ routes: ["GET /", "GET /users/:id", "POST /sum"] }));

@@ -213,6 +213,8 @@ export interface SpawnOptions {
   stderr?: "piped" | "null";
   /** Added to the environment (`NO_COLOR=1` always). */
   env?: Record<string, string>;
+  /** Working folder. @default {the test's} */
+  cwd?: string;
 }
 
 /** Starts a tracked process (stdin closed). */
@@ -227,6 +229,7 @@ export function spawn(
     stdout: options.stdout ?? "null",
     stderr: options.stderr ?? "null",
     env: { NO_COLOR: "1", ...options.env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   }).spawn();
   return { child, tracked: track(child, options.label ?? cmd) };
 }
@@ -311,6 +314,10 @@ export interface StartOptions {
   maxLogs?: number;
   /** @default {90_000} */
   timeoutMs?: number;
+  /** An installed `virgo` to run instead of the checkout's source (test/cli_install_test.ts). */
+  bin?: string;
+  /** Working folder of the peer. @default {the test's} */
+  cwd?: string;
 }
 
 /** The command line that runs Deno, under `wrap` and inside a network namespace when asked. */
@@ -350,12 +357,15 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     ...(opts.join ?? []).flatMap((j) => ["--join", j]),
     ...(opts.args ?? []),
   ];
-  const run = denoCommand(args, opts.netns, opts.wrap);
+  const run = opts.bin
+    ? { cmd: opts.bin, args: args.slice(args.indexOf(CLI) + 1) }
+    : denoCommand(args, opts.netns, opts.wrap);
   const { child, tracked } = spawn(run.cmd, run.args, {
     label: "peer",
     stdout: "piped",
     stderr: "piped",
     env: { VIRGO_LOG: "info", ...opts.env },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   const logs: string[] = [];
   const logTimes: number[] = [];
