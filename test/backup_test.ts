@@ -117,11 +117,11 @@ Deno.test(
 
       // Without the token there is no backup.
       const refused = await cli(["backup", `${work}/x.vbak`, "--peer", a.url]);
-      assert.notEqual(refused.code, 0);
+      assert.equal(refused.code, 4); // not allowed
       assert.match(refused.stderr, /UNAUTHORIZED/);
       // A backup never overwrites a file.
       const again = await cli(["backup", made.file, "--peer", a.url], { VIRGO_TOKEN: TOKEN });
-      assert.notEqual(again.code, 0);
+      assert.equal(again.code, 5); // conflict
       assert.match(again.stderr, /CONFLICT/);
 
       // Restore refuses a folder that holds anything.
@@ -129,7 +129,7 @@ Deno.test(
       await Deno.mkdir(busy);
       await Deno.writeTextFile(`${busy}/note`, "x");
       const onBusy = await cli(["restore", out, "--data", busy]);
-      assert.notEqual(onBusy.code, 0);
+      assert.equal(onBusy.code, 5); // conflict
       assert.match(onBusy.stderr, /not empty/);
 
       const data = `${work}/restored`;

@@ -4,7 +4,9 @@
  * @module
  */
 import type { Command } from "commander";
+import { type Code, STATUS, VirgoError } from "../errors.ts";
 import { CliError } from "./client.ts";
+import { EXIT, exitCodeForStatus } from "./exit_codes.ts";
 import { clientFor, peerOptions, print } from "./_shared.ts";
 
 /** The name of a backup file as the peer names it: `virgo-<peer id>-<stamp>.vbak`. */
@@ -47,7 +49,9 @@ async function newestBackup(dir: string): Promise<string> {
     const m = e.isFile ? BACKUP_NAME.exec(e.name) : null;
     if (m) found.push({ name: e.name, peerId: m[1]!, stamp: m[2]! });
   }
-  if (found.length === 0) throw new CliError("NOT_FOUND", `No virgo-*.vbak backup in ${dir}`);
+  if (found.length === 0) {
+    throw new CliError("NOT_FOUND", `No virgo-*.vbak backup in ${dir}`, EXIT.NOT_FOUND);
+  }
   const peers = [...new Set(found.map((f) => f.peerId))];
   if (peers.length > 1) {
     throw new CliError(
@@ -71,7 +75,11 @@ export function backupCommands(program: Command): void {
       const path = await backupPath(target, res);
       if (await exists(path)) {
         await res.body?.cancel();
-        throw new CliError("CONFLICT", `${path} exists: a backup never overwrites a file`);
+        throw new CliError(
+          "CONFLICT",
+          `${path} exists: a backup never overwrites a file`,
+          EXIT.CONFLICT,
+        );
       }
       if (!res.body) throw new CliError("BAD_RESPONSE", "The peer sent an empty backup");
       // Written under a temporary name while a second reader checks what arrives; renamed only
@@ -115,10 +123,18 @@ export function backupCommands(program: Command): void {
       try {
         file = await Deno.open(path);
       } catch (err) {
-        throw new CliError("NOT_FOUND", `Cannot read ${path}: ${(err as Error).message}`);
+        throw new CliError(
+          "NOT_FOUND",
+          `Cannot read ${path}: ${(err as Error).message}`,
+          EXIT.NOT_FOUND,
+        );
       }
       const { restoreDataFolder } = await import("../backup/data_folder.ts");
-      const r = await restoreDataFolder(file.readable, o.data);
+      const r = await restoreDataFolder(file.readable, o.data).catch((err: unknown) => {
+        // A refused target or an unusable backup exits as the class of its code.
+        if (!(err instanceof VirgoError)) throw err;
+        throw new CliError(err.code, err.message, exitCodeForStatus(STATUS[err.code as Code]));
+      });
       print({ from: path, data: o.data, ...r });
       console.error(
         `Start it with: virgo start --data ${o.data} (and the peer's usual flags). It is peer ` +
