@@ -42,6 +42,18 @@ Deno.test(
         assert.match(metrics, new RegExp(`^${gauge} \\d`, "m"), gauge);
       }
 
+      // Every metric the Grafana dashboard in deploy/ queries is one the peer exports.
+      const grafana = await Deno.readTextFile(
+        new URL("../deploy/grafana-dashboard.json", import.meta.url),
+      );
+      const queried = new Set(
+        [...grafana.matchAll(/\b((?:virgo|process)_[a-z_]+)/g)].map((m) => m[1]!),
+      );
+      assert.ok(queried.size >= 10, [...queried].join());
+      for (const name of queried) {
+        assert.match(metrics, new RegExp(`^# TYPE ${name.replace(/_bucket$/, "")} `, "m"), name);
+      }
+
       const page = await (await fetch(`${peer.url}/`)).text();
       assert.ok(page.includes(`<code>${peer.peerId}</code>`), "the page names its peer");
       const script = page.slice(page.indexOf("<script>"));

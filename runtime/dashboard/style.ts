@@ -27,7 +27,7 @@ svg{width:100%;height:auto;display:block}
 svg text{fill:var(--text);font:11px ui-monospace,monospace}
 .node circle.body{stroke:#0f1419;stroke-width:2}
 .node.self circle.body{stroke:var(--accent);stroke-width:3}
-.edge{stroke:var(--accent);stroke-linecap:round}
+.edge{stroke-linecap:round}
 .bar{height:8px;background:#26313d;border-radius:4px;overflow:hidden;min-width:120px}
 .bar>span{display:block;height:100%;background:var(--accent)}
 #logs{height:240px;overflow:auto;background:#0b0f13;border-radius:6px;padding:.5rem;font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap}
