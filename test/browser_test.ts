@@ -3,7 +3,7 @@
  * headless by playwright-core. The browser is sent to sign in, signs in once with the token,
  * and the page (live over SSE) shows the three peers as nodes of the graph; a call made to the
  * peer appears among its latest calls and as an edge to the peer that ran it. The page is saved
- * as docs/dashboard.png, which the README shows.
+ * as docs/dashboard.png, which the README shows (under CI or with VIRGO_UPDATE_SCREENSHOT=1).
  *
  * Skipped, saying so, where /usr/bin/chromium is not installed (`.ci/run` installs it).
  */
@@ -14,7 +14,13 @@ import { type PeerProcess, startPeer, stopAll, waitFor, waitForFunction } from "
 const CHROMIUM = "/usr/bin/chromium";
 const T = "browser-test-token";
 const auth = { authorization: `Bearer ${T}` };
-const SCREENSHOT = new URL("../docs/dashboard.png", import.meta.url);
+/**
+ * Where the picture goes: docs/dashboard.png under CI (a fresh clone) or with
+ * VIRGO_UPDATE_SCREENSHOT=1; elsewhere a temp file, so a test run leaves the work tree clean.
+ */
+const SCREENSHOT = Deno.env.get("CI") || Deno.env.get("VIRGO_UPDATE_SCREENSHOT")
+  ? new URL("../docs/dashboard.png", import.meta.url).pathname
+  : `${Deno.makeTempDirSync({ prefix: "virgo-shot-" })}/dashboard.png`;
 
 const hasChromium = (() => {
   try {
@@ -137,7 +143,9 @@ Deno.test({
       const row = await page.textContent(`#fns tr[data-fn="flaky"]`);
       assert.match(row!, /50\.0%/, "two answers of 500 in four calls");
 
-      await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      const png = await Deno.readFile(SCREENSHOT);
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
     } finally {
       await browser?.close().catch(() => {});
       await stopAll(peers);
