@@ -11,10 +11,14 @@
  * TRACE, TRACK, `get` in lower case or a method of its own. Elsewhere a
  * method a path does not have answers 405 with `Allow`, and an unknown path
  * 404, both as the contract's JSON error.
+ *
+ * Every route is declared with `route()` (runtime/openapi): its schemas
+ * validate requests and make the OpenAPI document at `/v1/openapi.json`.
  * @module
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
 import { TrieRouter } from "hono/router/trie-router";
 import { adminAuth, PUBLIC_PATHS, tokenCheck } from "./auth.ts";
 import type { Pool } from "../kv/mod.ts";
@@ -29,6 +33,9 @@ import { functionRoutes } from "./routes/functions.ts";
 import { kvRoutes } from "./routes/kv.ts";
 import { memRoutes } from "./routes/mem.ts";
 import { backupRoutes, type BackupSourceFn } from "./routes/backup.ts";
+import { peerRoutes } from "./routes/peers.ts";
+import { referenceRoutes } from "./routes/reference.ts";
+import { route } from "./openapi/mod.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -102,12 +109,48 @@ export function createApp(deps: AppDeps): Hono {
       guarded: check !== undefined,
       admin: check !== undefined && await check.verify(c.req.header("authorization")),
     });
-  app.all("/fn/:name", invoke);
-  app.all("/fn/:name/*", invoke);
+  const call = {
+    summary: "Call a function",
+    description:
+      "Any method; the function sees the path with `/fn/<name>` stripped. Header `x-virgo-route: local|random|least-loaded|p2c|<peerId>` pins where it runs. A function deployed `public: false` needs the token.",
+    tag: "calls",
+    body: { stream: "*/*", description: "Handed to the function as it is" },
+    responses: {
+      200: {
+        description: "The function's own response (any status)",
+        media: "*/*",
+        headers: {
+          "x-virgo-peer": { description: "The peer that ran it" },
+          "x-virgo-request-id": {
+            description: "The call's request id (it also tags the function's log lines)",
+          },
+        },
+      },
+    },
+    errors: [400, 401, 403, 404, 413, 500, 502, 503, 504],
+  } as const;
+  route(app, "all", "/fn/:name", call, invoke);
+  route(app, "all", "/fn/:name/*", call, invoke);
 
-  app.get("/healthz", (c) => c.json({ ok: true, peerId: deps.peerId }));
-  app.get(
+  route(app, "get", "/healthz", {
+    summary: "Liveness",
+    tag: "peer",
+    responses: {
+      200: {
+        description: "Up",
+        json: z.object({ ok: z.literal(true), peerId: z.string() }),
+      },
+    },
+  }, (c) => c.json({ ok: true, peerId: deps.peerId }));
+  route(
+    app,
+    "get",
     "/metrics",
+    {
+      summary: "Metrics in Prometheus text format",
+      tag: "peer",
+      responses: { 200: { description: "The metrics", media: deps.metrics.contentType } },
+    },
     async (c) =>
       c.body(await deps.metrics.render(), 200, { "content-type": deps.metrics.contentType }),
   );
@@ -122,22 +165,12 @@ export function createApp(deps: AppDeps): Hono {
   v1.route("/kv", kvRoutes(deps.pool, maxValue));
   v1.route("/mem", memRoutes(deps.pool, maxValue));
   if (deps.backup) v1.route("/backup", backupRoutes(deps.backup));
-  v1.get("/peers", (c) => {
-    const peers = deps.net.peers();
-    const up = new Set(peers.map((p) => p.peerId));
-    // The pool's known members: down ones still count for quorums until removed.
-    const members = deps.pool.members().map((peerId) => ({ peerId, up: up.has(peerId) }));
-    return c.json({ self: deps.peerId, count: peers.length, peers, members });
-  });
-  v1.delete("/peers/:id", async (c) => {
-    const id = c.req.param("id");
-    if (!(await deps.pool.removeMember(id))) {
-      throw new VirgoError("NOT_FOUND", `${id.slice(0, 80)} is not a member of the pool`);
-    }
-    return c.json({ peerId: id, removed: true });
-  });
-  v1.get("/status", async (c) => c.json(await deps.status()));
+  v1.route("/", peerRoutes(deps));
+  const reference = referenceRoutes(app);
+  v1.route("/", reference);
   app.route("/v1", v1);
+  // The reference again where a dashboard session reaches it: a browser cannot send the token.
+  app.route("/dashboard", reference);
 
   const allowed = allowedMethods(app);
   app.notFound((c) => {

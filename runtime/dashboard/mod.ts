@@ -20,9 +20,11 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { z } from "zod";
 import type { TokenCheck } from "../auth.ts";
 import { readLimited } from "../_body.ts";
 import { VirgoError } from "../errors.ts";
+import { route } from "../openapi/mod.ts";
 import { createSessions, sessionCookie, type Sessions } from "./session.ts";
 import { dashboardState, type StateSource } from "./state.ts";
 import { dashboardPage } from "./page.ts";
@@ -82,10 +84,25 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       },
     });
 
-  routes.get("/", () => html(dashboardPage(deps.peerId, deps.check !== undefined)));
+  const page = { description: "The page", media: "text/html" };
+  const redirect = { description: "On to the next page (`location`)" };
+  route(routes, "get", "/", {
+    summary: "The dashboard",
+    tag: "dashboard",
+    responses: { 200: page },
+  }, () => html(dashboardPage(deps.peerId, deps.check !== undefined)));
 
-  routes.get("/signin", (c) => deps.check ? html(signinPage()) : c.redirect("/", 303));
-  routes.post("/signin", async (c) => {
+  route(routes, "get", "/signin", {
+    summary: "The sign-in page (public)",
+    tag: "dashboard",
+    responses: { 200: page, 303: redirect },
+  }, (c) => deps.check ? html(signinPage()) : c.redirect("/", 303));
+  route(routes, "post", "/signin", {
+    summary: "Sign in with the token: sets the session cookie (HttpOnly, SameSite=Strict)",
+    tag: "dashboard",
+    body: { stream: "application/x-www-form-urlencoded", description: "`token=<the token>`" },
+    responses: { 303: redirect, 400: page, 401: page },
+  }, async (c) => {
     if (!deps.check) return c.redirect("/", 303);
     const form = new URLSearchParams(new TextDecoder().decode(await readLimited(c.req.raw, 4096)));
     const token = form.get("token") ?? "";
@@ -96,14 +113,26 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     c.header("set-cookie", sessionCookie(sessions.create(), { secure: overHttps(c.req.raw) }));
     return c.redirect("/", 303);
   });
-  routes.post("/signout", (c) => {
+  route(routes, "post", "/signout", {
+    summary: "Sign out: ends the session",
+    tag: "dashboard",
+    responses: { 303: redirect },
+  }, (c) => {
     sessions.drop(c.req.header("cookie"));
     c.header("set-cookie", sessionCookie("", { secure: overHttps(c.req.raw) }));
     return c.redirect(deps.check ? "/signin" : "/", 303);
   });
 
-  routes.get("/dashboard/state", (c) => c.json(dashboardState(deps)));
-  routes.get("/dashboard/events", (c) =>
+  route(routes, "get", "/dashboard/state", {
+    summary: "What the dashboard shows, once",
+    tag: "dashboard",
+    responses: { 200: { description: "The state", json: z.record(z.string(), z.unknown()) } },
+  }, (c) => c.json(dashboardState(deps)));
+  route(routes, "get", "/dashboard/events", {
+    summary: "What the dashboard shows, live",
+    tag: "dashboard",
+    responses: { 200: { description: "`state` events", media: "text/event-stream" } },
+  }, (c) =>
     streamSSE(c, async (stream) => {
       let id = 0;
       while (!stream.aborted && !stream.closed) {
@@ -116,20 +145,35 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       }
     }));
 
-  routes.post("/dashboard/functions/:name/rollback", async (c) => {
+  route(routes, "post", "/dashboard/functions/:name/rollback", {
+    summary:
+      "Roll a function back, as `POST /v1/functions/:name/rollback` (needs `x-virgo-dashboard: 1`)",
+    tag: "dashboard",
+    body: { stream: "application/json", description: "As the rollback's" },
+    responses: { 200: { description: "As the rollback's", media: "application/json" } },
+    errors: [403, 404, 409],
+  }, async (c) => {
     if (c.req.header(DASHBOARD_HEADER) !== "1") {
       throw new VirgoError("FORBIDDEN", `Send ${DASHBOARD_HEADER}: 1 with the dashboard's actions`);
     }
     const body = await readLimited(c.req.raw, 4096);
-    return await deps.api(`/v1/functions/${encodeURIComponent(c.req.param("name"))}/rollback`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: body.byteLength > 0 ? body : null,
-    });
+    return await deps.api(
+      `/v1/functions/${encodeURIComponent(c.req.param("name") ?? "")}/rollback`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body.byteLength > 0 ? body : null,
+      },
+    );
   });
-  routes.get("/dashboard/logs/:fn", async (c) => {
+  route(routes, "get", "/dashboard/logs/:fn", {
+    summary: "A function's logs, as `GET /v1/logs/:fn`",
+    tag: "dashboard",
+    responses: { 200: { description: "As the logs'", media: "application/json" } },
+    errors: [404],
+  }, async (c) => {
     const query = new URL(c.req.url).search;
-    return await deps.api(`/v1/logs/${encodeURIComponent(c.req.param("fn"))}${query}`, {
+    return await deps.api(`/v1/logs/${encodeURIComponent(c.req.param("fn") ?? "")}${query}`, {
       signal: c.req.raw.signal,
     });
   });

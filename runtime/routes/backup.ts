@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { route } from "../openapi/mod.ts";
 
 /** Makes a backup of this peer: its peer id and the stream of the backup file. */
 export type BackupSourceFn = () => Promise<{ peerId: string; body: ReadableStream<Uint8Array> }>;
@@ -28,7 +29,20 @@ export function backupFileName(peerId: string, date = new Date()): string {
  */
 export function backupRoutes(backup: BackupSourceFn): Hono {
   const app = new Hono();
-  app.post("/", async (c) => {
+  route(app, "post", "/", {
+    summary:
+      "Stream an online backup of this peer (its LevelDB from one snapshot, and its identity)",
+    description: "`virgo backup` saves it; `virgo restore` writes a new data folder from it.",
+    tag: "peer",
+    responses: {
+      200: {
+        description: "The backup file: gzip'd JSON lines ending in a count and a SHA-256",
+        media: BACKUP_CONTENT_TYPE,
+        headers: { "content-disposition": { description: "attachment; its file name" } },
+      },
+    },
+    errors: [503],
+  }, async (c) => {
     const { peerId, body } = await backup();
     return c.body(body as ReadableStream<Uint8Array<ArrayBuffer>>, 200, {
       "content-type": BACKUP_CONTENT_TYPE,

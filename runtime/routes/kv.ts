@@ -7,8 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Pool } from "../../kv/mod.ts";
 import { VirgoError } from "../errors.ts";
-import { readLimited } from "../_body.ts";
-import { parse } from "./_validate.ts";
+import { route } from "../openapi/mod.ts";
 
 /** Header carrying a key's version. */
 export const VERSION_HEADER = "x-virgo-version";
@@ -26,49 +25,104 @@ function ifMatch(value: string | undefined): string | undefined {
   return value.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
 }
 
+const KeyParams = z.object({
+  key: z.string().describe("the key (may hold `/`; up to the pool's key limit)"),
+});
+const IfMatch = z.object({
+  "if-match": z.string().optional().describe(
+    "Only if the key's version is this one (412 otherwise); quotes and `W/` are ignored",
+  ),
+});
+const VersionHeaders = {
+  [VERSION_HEADER]: { description: "The key's version" },
+  etag: { description: "The version, quoted" },
+};
+
 /** Routes of the key-value pool; `maxValueBytes` bounds a PUT body. */
 export function kvRoutes(pool: Pool, maxValueBytes: number): Hono {
   const app = new Hono();
-  app.get("/", async (c) => {
-    const q = parse(ListQuery, c.req.query(), "query");
+  const tag = "kv";
+  route(app, "get", "/", {
+    summary: "List keys",
+    description:
+      "Keys in order, from after `after`, under `prefix`; `next` is there when more follow.",
+    tag,
+    query: ListQuery,
+    responses: {
+      200: {
+        description: "The keys",
+        json: z.object({ keys: z.array(z.string()), next: z.string().optional() }),
+      },
+    },
+    errors: [503],
+  }, async (c, { query: q }) => {
     const opts: { prefix?: string; after?: string; limit?: number } = {};
     if (q.prefix !== undefined) opts.prefix = q.prefix;
     if (q.after !== undefined) opts.after = q.after;
     if (q.limit !== undefined) opts.limit = q.limit;
     return c.json(await pool.list(opts));
   });
-  app.get("/:key{.+}", async (c) => {
-    const entry = await pool.get(c.req.param("key"));
-    if (!entry) throw new VirgoError("NOT_FOUND", `No key ${c.req.param("key").slice(0, 200)}`);
+  route(app, "get", "/:key{.+}", {
+    summary: "Read a key's value",
+    description: "A quorum read: the newest version among a majority of the key's replicas.",
+    tag,
+    params: KeyParams,
+    responses: {
+      200: {
+        description: "The value's bytes",
+        media: "application/octet-stream",
+        headers: VersionHeaders,
+      },
+    },
+    errors: [404, 503],
+  }, async (c, { params: { key } }) => {
+    const entry = await pool.get(key);
+    if (!entry) throw new VirgoError("NOT_FOUND", `No key ${key.slice(0, 200)}`);
     return c.body(entry.value as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/octet-stream",
       [VERSION_HEADER]: entry.version,
       etag: `"${entry.version}"`,
     });
   });
-  app.put("/:key{.+}", async (c) => {
-    const key = c.req.param("key");
-    const q = parse(PutQuery, c.req.query(), "query");
-    let value: Uint8Array;
-    try {
-      value = await readLimited(c.req.raw, maxValueBytes);
-    } catch (err) {
-      if ((err as VirgoError).code === "PAYLOAD_TOO_LARGE") {
-        throw new VirgoError("VALUE_TOO_LARGE", `Value exceeds ${maxValueBytes} bytes`);
-      }
-      throw err;
-    }
+  route(app, "put", "/:key{.+}", {
+    summary: "Write a key",
+    description: "The body is the value's bytes; `?ttl=` seconds makes it expire.",
+    tag,
+    params: KeyParams,
+    query: PutQuery,
+    headers: IfMatch,
+    body: { bytes: "application/octet-stream", limit: maxValueBytes, tooLarge: "VALUE_TOO_LARGE" },
+    responses: {
+      200: {
+        description: "Written",
+        json: z.object({ key: z.string(), version: z.string() }),
+        headers: VersionHeaders,
+      },
+    },
+    errors: [412, 413, 503],
+  }, async (c, { params: { key }, query: q, headers, body: value }) => {
     const opts: { ifMatch?: string; ttlSeconds?: number } = {};
-    const match = ifMatch(c.req.header("if-match"));
+    const match = ifMatch(headers["if-match"]);
     if (match !== undefined) opts.ifMatch = match;
     if (q.ttl !== undefined) opts.ttlSeconds = q.ttl;
     const { version } = await pool.put(key, value, opts);
     return c.json({ key, version }, 200, { [VERSION_HEADER]: version, etag: `"${version}"` });
   });
-  app.delete("/:key{.+}", async (c) => {
-    const key = c.req.param("key");
+  route(app, "delete", "/:key{.+}", {
+    summary: "Delete a key",
+    tag,
+    params: KeyParams,
+    headers: IfMatch,
+    responses: {
+      200: {
+        description: "Deleted",
+        json: z.object({ key: z.string(), deleted: z.literal(true) }),
+      },
+    },
+    errors: [404, 412, 503],
+  }, async (c, { params: { key }, headers }) => {
     const opts: { ifMatch?: string } = {};
-    const match = ifMatch(c.req.header("if-match"));
+    const match = ifMatch(headers["if-match"]);
     if (match !== undefined) opts.ifMatch = match;
     if (!(await pool.delete(key, opts))) {
       throw new VirgoError("NOT_FOUND", `No key ${key.slice(0, 200)}`);
