@@ -59,9 +59,9 @@ async function checkTarget(dir: string): Promise<boolean> {
 
 /**
  * Writes a new data folder at `dir` from a backup stream: its files and its LevelDB. `dir` must
- * be missing or empty. The folder is built beside it under a temporary name and renamed into
- * place only once the whole backup has been read and checked, so a failed restore leaves
- * nothing behind.
+ * be missing or empty (a mount point, such as a container's volume, is fine). Everything is
+ * written into a temporary folder inside it and moved up only once the whole backup has been
+ * read and checked, so a failed restore leaves `dir` as it found it.
  *
  * @example
  * ```ts
@@ -74,8 +74,9 @@ export async function restoreDataFolder(
   dir: string,
 ): Promise<Restored> {
   const path = dir.replace(/\/+$/, "") || "/";
-  const exists = await checkTarget(path);
-  const temp = `${path}.restoring-${crypto.randomUUID().slice(0, 8)}`;
+  const existed = await checkTarget(path);
+  if (!existed) await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  const temp = `${path}/.restoring-${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(temp, { mode: 0o700 });
   try {
     let header: { peerId: string; created: string } | undefined;
@@ -92,15 +93,11 @@ export async function restoreDataFolder(
     };
     const n = await restoreDatabase(`${temp}/db`, entries());
     if (!header) throw new VirgoError("BAD_REQUEST", "Not a usable Virgo backup: no header");
-    // Checked again: something may have been put there while this ran.
-    if (exists) {
-      await checkTarget(path);
-      await Deno.remove(path);
-    }
-    await Deno.rename(temp, path);
+    for (const name of [...files, "db"]) await Deno.rename(`${temp}/${name}`, `${path}/${name}`);
+    await Deno.remove(temp);
     return { peerId: header.peerId, created: header.created, files, entries: n };
   } catch (err) {
-    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    await Deno.remove(existed ? temp : path, { recursive: true }).catch(() => {});
     throw err;
   }
 }

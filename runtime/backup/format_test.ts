@@ -89,9 +89,22 @@ Deno.test("restore: a data folder from a backup, only into a new or empty folder
     await db.close();
 
     await assert.rejects(() => restoreDataFolder(streamOf(backup), `${root}/new`), /not empty/);
-    // A failed restore leaves nothing behind.
+    // A failed restore leaves nothing behind: no new folder, an empty one as it was.
     await assert.rejects(() => restoreDataFolder(streamOf(backup.slice(0, 40)), `${root}/cut`));
-    assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["new", "src"]);
+    await Deno.mkdir(`${root}/empty`);
+    await assert.rejects(() => restoreDataFolder(streamOf(backup.slice(0, 40)), `${root}/empty`));
+    assert.deepEqual([...Deno.readDirSync(`${root}/empty`)], []);
+    assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), [
+      "empty",
+      "new",
+      "src",
+    ]);
+    // An empty folder (a volume's mount point) is restored into in place.
+    await restoreDataFolder(streamOf(backup), `${root}/empty`);
+    assert.deepEqual([...Deno.readDirSync(`${root}/empty`)].map((e) => e.name).sort(), [
+      "db",
+      "peer.key",
+    ]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
