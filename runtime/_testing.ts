@@ -15,6 +15,7 @@ import { createPool, MAX_MESSAGE_BYTES, openMemoryDatabase, type Pool } from "..
 import { createRouter, MeshError, type PeerInfo } from "../p2p/mod.ts";
 import { createSandboxPool, type SandboxPool } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
+import { createLogStore, createMeshLogs, withLogEvents } from "./logs/mod.ts";
 import { KV_PROTOCOL } from "./constants.ts";
 import { createInvoker, type InvokeNet } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
@@ -156,21 +157,31 @@ export async function startTestApp(
       handle: (handler) => net.handle(KV_PROTOCOL, handler),
     },
   });
+  const logStore = createLogStore();
+  const logs = createMeshLogs({
+    net,
+    store: logStore,
+    logger: logger.child({ component: "logs" }),
+  });
   const sandbox = createSandboxPool({
     peerId,
     logger: logger.child({ component: "sandbox" }),
+    onLog: (line) => logStore.append(line),
     kv: (namespace, op) => kvBridge(pool, namespace, op),
     denyNet: [],
     spares: 0,
   });
-  const registry = createRegistry({
-    db,
-    sandbox,
-    net,
-    logger: logger.child({ component: "catalog" }),
-    sealer: await createSealer(crypto.getRandomValues(new Uint8Array(32))),
-    operator: opts.operator,
-  });
+  const registry = withLogEvents(
+    createRegistry({
+      db,
+      sandbox,
+      net,
+      logger: logger.child({ component: "catalog" }),
+      sealer: await createSealer(crypto.getRandomValues(new Uint8Array(32))),
+      operator: opts.operator,
+    }),
+    logStore,
+  );
   const metrics = createMetrics({ pool });
   const invoker = createInvoker({
     registry,
@@ -187,6 +198,7 @@ export async function startTestApp(
   await sandbox.start();
   await pool.start();
   await registry.start();
+  await logs.start();
   const app = createApp({
     peerId,
     registry,
@@ -195,6 +207,7 @@ export async function startTestApp(
     net,
     metrics,
     logger: logger.child({ component: "http" }),
+    logs,
     token: opts.token,
     status: () =>
       Promise.resolve({

@@ -31,6 +31,8 @@ import type { Registry } from "./catalog/mod.ts";
 import { createDashboard } from "./dashboard/mod.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { kvRoutes } from "./routes/kv.ts";
+import { logRoutes } from "./routes/logs.ts";
+import type { MeshLogs } from "./logs/mod.ts";
 import { memRoutes } from "./routes/mem.ts";
 import { backupRoutes, type BackupSourceFn } from "./routes/backup.ts";
 import { peerRoutes } from "./routes/peers.ts";
@@ -46,6 +48,8 @@ export interface AppDeps {
   net: { peers(): PeerInfo[] };
   metrics: Metrics;
   logger: Logger;
+  /** Function logs across the mesh, for `GET /v1/logs/:fn`. */
+  logs: MeshLogs;
   /** What `GET /v1/status` reports about this peer. */
   status(): Promise<Record<string, unknown>>;
   /**
@@ -165,6 +169,7 @@ export function createApp(deps: AppDeps): Hono {
   v1.route("/kv", kvRoutes(deps.pool, maxValue));
   v1.route("/mem", memRoutes(deps.pool, maxValue));
   if (deps.backup) v1.route("/backup", backupRoutes(deps.backup));
+  v1.route("/logs", logRoutes(deps.logs, deps.registry));
   v1.route("/", peerRoutes(deps));
   const reference = referenceRoutes(app);
   v1.route("/", reference);

@@ -423,7 +423,9 @@ Deno.test(
       assert.equal(body.error.code, "FUNCTION_ERROR");
       assert.ok(!body.error.message.includes("secret-detail-123"), body.error.message);
       const id = boom.headers.get("x-virgo-request-id");
-      const line = logs.find((l) => l.obj.requestId === id && l.level === "error");
+      const line = logs.find((l) =>
+        l.obj.requestId === id && l.level === "error" && l.obj.component === "invoke"
+      );
       assert.deepEqual(line?.obj, {
         component: "invoke",
         fn: "closed",

@@ -30,6 +30,7 @@ import {
   tooLarge,
 } from "./_body.ts";
 import type { Logger } from "./log.ts";
+import { acceptRequestId, requestIds } from "./logs/mod.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Header with which a caller pins the route of one call. */
@@ -38,6 +39,11 @@ export const ROUTE_HEADER = "x-virgo-route";
 export const PEER_HEADER = "x-virgo-peer";
 /** Header carrying the id of a call across hops and into logs. */
 export const REQUEST_ID_HEADER = "x-virgo-request-id";
+/**
+ * The de-facto standard header of a caller's own request id: kept as the call's id when short
+ * and plain (see `acceptRequestId`), and answered with the id the call had.
+ */
+export const CALLER_REQUEST_ID_HEADER = "x-request-id";
 /**
  * Header with which the peer that received a call tells the peer it hands the
  * call to that the caller presented the admin token. Trusted only on calls
@@ -199,8 +205,7 @@ export function createInvoker(init: InvokerInit): Invoker {
   const { registry, sandbox, net, router, logger, metrics } = init;
   const maxBody = init.maxBodyBytes ?? MAX_INVOKE_BYTES;
   let running = 0;
-  let seq = 0;
-  const idPrefix = net.peerId.slice(-6);
+  const nextRequestId = requestIds(net.peerId);
 
   /**
    * The call as the sandbox gets it: a body stream passed through its bound
@@ -310,7 +315,9 @@ export function createInvoker(init: InvokerInit): Invoker {
     async handle(req, name, opts = {}) {
       // The function's timeout runs from here: time spent finding its code or queueing counts.
       const arrivedAt = performance.now();
-      const requestId = req.headers.get(REQUEST_ID_HEADER) ?? `${idPrefix}-${(++seq).toString(36)}`;
+      // Ours from the peer that routed the call; a caller's own when it is plain; else a fresh one.
+      const requestId = acceptRequestId(req.headers.get(REQUEST_ID_HEADER)) ??
+        acceptRequestId(req.headers.get(CALLER_REQUEST_ID_HEADER)) ?? nextRequestId();
       const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
       const expect = opts.fromMesh ? req.headers.get(EXPECT_HEADER) : null;
       try {
@@ -418,6 +425,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (opts.fromMesh && code === "VERSION_UNAVAILABLE") throw err;
         const headers: Record<string, string> = {
           [REQUEST_ID_HEADER]: requestId,
+          [CALLER_REQUEST_ID_HEADER]: requestId,
           [PEER_HEADER]: net.peerId,
           ...(code === "UNAUTHORIZED" ? BEARER_CHALLENGE : {}),
         };
@@ -484,12 +492,14 @@ function withHeaders(res: Response, peerId: string, requestId: string): Response
   try {
     res.headers.set(PEER_HEADER, peerId);
     res.headers.set(REQUEST_ID_HEADER, requestId);
+    res.headers.set(CALLER_REQUEST_ID_HEADER, requestId);
     return res;
   } catch {
     // Immutable headers (a Response from fetch): copy once.
     const headers = new Headers(res.headers);
     headers.set(PEER_HEADER, peerId);
     headers.set(REQUEST_ID_HEADER, requestId);
+    headers.set(CALLER_REQUEST_ID_HEADER, requestId);
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   }
 }

@@ -30,6 +30,7 @@ import { createMetrics } from "./metrics.ts";
 import { createRegistry, type DeployInput, loadOperator, loadSealer } from "./catalog/mod.ts";
 import { createLoopMonitor } from "./_loop.ts";
 import { encodeBackup, readDataFiles } from "./backup/mod.ts";
+import { createLogStore, createMeshLogs, withLogEvents } from "./logs/mod.ts";
 
 /** A running peer. */
 export interface Peer {
@@ -147,22 +148,32 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logger: childLogger(logger, { component: "kv" }),
     transport: meshTransport(mesh),
   });
+  const logStore = createLogStore();
+  const logs = createMeshLogs({
+    net: mesh,
+    store: logStore,
+    logger: childLogger(logger, { component: "logs" }),
+  });
   const sandbox = createSandboxPool({
     peerId: mesh.peerId,
     logger: childLogger(logger, { component: "sandbox" }),
+    onLog: (line) => logStore.append(line),
     kv: (namespace, op) => kvBridge(pool, namespace, op),
     denyNet: ownAddresses(listen.hostname, [listen.port, p2pPort(cfg.p2p)]),
     spares: cfg.spares,
   });
-  const registry = createRegistry({
-    db,
-    sandbox,
-    net: mesh,
-    logger: childLogger(logger, { component: "catalog" }),
-    sealer,
-    operator,
-    keepVersions: cfg.keepVersions,
-  });
+  const registry = withLogEvents(
+    createRegistry({
+      db,
+      sandbox,
+      net: mesh,
+      logger: childLogger(logger, { component: "catalog" }),
+      sealer,
+      operator,
+      keepVersions: cfg.keepVersions,
+    }),
+    logStore,
+  );
   const metrics = createMetrics({ pool });
   const invoker = createInvoker({
     registry,
@@ -209,6 +220,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     net: mesh,
     metrics,
     logger: childLogger(logger, { component: "http" }),
+    logs,
     token: cfg.token,
     backup: async () => ({
       peerId: mesh.peerId,
@@ -272,6 +284,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     },
     sandbox,
     registry,
+    logs,
     {
       start: () =>
         mesh.serveInvoke((req) => {

@@ -52,6 +52,8 @@ Deno.test("with --token, every /v1 route, the dashboard and /metrics need it", o
       ["GET", "/v1/functions/hello/versions"],
       ["POST", "/v1/functions/hello/rollback"],
       ["GET", "/v1/openapi.json"],
+      ["GET", "/v1/logs/hello"],
+      ["GET", "/v1/logs/hello?follow=1"],
       ["GET", "/v1/kv"],
       ["GET", "/v1/kv/some/key"],
       ["PUT", "/v1/kv/some/key"],

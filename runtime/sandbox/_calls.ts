@@ -24,6 +24,8 @@ export interface CallTableInit {
   idle: () => void;
   /** When the child last sent a frame (performance.now()), to tell busy from stuck. */
   lastFrameAt: () => number;
+  /** A call failed for a reason of the host's (timeout, memory, crash, size), not the function's throw. */
+  failed?: (requestId: string, err: SandboxError) => void;
 }
 
 /** The time limits of one call, and who wants to know when it started. */
@@ -38,6 +40,7 @@ export interface CallTiming {
 
 interface Call {
   id: number;
+  requestId: string;
   resolve: (r: Response) => void;
   reject: (e: unknown) => void;
   headDone: boolean;
@@ -74,7 +77,14 @@ export class CallTable {
     const { timeoutMs } = timing;
     const id = this.#init.nextId();
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
-    const call = { id, resolve, reject, headDone: false, resBytes: 0 } as Call;
+    const call = {
+      id,
+      requestId: opts.requestId,
+      resolve,
+      reject,
+      headDone: false,
+      resBytes: 0,
+    } as Call;
     call.onStarted = timing.onStarted;
     call.timer = setTimeout(() => {
       this.#timedOut.add(id);
@@ -223,6 +233,13 @@ export class CallTable {
     if (call.onAbort) call.signal?.removeEventListener("abort", call.onAbort);
     call.reqWin?.cancel();
     if (err !== undefined) {
+      // The child logged its own exception; a cancel by the caller is no failure of the function.
+      if (
+        err instanceof SandboxError && !err.refused &&
+        err.code !== "FUNCTION_ERROR" && err.code !== "SANDBOX_STOPPED"
+      ) {
+        this.#init.failed?.(call.requestId, err);
+      }
       if (!call.headDone) call.reject(err);
       else call.body?.fail(err);
     }

@@ -55,7 +55,7 @@ const checked = checkCurrent(current).catch(async (e) => {
   );
   Deno.exit(70);
 });
-captureConsole(out, MAX_LOG_CHARS, current);
+const log = captureConsole(out, MAX_LOG_CHARS, current);
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   console.error("Unhandled rejection:", e.reason);
@@ -74,10 +74,13 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
     vars: Record<string, string>;
     secrets: Record<string, string>;
     peerId: string;
+    name?: string;
   };
+  const url = "data:application/javascript," + encodeURIComponent(m.code);
+  // Stacks and load errors name the module `<name>.js`, not its URL (the whole source).
+  const file = `${m.name ?? "function"}.js`;
   try {
-    const url = "data:application/javascript," + encodeURIComponent(m.code);
-    setMainModule(url);
+    setMainModule(url, file);
     const mod = await import(url);
     const h = mod.default as Handler | undefined;
     if (!h || typeof h.fetch !== "function") {
@@ -94,7 +97,7 @@ async function load(id: number, payload: Uint8Array): Promise<void> {
     peerId = m.peerId;
     out.send(T.LOADED, id, json({ ok: true }));
   } catch (e) {
-    out.send(T.LOADED, id, json({ ok: false, message: message(e) }));
+    out.send(T.LOADED, id, json({ ok: false, message: message(e).replaceAll(url, file) }));
   }
 }
 
@@ -150,7 +153,11 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
       (win) => call.win = win,
     );
   } catch (e) {
-    if (!call.abort.signal.aborted) out.send(T.RES_ERROR, id, json({ message: message(e) }));
+    if (!call.abort.signal.aborted) {
+      // The stack goes to the log only: the caller's answer carries the message at most.
+      log("error", ["Uncaught exception:", e], h.r);
+      out.send(T.RES_ERROR, id, json({ message: message(e) }));
+    }
   } finally {
     calls.delete(id);
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import { type FrameWriter, json, jsonPart, T } from "./_frame.ts";
+import { CONSOLE_LEVELS, type ConsoleLevel } from "./_levels.ts";
 
 /** An async-context variable: what `AsyncLocalStorage` offers, for one string. */
 export interface Current {
@@ -178,34 +179,28 @@ export function createKv(out: FrameWriter): {
   return { kv: Object.freeze(kv), reply };
 }
 
+/** Sends one log line to the host: its level, its text, and the call it belongs to. */
+export type Emit = (level: ConsoleLevel, args: unknown[], requestId?: string) => void;
+
 /**
- * Replaces every console method: output goes to the host as LOG frames. Deno's console writes to
- * stdout, which carries frames, so no original method may survive.
+ * Replaces every console method: output goes to the host as LOG frames, at the level of
+ * {@linkcode CONSOLE_LEVELS}. Deno's console writes to stdout, which carries frames, so no
+ * original method may survive. Returns the sender, for lines the child itself logs (an uncaught
+ * exception of a call).
  */
-export function captureConsole(out: FrameWriter, maxChars: number, current: Current): void {
+export function captureConsole(out: FrameWriter, maxChars: number, current: Current): Emit {
   const c = console as unknown as Record<string, unknown>;
-  const emit = (level: string, args: unknown[]) => {
+  const emit: Emit = (level, args, requestId = current.getStore()) => {
     let m = args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
     if (m.length > maxChars) m = m.slice(0, maxChars) + "…";
-    const r = current.getStore();
+    const r = requestId;
     out.send(T.LOG, 0, json(r === undefined ? { l: level, m } : { l: level, m, r }));
   };
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
-  const forward: Record<string, string> = {
-    log: "info",
-    info: "info",
-    debug: "debug",
-    warn: "warn",
-    error: "error",
-    trace: "debug",
-    dir: "info",
-    dirxml: "info",
-    table: "info",
-  };
   for (const key of Object.keys(c)) {
     if (typeof c[key] !== "function") continue;
-    const level = forward[key];
+    const level = CONSOLE_LEVELS[key];
     c[key] = level ? (...args: unknown[]) => emit(level, args) : () => {};
   }
   c.assert = (cond: unknown, ...args: unknown[]) => {
@@ -226,6 +221,7 @@ export function captureConsole(out: FrameWriter, maxChars: number, current: Curr
   };
   c.timeLog = (label = "default", ...args: unknown[]) => elapsed(label, false, args);
   c.timeEnd = (label = "default") => elapsed(label, true, []);
+  return emit;
 }
 
 type CallSite = { getFileName(): string | null | undefined };
@@ -260,16 +256,18 @@ function stackHeader(e: unknown): string {
  * @example
  * ```ts
  * const setMain = hideHost();
- * setMain("data:application/javascript,…"); // once the function's module is imported
+ * setMain("data:application/javascript,…", "hello.js"); // stacks say hello.js:3:11
  * ```
  */
-export function hideHost(): (mainModule: string) => void {
+export function hideHost(): (mainModule: string, file?: string) => void {
   const here = new URL(".", import.meta.url);
   const prefixes = [here.href, decodeURIComponent(here.pathname)];
   const d = Deno as unknown as Record<string, unknown>;
   d.cwd = () => "/";
   d.execPath = () => "deno";
   let main = "";
+  // What a stack names the function's module by: its `data:` URL holds the whole source.
+  let file = "";
   Object.defineProperty(Deno, "args", { get: () => [], configurable: true });
   Object.defineProperty(Deno, "mainModule", { get: () => main, configurable: true });
   let user: Prepare | undefined;
@@ -278,12 +276,17 @@ export function hideHost(): (mainModule: string) => void {
       const file = f.getFileName() ?? "";
       return !prefixes.some((p) => file.startsWith(p));
     });
-    return user ? user(e, kept) : stackHeader(e) + kept.map((f) => `\n    at ${f}`).join("");
+    if (user) return user(e, kept);
+    const at = (f: CallSite) => file && main ? String(f).replaceAll(main, file) : String(f);
+    return stackHeader(e) + kept.map((f) => `\n    at ${at(f)}`).join("");
   };
   Object.defineProperty(Error, "prepareStackTrace", {
     configurable: false,
     get: () => prepare,
     set: (v: unknown) => user = typeof v === "function" && v !== prepare ? v as Prepare : undefined,
   });
-  return (url) => main = url;
+  return (url, name = "") => {
+    main = url;
+    file = name;
+  };
 }

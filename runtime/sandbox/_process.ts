@@ -12,7 +12,7 @@ import { CallTable, type CallTiming } from "./_calls.ts";
 import { handleKv } from "./_kv_host.ts";
 import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 import { SandboxError, type SandboxErrorCode } from "./errors.ts";
-import type { FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
+import type { FunctionLog, FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
 
 // `.js` in the npm package, whose CLI is bundled (bin/build.ts writes `_child.js` beside this code).
 const CHILD_URL = new URL(
@@ -26,6 +26,8 @@ export interface ProcessInit {
   denyNet: string[];
   peerId: string;
   logger: Logger;
+  /** Told each line of the loaded function's log. */
+  onLog?: ((line: FunctionLog) => void) | undefined;
   kv: (namespace: string, op: KvOp) => Promise<KvResult>;
   maxResponseBytes: number;
   onExit: (p: SandboxProcess) => void;
@@ -56,6 +58,8 @@ export class SandboxProcess {
   #ready = Promise.withResolvers<void>();
   #seq = 0;
   #dead = false;
+  /** Ended on purpose ({@linkcode SandboxProcess.close}): its exit is no crash to log. */
+  #closing = false;
   #killedFor: SandboxError | undefined;
 
   private constructor(init: ProcessInit) {
@@ -95,6 +99,7 @@ export class SandboxProcess {
         init.onIdle(this);
       },
       lastFrameAt: () => this.lastFrameAt,
+      failed: (requestId, err) => this.#event("error", `${err.code}: ${err.message}`, requestId),
     });
     this.#readConn();
     this.#readStdout();
@@ -158,6 +163,7 @@ export class SandboxProcess {
         vars: spec.vars,
         secrets: spec.secrets ?? {},
         peerId: this.#init.peerId,
+        name: spec.name,
       }),
     );
     const [ok, message] = await done.finally(() => clearTimeout(timer));
@@ -189,6 +195,7 @@ export class SandboxProcess {
   /** Ends the child gracefully: its socket closes, it lets `waitUntil` work finish, then exits. */
   close(): void {
     if (this.#dead) return;
+    this.#closing = true;
     this.#out.close();
     this.#conn.then((c) => c.closeWrite()).catch(() => {});
     const t = setTimeout(
@@ -201,6 +208,21 @@ export class SandboxProcess {
 
   #fnName(): string | undefined {
     return this.spec ? `${this.spec.name}@${this.spec.version.slice(0, 12)}` : undefined;
+  }
+
+  /** A line of the loaded function's log from the host's side (none for a spare or a warm-up). */
+  #event(level: FunctionLog["level"], msg: string, requestId?: string): void {
+    const spec = this.spec;
+    if (!spec || !this.#init.onLog || requestId === "warm-up") return;
+    const line: FunctionLog = {
+      fn: spec.name,
+      version: spec.version,
+      level,
+      source: "runtime",
+      msg,
+    };
+    if (requestId !== undefined) line.requestId = requestId;
+    this.#init.onLog(line);
   }
 
   #onExit(s: Deno.CommandStatus): void {
@@ -221,6 +243,10 @@ export class SandboxProcess {
           "FUNCTION_CRASHED",
           `Function process exited unexpectedly (code ${s.code})`,
         ));
+    const crashed = err.code === "FUNCTION_CRASHED" && (this.#killedFor || !this.#closing);
+    if (err.code === "FUNCTION_MEMORY_LIMIT" || crashed) {
+      this.#event("error", `Function process ${this.pid} ended: ${err.code}: ${err.message}`);
+    }
     this.#calls.failAll(err);
     for (const done of this.#loads.values()) done(false, err.message);
     this.#loads.clear();
@@ -262,7 +288,9 @@ export class SandboxProcess {
         rest = lines.pop()!.slice(-8192);
         for (const line of lines) {
           if (line) {
-            this.#init.logger.warn({ fn: this.#fnName(), level: "stderr" }, line.slice(0, 8192));
+            const text = line.slice(0, 8192);
+            this.#init.logger.warn({ fn: this.#fnName(), stream: "stderr" }, text);
+            this.#event("warn", `stderr: ${text}`);
           }
         }
       }
@@ -282,7 +310,20 @@ export class SandboxProcess {
         return;
       case T.LOG: {
         const m = Log.parse(parseJson(payload));
-        this.#init.logger.info({ fn: this.spec?.name, requestId: m.r, level: m.l }, m.m);
+        // The level is the call's own (pino's `level` field is its own: never a field of ours).
+        const spec = this.spec;
+        this.#init.logger[m.l]({ fn: spec?.name, version: spec?.version, requestId: m.r }, m.m);
+        if (spec && this.#init.onLog && m.r !== "warm-up") {
+          const line: FunctionLog = {
+            fn: spec.name,
+            version: spec.version,
+            level: m.l,
+            source: "function",
+            msg: m.m,
+          };
+          if (m.r !== undefined) line.requestId = m.r;
+          this.#init.onLog(line);
+        }
         return;
       }
       case T.KV_CALL: {

@@ -21,6 +21,7 @@ export { createSandboxPool } from "./pool.ts";
 export { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "./constants.ts";
 export { SandboxError, type SandboxErrorCode } from "./errors.ts";
 export type {
+  FunctionLog,
   FunctionSpec,
   InvokeOptions,
   KvOp,

@@ -103,6 +103,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     denyNet: init.denyNet,
     peerId: init.peerId,
     logger: init.logger,
+    onLog: init.onLog,
     kv: init.kv,
     maxResponseBytes: init.maxResponseBytes ?? Infinity,
     onExit(p) {

@@ -35,6 +35,26 @@ export type KvResult =
   | { keys: string[]; next?: string };
 
 /**
+ * One line of a function's log, as the sandbox hands it to {@linkcode SandboxInit.onLog}: its
+ * console output (`function`), or what happened to one of its calls or processes (`runtime`:
+ * an uncaught exception with its stack, a timeout, a memory kill, a crash, stderr output).
+ *
+ * @example
+ * ```ts
+ * const line: FunctionLog = { fn: "hello", version: "3f2a…", level: "error", source: "function", requestId: "r1", msg: "boom" };
+ * ```
+ */
+export interface FunctionLog {
+  fn: string;
+  version: string;
+  level: "debug" | "info" | "warn" | "error";
+  source: "function" | "runtime";
+  /** The call it belongs to, when known. */
+  requestId?: string;
+  msg: string;
+}
+
+/**
  * What the pool needs from the peer.
  *
  * @example
@@ -47,6 +67,8 @@ export interface SandboxInit {
   peerId: string;
   /** Where function console output and process events go. */
   logger: Logger;
+  /** Also told every line of a function's log (console output, and what befell its calls). */
+  onLog?: (line: FunctionLog) => void;
   /** Host side of `env.KV`. */
   kv: (namespace: string, op: KvOp) => Promise<KvResult>;
   /** The peer's own listen `host:port`s, always denied unless a spec allows loopback. */
