@@ -154,7 +154,10 @@ Deno.test("with --token, functions: public, private, and failing ones", opts, as
         },
       });
       const [line] = await waitFor("the failure in the peer's log", () => {
-        const lines = logLines(peer, SECRET).filter((l) => l.requestId === id);
+        // The invoker's line (the sandbox logs the exception with its stack too).
+        const lines = logLines(peer, SECRET).filter((l) =>
+          l.requestId === id && l.component === "invoke"
+        );
         return lines.length > 0 && lines;
       });
       assert.equal(line!.level, 50);

@@ -16,6 +16,7 @@ import { backupCommands } from "./backup.ts";
 import { dataCommands } from "./data.ts";
 import { devCommand } from "./dev.ts";
 import { functionCommands } from "./functions.ts";
+import { logsCommand } from "./logs.ts";
 import { meshCommands } from "./mesh.ts";
 import { secretCommands } from "./secrets.ts";
 import { startCommand } from "./start.ts";
@@ -46,6 +47,7 @@ dataCommands(program);
 meshCommands(program);
 secretCommands(program);
 backupCommands(program);
+logsCommand(program);
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });

@@ -16,11 +16,18 @@ async function poolWithLog(extra = {}) {
     },
     ...extra,
   });
-  const until = async (pred: (l: FunctionLog) => boolean): Promise<FunctionLog> => {
+  const until = async (pred: (l: FunctionLog) => boolean, ms = 30_000): Promise<FunctionLog> => {
+    const end = Date.now() + ms;
     for (;;) {
       const hit = lines.find(pred);
       if (hit) return hit;
-      await new Promise<void>((r) => waiters.push(r));
+      if (Date.now() >= end) {
+        throw new Error(`No such line within ${ms} ms: ${JSON.stringify(lines)}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, end - Date.now());
+        waiters.push(() => (clearTimeout(t), r()));
+      });
     }
   };
   return { pool, lines, until };
@@ -99,7 +106,14 @@ Deno.test("a timeout and a memory kill are logged as runtime lines of the call",
 
     const bomb = spec(
       "bomb",
-      `export default { fetch() { const a = []; for (;;) a.push(new Uint8Array(1 << 20).fill(1)); } }`,
+      `export default { async fetch() {
+        const keep = [];
+        for (let i = 0; i < 64; i++) {
+          keep.push(new Uint8Array(16 * 1024 * 1024).fill(1));
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        await new Promise(() => {});
+      } }`,
       { memoryMb: 64 },
     );
     assert.equal(
