@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { clientFor, peerOptions } from "./_shared.ts";
+import { clientFor, jsonOption, peerOptions } from "./_shared.ts";
 
 /** A line as `GET /v1/logs/:fn` gives it. */
 interface Line {
@@ -65,7 +65,7 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncIterable<string>
 
 /** Registers `virgo logs` on `program`. */
 export function logsCommand(program: Command): void {
-  peerOptions(program.command("logs"))
+  jsonOption(peerOptions(program.command("logs")))
     .description(
       "show a function's log from every peer, in time order (peer, level, request id, text)",
     )
@@ -73,7 +73,6 @@ export function logsCommand(program: Command): void {
     .option("-f, --follow", "keep printing lines as they come")
     .option("--since <time>", "from this long ago (10m, 1h30m) or this ISO 8601 time")
     .option("--limit <n>", "at most this many lines before following (the newest)")
-    .option("--json", "print each line as JSON")
     .action(async (
       fn: string,
       o: { follow?: boolean; since?: string; limit?: string; json?: boolean },
