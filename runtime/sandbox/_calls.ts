@@ -13,6 +13,18 @@ import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { InvokeOptions } from "./types.ts";
 
+/**
+ * Failures already told to {@linkcode CallTableInit.failed}: the pool tells the log of the others
+ * (a call that timed out in the queue, or whose process failed to start).
+ */
+export const reported: WeakSet<object> = new WeakSet();
+
+/** Whether a call's failure belongs in the function's log: the host's reasons, not its throw. */
+export function loggable(err: unknown): err is SandboxError {
+  return err instanceof SandboxError && !err.refused && !reported.has(err) &&
+    err.code !== "FUNCTION_ERROR" && err.code !== "SANDBOX_STOPPED";
+}
+
 /** What a call table needs from its process. */
 export interface CallTableInit {
   out: FrameWriter;
@@ -234,11 +246,9 @@ export class CallTable {
     call.reqWin?.cancel();
     if (err !== undefined) {
       // The child logged its own exception; a cancel by the caller is no failure of the function.
-      if (
-        err instanceof SandboxError && !err.refused &&
-        err.code !== "FUNCTION_ERROR" && err.code !== "SANDBOX_STOPPED"
-      ) {
-        this.#init.failed?.(call.requestId, err);
+      if (this.#init.failed && loggable(err)) {
+        this.#init.failed(call.requestId, err);
+        reported.add(err);
       }
       if (!call.headDone) call.reject(err);
       else call.body?.fail(err);

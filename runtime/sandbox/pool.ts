@@ -8,6 +8,7 @@
 import { DEFAULT_PROFILE, type Profile, profileKey } from "./_flags.ts";
 import { type ProcessInit, SandboxProcess } from "./_process.ts";
 import { startWatchdog } from "./_watchdog.ts";
+import { loggable } from "./_calls.ts";
 import { type Group, Queue } from "./_queue.ts";
 import {
   DEFAULT_IDLE_MS,
@@ -330,7 +331,23 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       } catch (e) {
         return Promise.reject(e);
       }
-      return queue.invoke(groupOf(spec), req, opts, spec.timeoutMs || DEFAULT_TIMEOUT_MS);
+      const call = queue.invoke(groupOf(spec), req, opts, spec.timeoutMs || DEFAULT_TIMEOUT_MS);
+      const onLog = init.onLog;
+      if (!onLog) return call;
+      return call.catch((err) => {
+        // Failures no process told the log of: a timeout in the queue, a process that did not start.
+        if (loggable(err)) {
+          onLog({
+            fn: spec.name,
+            version: spec.version,
+            level: "error",
+            source: "runtime",
+            requestId: opts.requestId,
+            msg: `${err.code}: ${err.message}`,
+          });
+        }
+        throw err;
+      });
     },
 
     retire(version) {
