@@ -45,8 +45,13 @@ export function devCommand(program: Command): void {
           code: "BAD_REQUEST",
         });
       }
+      // Bundling (a `deno bundle` process) runs while the peer's modules load.
+      const { bundle } = await import("../catalog/bundle.ts");
+      const firstBundle = bundle(file, { sourcemap: true });
+      firstBundle.catch(() => {}); // shown by startDev
       const { startDev } = await import("../dev/mod.ts");
       const dev = await startDev({
+        firstBundle,
         entry: file,
         name: o.name as string | undefined,
         port,

@@ -8,7 +8,7 @@
  * serving; stack frames in the function's output point at its own files.
  * @module
  */
-import { bundle, BundleError } from "../catalog/mod.ts";
+import { type Bundle, bundle, BundleError } from "../catalog/mod.ts";
 import { resolveConfig } from "../config.ts";
 import { VirgoError } from "../errors.ts";
 import { type Peer, startPeer } from "../peer.ts";
@@ -37,6 +37,11 @@ export interface DevInit {
   print?: ((line: string) => void) | undefined;
   /** Function output, build errors and the peer's warnings. @default {stderr} */
   log?: ((line: string) => void) | undefined;
+  /**
+   * The first bundle (with its source map), when the caller started it early — e.g. while the
+   * peer's modules still load. @default {bundled here}
+   */
+  firstBundle?: Promise<Bundle> | undefined;
 }
 
 /** A running dev session. */
@@ -101,8 +106,10 @@ export async function startDev(init: DevInit): Promise<DevSession> {
     data,
   });
 
+  let early = init.firstBundle;
   const build = async () => {
-    const b = await bundle(entry, { sourcemap: true });
+    const b = await (early ?? bundle(entry, { sourcemap: true }));
+    early = undefined;
     const files = (b.map?.sources ?? []).filter((s) =>
       s.startsWith("/") && !s.includes("/node_modules/") && !s.includes("/registry.npmjs.org/")
     );
