@@ -56,6 +56,7 @@ export default {
       console.log("trace", new Error("here").stack);
       return new Response("traced");
     }
+    if (new URL(req.url).searchParams.has("throw")) throw new Error("thrown here");
     const count = Number((await env.KV.get("count", "text")) ?? "0") + 1;
     await env.KV.set("count", String(count));
     return Response.json({ marker: "${marker}", label, count, greeting: env.GREETING, key: env.API_KEY });
@@ -138,7 +139,7 @@ Deno.test(
           const from = err.seen.length;
           await Deno.writeTextFile(entry, MAIN("v3").replace("const count =", "const count = ("));
           const failed = await err.next(/build failed: .*main\.ts:(\d+):\d+: /, from);
-          assert.equal(Number(/main\.ts:(\d+):/.exec(failed.line)![1]), 11, failed.line);
+          assert.equal(Number(/main\.ts:(\d+):/.exec(failed.line)![1]), 12, failed.line);
           const body = await (await get()).json();
           assert.equal(body.marker, "v2");
           await Deno.writeTextFile(entry, MAIN("v4"));
@@ -156,6 +157,19 @@ Deno.test(
           const frame = await err.next(/main\.ts:\d+:\d+/, traced.at);
           assert.match(frame.line, new RegExp(`main\\.ts:${TRACE_LINE}:\\d+`), frame.line);
           assert.doesNotMatch(frame.line, /virgo-dev:|data:/);
+        },
+      );
+
+      await t.step(
+        "an uncaught exception is logged with its stack at the function's line",
+        async () => {
+          const from = err.seen.length;
+          const res = await fetch(url + "?throw");
+          assert.equal(res.status, 500);
+          await res.body?.cancel();
+          const thrown = await err.next(/\[main\] error .*thrown here/, from);
+          const frame = await err.next(/main\.ts:\d+:\d+/, thrown.at);
+          assert.match(frame.line, /main\.ts:11:\d+/, frame.line);
         },
       );
 

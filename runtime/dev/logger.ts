@@ -1,7 +1,8 @@
 /**
- * The console of `virgo dev`: the peer's log as lines for a person rather
- * than JSON — what the function prints, and warnings and errors of the peer
- * (everything with `--verbose`) — with stack frames of the bundle mapped back
+ * The console of `virgo dev`: the function's log (`GET /v1/logs/<fn>?follow=1`:
+ * what it prints, its uncaught exceptions with their stack, timeouts, kills)
+ * and the peer's warnings and errors (everything with `--verbose`), as lines
+ * for a person rather than JSON, with stack frames of the bundle mapped back
  * to the function's files.
  * @module
  */
@@ -36,7 +37,7 @@ function fieldText(v: unknown): string {
  * @example
  * ```ts
  * const logger = devLogger({ mapText: (t) => t });
- * logger.info({ fn: "hello", level: "log" }, "hi"); // 12:00:01.234 [hello] hi
+ * logger.warn({ component: "kv" }, "Hint delivery failed"); // 12:00:01.234 warn  kv: Hint …
  * ```
  */
 export function devLogger(
@@ -47,16 +48,8 @@ export function devLogger(
   const map = init.mapText ?? ((t: string) => t);
   const log = (level: Level) => (obj: object, msg?: string) => {
     const rec: Record<string, unknown> = { ...bindings, ...obj };
-    const fn = rec.fn;
-    const ownLevel = typeof rec.level === "string" ? rec.level : level;
-    if (typeof fn === "string" && msg !== undefined && typeof rec.level === "string") {
-      // A line the function printed.
-      const tag = ownLevel === "error" || ownLevel === "warn" ? `${ownLevel} ` : "";
-      write(map(`${clock()} [${fn}] ${tag}${msg}`));
-      return;
-    }
-    if (level === "debug" && !init.verbose) return;
-    if (level === "info" && !init.verbose && typeof fn !== "string") return;
+    // A function's own lines come from its log (`followFunctionLog`), not from here.
+    if (!init.verbose && (level === "debug" || level === "info" || rec.fn !== undefined)) return;
     const { component, ...rest } = rec;
     const fields = Object.entries(rest).map(([k, v]) => `${k}=${fieldText(v)}`).join(" ");
     const where = typeof component === "string" ? `${component}: ` : "";
@@ -69,4 +62,57 @@ export function devLogger(
     error: log("error"),
     child: (more) => devLogger(init, { ...bindings, ...more }),
   };
+}
+
+/**
+ * Prints function `name`'s log as it arrives, from the peer's `GET /v1/logs/<name>?follow=1`
+ * (server-sent events), from `since` on, until `signal` aborts. Runtime lines (deploys and the
+ * like) show only at warn and error: `virgo dev` says itself when it reloads.
+ *
+ * @example
+ * ```ts
+ * followFunctionLog(peer.app.fetch, "hello", new Date(), { write: console.log }, signal);
+ * ```
+ */
+export async function followFunctionLog(
+  fetch: (req: Request) => Response | Promise<Response>,
+  name: string,
+  since: Date,
+  init: DevLoggerInit,
+  signal: AbortSignal,
+): Promise<void> {
+  const write = init.write ?? stderr;
+  const map = init.mapText ?? ((t: string) => t);
+  const q = `since=${encodeURIComponent(since.toISOString())}&follow=1&limit=10000`;
+  const res = await fetch(
+    new Request(`http://dev/v1/logs/${encodeURIComponent(name)}?${q}`, { signal }),
+  );
+  if (!res.ok || !res.body) return;
+  let buf = "";
+  try {
+    for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const event = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = event.split("\n").filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+        if (!data) continue;
+        let line: { time?: string; level?: string; source?: string; msg?: string };
+        try {
+          line = JSON.parse(data);
+        } catch {
+          continue;
+        }
+        const level = line.level ?? "info";
+        const loud = level === "error" || level === "warn";
+        if (line.source === "runtime" && !loud && !init.verbose) continue;
+        const time = line.time ? line.time.slice(11, 23) : clock();
+        write(map(`${time} [${name}] ${loud ? level + " " : ""}${line.msg ?? ""}`));
+      }
+    }
+  } catch {
+    // Stopped (signal), or the peer went away.
+  }
 }

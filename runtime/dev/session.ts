@@ -13,7 +13,7 @@ import { resolveConfig } from "../config.ts";
 import { VirgoError } from "../errors.ts";
 import { type Peer, startPeer } from "../peer.ts";
 import { readSecretsFile } from "./dotenv.ts";
-import { devLogger } from "./logger.ts";
+import { devLogger, followFunctionLog } from "./logger.ts";
 import { mapFrames, type PositionMapper, sourceMapper } from "./sourcemap.ts";
 import { watchFiles } from "./watch.ts";
 
@@ -98,6 +98,7 @@ export async function startDev(init: DevInit): Promise<DevSession> {
   const mapText = (text: string) => mapper ? mapFrames(text, url, mapper, shown) : text;
   const logger = devLogger({ write: out, verbose: init.verbose ?? false, mapText });
 
+  const startedAt = new Date();
   const secretsFile = await readSecretsFile(entry);
   const data = init.persist ?? await Deno.makeTempDir({ prefix: "virgo-dev-" });
   const cfg = resolveConfig({
@@ -142,6 +143,8 @@ export async function startDev(init: DevInit): Promise<DevSession> {
   };
 
   let deployed = false;
+  const following = new AbortController();
+  let followed: Promise<void> | undefined;
   let secretsSet = false;
   const syncSecrets = async () => {
     const wanted: Record<string, string> = {
@@ -167,6 +170,14 @@ export async function startDev(init: DevInit): Promise<DevSession> {
     const meta = await api("", "PUT", JSON.stringify({ code: b.code, vars: init.vars ?? {} }));
     mapper = b.map ? sourceMapper(b.map) : undefined;
     deployed = true;
+    // The log can be followed once the function exists.
+    followed ??= followFunctionLog(
+      (req) => peer.app.fetch(req),
+      name,
+      startedAt,
+      { write: out, verbose: init.verbose ?? false, mapText },
+      following.signal,
+    );
     if (!secretsSet) await syncSecrets();
     return meta.version as string;
   };
@@ -236,6 +247,8 @@ export async function startDev(init: DevInit): Promise<DevSession> {
     stop: () =>
       stopped ??= (async () => {
         watch.close();
+        following.abort();
+        await followed;
         await running;
         await peer.stop();
         if (!init.persist) await Deno.remove(data, { recursive: true }).catch(() => {});
