@@ -312,7 +312,10 @@ export class SandboxProcess {
         const m = Log.parse(parseJson(payload));
         // The level is the call's own (pino's `level` field is its own: never a field of ours).
         const spec = this.spec;
-        this.#init.logger[m.l]({ fn: spec?.name, version: spec?.version, requestId: m.r }, m.m);
+        this.#init.logger[m.l](
+          { fn: spec?.name, version: spec?.version, requestId: m.r, source: "function" },
+          m.m,
+        );
         if (spec && this.#init.onLog && m.r !== "warm-up") {
           const line: FunctionLog = {
             fn: spec.name,
