@@ -142,8 +142,9 @@ Deno.test("a function deployed on one peer runs anywhere in the mesh", opts, asy
       "a SIGKILLed peer leaves every view and calls keep working",
       async () => {
         await b.kill();
-        // That it leaves as its connection closes, not by expiry, is p2p/kill_test.ts's check:
-        // only an in-process node shows the event. Here: it leaves, within a generous bound.
+        // That SWIM's probes drop it, and its closed connection alone does not, is
+        // p2p/kill_test.ts's check (only an in-process node shows the event). Here: it leaves,
+        // within a generous bound.
         await waitFor("b to leave every view", async () => {
           for (const p of [a, c]) if ((await viewOf(p)).includes(b.peerId)) return false;
           return true;
