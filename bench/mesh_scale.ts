@@ -105,7 +105,7 @@ export async function measureScale(n: number, holdS: number) {
           try {
             return await startPeer({ ...opts, join: [seed()] });
           } catch (err) {
-            if (attempt >= 3) throw err;
+            if (attempt >= 5) throw err;
             retriedStarts++;
             log(`    a start failed, again: ${String(err).split("\n")[1]?.slice(0, 80)}`);
           }
