@@ -48,9 +48,15 @@ export const JOIN_RETRY_MS = 2_000;
  * Every this often, ask one member found dead (or a join address not alive) for a sync, as
  * Serf's reconnect does: after a partition heals, each side holds the other dead and no probe
  * crosses, so without it the halves would stay apart. One sync (O(N) bytes) per 10 s, and only
- * while someone is dead: SWIM keeps dead members `deadRetentionMs`, join addresses for ever.
+ * while someone is lost (for `RECONNECT_FOR_MS`; join addresses for ever).
  */
 export const RECONNECT_MS = 10_000;
+
+/** How long a member found dead stays a reconnect candidate (Serf keeps trying for a day; a starved or cut-off peer here is back within minutes or gone). */
+export const RECONNECT_FOR_MS = 10 * 60_000;
+
+/** Most members remembered for reconnecting (the oldest go first): bounds the list after a mass failure. */
+export const MAX_RECONNECT_MEMBERS = 256;
 
 /**
  * A frame from a peer we do not know waits this long for it to become a member (we ask it for

@@ -17,6 +17,8 @@ import {
   MEMBER_WAIT_MS,
   NEIGHBOURS,
   OPEN_STREAM_TIMEOUT_MS,
+  MAX_RECONNECT_MEMBERS,
+  RECONNECT_FOR_MS,
   RECONNECT_MS,
   RPC_MAX_STREAMS_PER_PEER,
 } from "./constants.ts";
@@ -417,18 +419,35 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
             swim.join(seeds());
           }
         }, JOIN_RETRY_MS));
+        // Members found dead (not left), remembered past SWIM's own retention (a bounded
+        // list, for RECONNECT_FOR_MS): one is asked for a sync every RECONNECT_MS, so two sides
+        // of a partition, or a member wrongly declared dead on a starved box, find each other.
+        const lost = new Map<string, { addrs: string[]; at: number }>();
+        swim.onEvent((ev) => {
+          if (ev.type === "join") lost.delete(ev.member.id);
+          else if (ev.type === "leave" && ev.member.state === "dead") {
+            lost.delete(ev.member.id);
+            lost.set(ev.member.id, { addrs: ev.member.addrs, at: Date.now() });
+            for (const id of lost.keys()) {
+              if (lost.size <= MAX_RECONNECT_MEMBERS) break;
+              lost.delete(id);
+            }
+          }
+        });
         timers.push(setInterval(() => {
           if (swim === undefined || leaving !== undefined) return;
-          const s = swim;
-          const lost = s.members().filter((m) => m.state === "dead");
+          const now = Date.now();
+          const candidates: Array<{ id: string; addrs: string[] }> = [];
+          for (const [id, l] of lost) {
+            if (now - l.at > RECONNECT_FOR_MS) lost.delete(id);
+            else if (l.addrs.length > 0) candidates.push({ id, addrs: l.addrs });
+          }
           for (const [id, addrs] of bootstrap) {
-            const m = s.get(id);
-            if (m === undefined) lost.push({ id, addrs, incarnation: 0, state: "dead" });
+            const m = swim.get(id);
+            if (m === undefined || m.state === "dead") candidates.push({ id, addrs });
           }
-          const m = lost[Math.floor(Math.random() * lost.length)];
-          if (m !== undefined) {
-            s.join([{ id: m.id, addrs: m.addrs.length ? m.addrs : bootstrap.get(m.id) ?? [] }]);
-          }
+          const pick = candidates[Math.floor(Math.random() * candidates.length)];
+          if (pick !== undefined) swim.join([pick]);
         }, RECONNECT_MS));
         for (const t of timers) Deno.unrefTimer(t as unknown as number);
         logger.info({ peerId: self, addrs: mesh.addrs() }, "mesh started");
