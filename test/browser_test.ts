@@ -108,7 +108,8 @@ Deno.test({
       assert.ok(!cookies[0]!.value.includes(T), "the token is not in the cookie");
 
       // Three peers, three nodes, this one marked.
-      await page.waitForFunction(`document.querySelectorAll("#graph g.node").length === 3`);
+      // (Locators, not waitForFunction: the page's CSP forbids the eval a string predicate needs.)
+      await waitFor("three nodes", async () => (await page.locator("#graph g.node").count()) === 3);
       const drawn = await page.$$eval(
         "#graph g.node",
         (gs) => gs.map((g) => g.getAttribute("data-peer")),
@@ -137,8 +138,10 @@ Deno.test({
             .filter((to) => to !== first.peerId).length === 2,
       );
       // The function rows carry the calls as this peer saw them.
-      await page.waitForFunction(
-        `document.querySelector('#fns tr[data-fn="flaky"] td:nth-child(3)')?.textContent === "4"`,
+      await waitFor(
+        "four calls of flaky counted",
+        async () =>
+          (await (await page.$(`#fns tr[data-fn="flaky"] td:nth-child(3)`))?.textContent()) === "4",
       );
       const row = await page.textContent(`#fns tr[data-fn="flaky"]`);
       assert.match(row!, /50\.0%/, "two answers of 500 in four calls");
