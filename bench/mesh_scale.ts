@@ -84,7 +84,7 @@ const max = (xs: number[]) => xs.length ? Math.max(...xs) : NaN;
 
 /** Starts, converges, holds and measures a mesh of `n` peers. */
 export async function measureScale(n: number, holdS: number) {
-  const opts = { spares: 0, maxLogs: 50, timeoutMs: 300_000 };
+  const opts = { spares: 0, maxLogs: 2_000, timeoutMs: 300_000 };
   const peers: PeerProcess[] = [];
   let retriedStarts = 0;
   const loadavg = async () =>
@@ -153,6 +153,12 @@ export async function measureScale(n: number, holdS: number) {
       tcp: await tcpBytesByPid(),
     };
     const secs = (after.at - before.at) / 1000;
+    // A peer that exited during the run (it should not): its last log lines say why.
+    const exited: Array<{ peerId: string; code: number; lastLogs: string[] }> = [];
+    for (const p of peers) {
+      const st = await Promise.race([p.exited, sleep(0).then(() => undefined)]);
+      if (st) exited.push({ peerId: p.peerId, code: st.code, lastLogs: p.logs.slice(-5) });
+    }
     const cpu: number[] = [];
     const swimBytes: number[] = [];
     const swimMsgs: number[] = [];
@@ -182,6 +188,7 @@ export async function measureScale(n: number, holdS: number) {
     return {
       peers: n,
       startSeconds: r(startS, 1),
+      peersThatExited: exited,
       retriedStarts,
       loadAverage: { atStart: loadAtStart, atEnd: await loadavg() },
       converged,

@@ -155,7 +155,7 @@ export class Connections {
       this.#neighbours.delete(id);
       if (this.#init.bootstrap.has(id)) this.#scheduleRedial(id);
     });
-    this.#timer = setInterval(() => void this.tick(), CONNECTION_TRIM_MS);
+    this.#timer = setInterval(() => this.#tickSafely(), CONNECTION_TRIM_MS);
     Deno.unrefTimer(this.#timer as unknown as number);
   }
 
@@ -164,7 +164,7 @@ export class Connections {
     if (this.#soon !== undefined || this.#stopped) return;
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
-      void this.tick();
+      this.#tickSafely();
     }, ms);
     Deno.unrefTimer(this.#soon as unknown as number);
   }
@@ -221,6 +221,12 @@ export class Connections {
     }
   }
 
+  #tickSafely(): void {
+    this.tick().catch((err) =>
+      this.#init.logger.warn({ err: String(err) }, "connection tick failed")
+    );
+  }
+
   #kept(peerId: string): boolean {
     return this.#neighbours.has(peerId) || this.#init.bootstrap.has(peerId);
   }
@@ -230,7 +236,10 @@ export class Connections {
     if (this.#identified.has(conn) || conn.status !== "open") return;
     this.#identified.add(conn);
     this.#init.node.services.identify.identify(conn).catch((err: Error) => {
-      this.#init.logger.debug({ peer: conn.remotePeer.toString(), err: err.message }, "identify failed");
+      this.#init.logger.debug(
+        { peer: conn.remotePeer.toString(), err: err.message },
+        "identify failed",
+      );
     });
   }
 

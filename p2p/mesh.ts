@@ -14,10 +14,10 @@ import {
   JOIN_RETRY_MS,
   LEAVE_ACK_TIMEOUT_MS,
   MAX_PROTOCOL_STREAMS,
+  MAX_RECONNECT_MEMBERS,
   MEMBER_WAIT_MS,
   NEIGHBOURS,
   OPEN_STREAM_TIMEOUT_MS,
-  MAX_RECONNECT_MEMBERS,
   RECONNECT_FOR_MS,
   RECONNECT_MS,
   RPC_MAX_STREAMS_PER_PEER,
@@ -406,7 +406,9 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         connections.start();
         // Neighbours are chosen from the members: pick them as soon as there are some.
         view.onMembership((ev) => {
-          if (ev.type === "join" && connections.neighbours().length < NEIGHBOURS) connections.soon();
+          if (ev.type === "join" && connections.neighbours().length < NEIGHBOURS) {
+            connections.soon();
+          }
         });
         const seeds = () => [...bootstrap].map(([id, addrs]) => ({ id, addrs }));
         for (const id of bootstrap.keys()) connections.dialBootstrap(id);

@@ -151,7 +151,8 @@ export class SwimWire implements SwimTransport {
     const stream = await conn.newStream(SWIM_PROTOCOL, { signal, negotiateFully: false });
     stream.addEventListener("close", () => {
       const out = this.#out.get(to);
-      if (out !== undefined) void out.stream.then((s) => s === stream && this.#out.delete(to));
+      // (That entry's stream may be a later one whose opening failed: nothing to do then.)
+      out?.stream.then((s) => s === stream && this.#out.delete(to), () => {});
     }, { once: true });
     return stream;
   }
@@ -172,7 +173,10 @@ export class SwimWire implements SwimTransport {
         if (msg === undefined) throw new Error("Malformed SWIM message");
         if (msg.t !== "sync" && !this.#init.known(from)) {
           this.stats.refused++;
-          this.#init.logger.debug({ from, t: msg.t }, "SWIM message from a peer that has not joined");
+          this.#init.logger.debug(
+            { from, t: msg.t },
+            "SWIM message from a peer that has not joined",
+          );
           continue;
         }
         receive(from, msg);
