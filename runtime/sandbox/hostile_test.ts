@@ -327,6 +327,9 @@ Deno.test("an endless loop times out, its process is replaced, other calls on it
       assert.match(spin.message, /500 ms/);
       const other = await waiting;
       assert.ok(["FUNCTION_CRASHED", "FUNCTION_TIMEOUT"].includes(other.code), other.message);
+      // Await the replacement (load resolves once a healthy process holds the version): the call's
+      // own 500 ms does not cover a process start on a loaded box.
+      await pool.load(s);
       const res = await pool.invoke(s, req(), { requestId: "r" });
       assert.equal(await res.text(), "alive");
     });
