@@ -4,7 +4,8 @@
  * walks its catalogue with another peer, here a bare walk responder over an in-memory mesh.
  */
 import assert from "node:assert/strict";
-import { formatVersion, openMemoryDatabase } from "../../kv/mod.ts";
+import { openMemoryDatabase } from "../../kv/mod.ts";
+import { entryAt } from "./_testing.ts";
 import type { SandboxPool } from "../sandbox/mod.ts";
 import { type LogLine, recordingLogger } from "../_testing.ts";
 import { TOMBSTONE_HORIZON_MS } from "./constants.ts";
@@ -18,27 +19,9 @@ const DAY = 24 * 60 * 60 * 1000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** An entry of the other peer's, stamped `ageMs` ago. */
 function meta(name: string, ageMs: number, deleted = false): FunctionMeta {
-  const wall = Date.now() - ageMs;
-  return {
-    name,
-    version: "0123456789abcdef",
-    hash: "a".repeat(64),
-    size: 10,
-    vars: {},
-    timeoutMs: 1000,
-    memoryMb: 128,
-    allowLoopback: false,
-    allowPrivate: false,
-    public: true,
-    kvNamespace: name,
-    stamp: formatVersion({ wall, counter: 0, peerId: "other" }),
-    origin: "other",
-    deployedAt: new Date(wall).toISOString(),
-    deleted,
-    secrets: {},
-    secretsRev: "",
-  };
+  return entryAt(name, Date.now() - ageMs, { deleted, origin: "other" });
 }
 
 /** The other peer: it holds `entries`, answers walks, and records what it is sent. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatVersion } from "../../kv/mod.ts";
+import { entryAt } from "./_testing.ts";
 import { createDigestTree } from "./digest.ts";
 import type { FunctionMeta } from "./entry.ts";
 import {
@@ -14,25 +14,7 @@ import {
 import { DIGEST_DEPTH } from "./constants.ts";
 
 function meta(name: string, wall: number, deleted = false): FunctionMeta {
-  return {
-    name,
-    version: "0123456789abcdef",
-    hash: "a".repeat(64),
-    size: 10,
-    vars: {},
-    timeoutMs: 1000,
-    memoryMb: 128,
-    allowLoopback: false,
-    allowPrivate: false,
-    public: true,
-    kvNamespace: name,
-    stamp: formatVersion({ wall, counter: 0, peerId: "p" }),
-    origin: "p",
-    deployedAt: new Date(wall).toISOString(),
-    deleted,
-    secrets: {},
-    secretsRev: "",
-  };
+  return entryAt(name, wall, { deleted });
 }
 
 /** An in-memory side: last writer wins, as the registry settles entries. */
