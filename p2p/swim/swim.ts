@@ -18,7 +18,6 @@ import { createProber } from "./probe.ts";
 import { realScheduler } from "./scheduler.ts";
 import type {
   Member,
-  MemberState,
   Meta,
   Swim,
   SwimEvent,
@@ -28,13 +27,8 @@ import type {
   Update,
 } from "./types.ts";
 
-interface Rec {
-  id: string;
-  addrs: string[];
-  incarnation: number;
-  state: MemberState;
-  meta?: Meta;
-  metaAt?: number;
+/** A member as the table holds it: what {@linkcode Member} shows, plus bookkeeping. */
+interface Rec extends Member {
   /** When it last became dead or left (for forgetting it). */
   goneAt: number;
   suspicion?: unknown;

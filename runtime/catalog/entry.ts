@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import type { Mesh } from "../../p2p/mod.ts";
 import { MAX_KEEP_VERSIONS } from "./constants.ts";
 import { isStamp } from "./stamp.ts";
 
@@ -82,21 +83,7 @@ export type FunctionMeta = z.infer<typeof FunctionMetaSchema>;
 export const CatalogSchema = z.array(FunctionMetaSchema).max(16);
 
 /** The part of the mesh the catalogue uses. */
-export interface CatalogNet {
-  readonly peerId: string;
+export interface CatalogNet
+  extends Pick<Mesh, "peerId" | "onMembership" | "publish" | "subscribe" | "handle" | "request"> {
   peers(): Array<{ peerId: string; self: boolean; catalog: { digest: string; count: number } }>;
-  onMembership(cb: (ev: { type: "join" | "leave"; peerId: string }) => void): () => void;
-  publish(topic: string, data: Uint8Array): Promise<void>;
-  subscribe(topic: string, handler: (data: Uint8Array, from: string) => void): void;
-  handle(
-    protocol: string,
-    handler: (req: Uint8Array, from: string) => Promise<Uint8Array>,
-    opts?: { maxBytes?: number },
-  ): Promise<void>;
-  request(
-    peerId: string,
-    protocol: string,
-    req: Uint8Array,
-    opts?: { maxBytes?: number; signal?: AbortSignal },
-  ): Promise<Uint8Array>;
 }

@@ -54,16 +54,7 @@ export type NewLogLine = Omit<LogLine, "seq" | "t"> & { t?: number };
  *   "source": "runtime", "requestId": "a1b2c3-…", "msg": "Uncaught exception: Error: boom …" }
  * ```
  */
-export interface PeerLogLine {
-  time: string;
-  peer: string;
-  fn: string;
-  version?: string;
-  level: Level;
-  source: Source;
-  requestId?: string;
-  msg: string;
-}
+export type PeerLogLine = Omit<LogLine, "seq" | "t"> & { time: string; peer: string };
 
 /** A line on the wire between members; checked when it arrives. */
 export const LogLineSchema = z.object({

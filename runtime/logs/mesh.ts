@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import type { Mesh } from "../../p2p/mod.ts";
 import { FUNCTION_NAME } from "../constants.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -20,21 +21,9 @@ import {
 import { type LogLine, LogLineSchema, type PeerLogLine, toPeerLine } from "./line.ts";
 import type { LogStore } from "./ring.ts";
 
-/** The part of the mesh the logs use. */
-export interface LogsNet {
-  readonly peerId: string;
+/** The part of the mesh the logs use (any list of members will do for `peers`). */
+export interface LogsNet extends Pick<Mesh, "peerId" | "request" | "handle"> {
   peers(): Array<{ peerId: string }>;
-  request(
-    peerId: string,
-    protocol: string,
-    req: Uint8Array,
-    opts?: { signal?: AbortSignal; maxBytes?: number },
-  ): Promise<Uint8Array>;
-  handle(
-    protocol: string,
-    handler: (req: Uint8Array, from: string) => Promise<Uint8Array>,
-    opts?: { maxBytes?: number },
-  ): Promise<void>;
 }
 
 /** What {@linkcode createMeshLogs} is built from. */
