@@ -171,7 +171,7 @@ Deno.test({
         const routers = createRouter(n);
         for (let i = 0; i < 50; i++) {
           for (const s of ["random", "p2c", "least-loaded"] as const) {
-            assert(routers.pick(s, () => true)?.peerId !== c.peerId, `${s} picked c`);
+            assert(routers.pick(s)?.peerId !== c.peerId, `${s} picked c`);
           }
         }
       }

@@ -19,7 +19,7 @@
  * });
  * await mesh.handle("/virgo/kv/1", async (req) => req);
  * const router = createRouter(mesh);
- * const peer = router.pick("p2c", () => true);
+ * const peer = router.pick("p2c");
  * await mesh.stop();
  * ```
  *

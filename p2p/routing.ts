@@ -33,12 +33,12 @@ export const STRATEGIES: readonly Strategy[] = ["local", "random", "least-loaded
 
 /** Chooses peers from the mesh's live view and load sample. */
 export interface Router {
-  /** A live peer passing `canRun`, not in `exclude` and not leaving (but for `local`), or `undefined` if none (the caller answers 503). */
-  pick(
-    strategy: Strategy,
-    canRun: (p: PeerInfo) => boolean,
-    exclude?: Set<string>,
-  ): PeerInfo | undefined;
+  /**
+   * A live peer not in `exclude` and not leaving (but for `local`), or `undefined` if none (the
+   * caller answers 503). Any member may be handed any call: one that lacks the version refuses
+   * it before running anything.
+   */
+  pick(strategy: Strategy, exclude?: Set<string>): PeerInfo | undefined;
   /** Count a call this peer sent to `peerId` until the returned `end()` is called (idempotent). */
   begin(peerId: string): () => void;
   /** The load score used by `least-loaded` and `p2c` (exposed for tests and metrics). */
@@ -59,7 +59,7 @@ export interface RouterInit {
  * @example
  * ```ts
  * const router = createRouter(mesh);
- * const peer = router.pick("p2c", (p) => !p.leaving);
+ * const peer = router.pick("p2c");
  * if (!peer) throw new MeshError("NO_PEER_AVAILABLE", "No peer can run this function");
  * const end = router.begin(peer.peerId);
  * try { return await mesh.invoke(peer.peerId, req); } finally { end(); }
@@ -83,8 +83,8 @@ export function createRouter(
 
   return {
     score,
-    pick(strategy, canRun, exclude) {
-      const ok = (p: PeerInfo) => !(exclude?.has(p.peerId) ?? false) && canRun(p);
+    pick(strategy, exclude) {
+      const ok = (p: PeerInfo) => !(exclude?.has(p.peerId) ?? false);
       if (strategy === "local") {
         const self = mesh.sample()[0];
         return self?.self && ok(self) ? self : undefined;

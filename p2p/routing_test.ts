@@ -23,28 +23,26 @@ const view = (peers: PeerInfo[], sample: PeerInfo[] = peers) => ({
   peers: () => peers,
   sample: () => sample,
 });
-const all = () => true;
 
-Deno.test("local picks self only, honouring canRun and exclude", () => {
+Deno.test("local picks self only, honouring exclude", () => {
   const peers = [peer("me", { self: true }), peer("b")];
   const r = createRouter(view(peers));
-  assertEquals(r.pick("local", all)?.peerId, "me");
-  assertEquals(r.pick("local", (p) => p.peerId !== "me"), undefined);
-  assertEquals(r.pick("local", all, new Set(["me"])), undefined);
+  assertEquals(r.pick("local")?.peerId, "me");
+  assertEquals(r.pick("local", new Set(["me"])), undefined);
 });
 
 Deno.test("no candidates gives undefined for every strategy", () => {
   const r = createRouter(view([peer("me", { self: true }), peer("b")]));
   for (const s of ["random", "least-loaded", "p2c", "local"] as const) {
-    assertEquals(r.pick(s, () => false), undefined);
+    assertEquals(r.pick(s, new Set(["me", "b"])), undefined);
   }
-  assertEquals(createRouter(view([])).pick("p2c", all), undefined);
+  assertEquals(createRouter(view([])).pick("p2c"), undefined);
 });
 
 Deno.test("a single candidate is always picked", () => {
   const r = createRouter(view([peer("me", { self: true }), peer("b"), peer("c")]));
   for (const s of ["random", "least-loaded", "p2c"] as const) {
-    assertEquals(r.pick(s, (p) => p.peerId === "c")?.peerId, "c");
+    assertEquals(r.pick(s, new Set(["me", "b"]))?.peerId, "c");
   }
 });
 
@@ -53,7 +51,7 @@ Deno.test("exclude removes peers from candidates", () => {
     random: rng(1),
   });
   for (let i = 0; i < 200; i++) {
-    const got = r.pick("random", all, new Set(["me", "b"]));
+    const got = r.pick("random", new Set(["me", "b"]));
     assertEquals(got?.peerId, "c");
   }
 });
@@ -66,7 +64,7 @@ Deno.test("random is uniform over candidates (chi-square)", () => {
   const n = 50_000;
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const id = r.pick("random", all)!.peerId;
+    const id = r.pick("random")!.peerId;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   const expected = n / ids.length;
@@ -83,10 +81,10 @@ Deno.test("least-loaded picks the lowest load per core, ties broken randomly", (
     peer("c", { inflight: 1, queued: 1, cores: 1 }), // 2
   ];
   const r = createRouter(view(peers), { random: rng(3) });
-  assertEquals(r.pick("least-loaded", all)?.peerId, "b");
+  assertEquals(r.pick("least-loaded")?.peerId, "b");
   const tied = createRouter(view([peer("x"), peer("y")]), { random: rng(5) });
   const seen = new Set<string>();
-  for (let i = 0; i < 100; i++) seen.add(tied.pick("least-loaded", all)!.peerId);
+  for (let i = 0; i < 100; i++) seen.add(tied.pick("least-loaded")!.peerId);
   assertEquals(seen.size, 2);
 });
 
@@ -94,7 +92,7 @@ Deno.test("p2c picks two distinct candidates and the lighter one wins", () => {
   const peers = [peer("light"), peer("heavy", { inflight: 10 })];
   const r = createRouter(view(peers), { random: rng(7) });
   // With two candidates p2c always compares both: the light one must always win.
-  for (let i = 0; i < 500; i++) assertEquals(r.pick("p2c", all)?.peerId, "light");
+  for (let i = 0; i < 500; i++) assertEquals(r.pick("p2c")?.peerId, "light");
 });
 
 Deno.test("p2c never picks the heaviest of three and favours the lightest", () => {
@@ -103,7 +101,7 @@ Deno.test("p2c never picks the heaviest of three and favours the lightest", () =
   const counts = new Map<string, number>();
   const n = 30_000;
   for (let i = 0; i < n; i++) {
-    const id = r.pick("p2c", all)!.peerId;
+    const id = r.pick("p2c")!.peerId;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   assertEquals(counts.get("c"), undefined);
@@ -120,15 +118,15 @@ Deno.test("p2c and least-loaded choose within the load sample, random over every
   const seen = new Set<string>();
   for (let i = 0; i < 500; i++) {
     for (const s of ["p2c", "least-loaded"] as const) {
-      const got = r.pick(s, all)!.peerId;
+      const got = r.pick(s)!.peerId;
       assert(["me", "b", "c"].includes(got), `${s} picked ${got}, outside the sample`);
     }
-    seen.add(r.pick("random", all)!.peerId);
+    seen.add(r.pick("random")!.peerId);
   }
-  assertEquals(r.pick("least-loaded", all)?.peerId, "b");
+  assertEquals(r.pick("least-loaded")?.peerId, "b");
   assertEquals(seen.size, members.length, "random reaches members outside the sample");
-  // No sampled peer can run it: every member that can is a candidate.
-  assertEquals(r.pick("p2c", (p) => p.peerId === "f")?.peerId, "f");
+  // Every sampled peer excluded: every other member is a candidate.
+  assertEquals(r.pick("p2c", new Set(["me", "b", "c", "d", "e"]))?.peerId, "f");
 });
 
 Deno.test("a suspected peer is picked only when no other can run the call", () => {
@@ -137,10 +135,10 @@ Deno.test("a suspected peer is picked only when no other can run the call", () =
   });
   for (let i = 0; i < 100; i++) {
     for (const s of ["random", "least-loaded", "p2c"] as const) {
-      assertEquals(r.pick(s, all)?.peerId, "me");
+      assertEquals(r.pick(s)?.peerId, "me");
     }
   }
-  assertEquals(r.pick("random", (p) => p.peerId === "b")?.peerId, "b");
+  assertEquals(r.pick("random", new Set(["me"]))?.peerId, "b");
 });
 
 Deno.test("older loads count less", () => {
@@ -161,7 +159,7 @@ Deno.test("begin/end counts own in-flight calls, end is idempotent, self not dou
   const endB1 = r.begin("b");
   const endB2 = r.begin("b");
   assertEquals(r.score(peers[1]!), 1);
-  assertEquals(r.pick("least-loaded", all)?.peerId, "c");
+  assertEquals(r.pick("least-loaded")?.peerId, "c");
   endB1();
   endB1();
   assertEquals(r.score(peers[1]!), 0.5);
@@ -179,7 +177,7 @@ Deno.test("in-flight accounting spreads a burst under a stale view (no herding)"
     const r = createRouter(view(peers), { random: rng(17) });
     const counts = new Map<string, number>();
     for (let i = 0; i < 90; i++) {
-      const p = r.pick(strategy, all)!;
+      const p = r.pick(strategy)!;
       r.begin(p.peerId);
       counts.set(p.peerId, (counts.get(p.peerId) ?? 0) + 1);
     }
@@ -197,9 +195,9 @@ Deno.test("a leaving peer is never picked, but for local on itself", () => {
   );
   for (let i = 0; i < 200; i++) {
     for (const s of ["random", "least-loaded", "p2c"] as const) {
-      assertEquals(r.pick(s, all)?.peerId, "c");
+      assertEquals(r.pick(s)?.peerId, "c");
     }
   }
-  assertEquals(r.pick("local", all)?.peerId, "me");
-  assertEquals(r.pick("p2c", all, new Set(["c"])), undefined);
+  assertEquals(r.pick("local")?.peerId, "me");
+  assertEquals(r.pick("p2c", new Set(["c"])), undefined);
 });

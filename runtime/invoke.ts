@@ -340,7 +340,6 @@ export function createInvoker(init: InvokerInit): Invoker {
           return await runLocal(req, meta, requestId, arrivedAt);
         }
         // Any member can run any version: one that does not hold it says so before running it.
-        const canRun = () => true;
         let peer: PeerInfo | undefined;
         if (typeof route === "object") {
           peer = net.peers().find((p) => p.peerId === route.peerId);
@@ -348,7 +347,7 @@ export function createInvoker(init: InvokerInit): Invoker {
             throw new VirgoError("NO_PEER_AVAILABLE", `Peer ${route.peerId} is not in this mesh`);
           }
         } else {
-          peer = router.pick(route, canRun);
+          peer = router.pick(route);
         }
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
@@ -362,8 +361,8 @@ export function createInvoker(init: InvokerInit): Invoker {
         const moveOn = async (err: unknown, from: string, body: BodyInit | null) => {
           // This peer holds the version the other lacked: it runs the call rather than guess again.
           const next = errorCode(err) === "VERSION_UNAVAILABLE"
-            ? net.peers().find((p) => p.self)
-            : router.pick(route, canRun, new Set([from]));
+            ? router.pick("local")
+            : router.pick(route, new Set([from]));
           if (!next) throw err;
           const code = errorCode(err) ?? "INTERNAL";
           logger.warn(

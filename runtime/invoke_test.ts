@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MeshError, type PeerInfo, type Router } from "../p2p/mod.ts";
+import { MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
 import { type Code, STATUS } from "./errors.ts";
 import {
   ADMIN_HEADER,
@@ -336,9 +336,9 @@ function fakeMesh(ids: string[]) {
       },
     };
     const router = {
-      pick: (_s: unknown, canRun: (p: PeerInfo) => boolean, exclude?: Set<string>) =>
+      pick: (s: Strategy, exclude?: Set<string>) =>
         infos(id).sort((x, y) => order.indexOf(x.peerId) - order.indexOf(y.peerId))
-          .find((p) => canRun(p) && !exclude?.has(p.peerId)),
+          .find((p) => (s !== "local" || p.self) && !exclude?.has(p.peerId)),
       begin: () => () => {},
       score: () => 0,
     } as Router;
