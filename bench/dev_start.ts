@@ -8,6 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { freePort } from "../test/_harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -42,7 +43,7 @@ const reload: number[] = [];
 try {
   for (let i = 0; i < runs + 1; i++) {
     await Deno.writeTextFile(entry, source("v1"));
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort(); // not a random one: something else may listen there
     const url = `http://127.0.0.1:${port}/fn/main`;
     const t = performance.now();
     const child = new Deno.Command(Deno.execPath(), {

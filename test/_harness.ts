@@ -507,6 +507,17 @@ export async function deploySource(
   });
 }
 
+/**
+ * A loopback TCP port free a moment ago (closed again, so a peer can take it), for the tests that
+ * must name a port before the peer starts; everything else passes 0 and reads what it got.
+ */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
 /** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(
   what: string,

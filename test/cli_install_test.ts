@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { startPeer, stopAll } from "./_harness.ts";
+import { freePort, startPeer, stopAll } from "./_harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PKG = JSON.parse(await Deno.readTextFile(`${ROOT}package.json`)) as { version: string };
@@ -50,14 +50,6 @@ async function copyCheckout(to: string): Promise<void> {
     await Deno.copyFile(`${ROOT}${file}`, `${to}/${file}`);
   }
   await Deno.symlink(`${ROOT}node_modules`, `${to}/node_modules`);
-}
-
-/** A free TCP port on loopback (closed again, so a peer can take it). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 Deno.test({
