@@ -2,9 +2,10 @@
  * `npm run bench` — every benchmark, each against a baseline measured in the
  * same run, because the machine is small and shared: read the ratios.
  *
- *   deno run -A bench/run.ts [http] [mesh] [scale] [kv] [sim] [catalog] [--quick]
+ *   deno run -A bench/run.ts [http] [density] [mesh] [scale] [kv] [sim] [catalog] [--quick]
  *
- * Parts: `http` (single peer vs bare hono; cold start; memory), `mesh`
+ * Parts: `http` (single peer vs bare hono), `density` (memory per peer and function, cold
+ * start), `mesh`
  * (remote hop, stream pooling, load balancing under skew, idle cost), `scale`
  * (50 real peers: convergence, 2 minutes idle — CPU, bytes and connections per peer),
  * `kv` (LevelDB vs Store vs quorum; HTTP GET under wrk; rebalance takeover), `sim` (SWIM
@@ -21,6 +22,7 @@ import { errorInfo, type Headline, log, machineInfo, type PartOptions, type Part
 
 const PARTS: Record<string, () => Promise<{ run(o: PartOptions): Promise<PartResult> }>> = {
   http: () => import("./http.ts"),
+  density: () => import("./density.ts"),
   mesh: () => import("./mesh.ts"),
   scale: () => import("./mesh_scale.ts"),
   kv: () => import("./kv_http.ts"),
