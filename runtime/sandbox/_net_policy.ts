@@ -234,16 +234,34 @@ export function installNetPolicy(policy: NetPolicy): void {
     return origClient(o);
   };
   for (const key of ["WebSocket", "WebSocketStream", "EventSource"]) {
-    const Orig = g[key] as (new (url: unknown, ...rest: unknown[]) => object) | undefined;
-    if (typeof Orig !== "function") continue;
-    const Guarded = class extends Orig {
-      constructor(url: unknown, ...rest: unknown[]) {
-        checkUrl(policy, url);
-        super(url, ...rest);
-      }
+    // Deno loads `WebSocket` and `EventSource` on first use (reading both costs a child's start
+    // ~3 ms): the guard is made on first use too, from the original kept in this closure.
+    const desc = Object.getOwnPropertyDescriptor(globalThis, key);
+    if (!desc) continue;
+    let value: unknown;
+    let made = false;
+    const guard = () => {
+      const Orig = (desc.get ? desc.get.call(globalThis) : desc.value) as
+        | (new (url: unknown, ...rest: unknown[]) => object)
+        | undefined;
+      if (typeof Orig !== "function") return Orig;
+      const Guarded = class extends Orig {
+        constructor(url: unknown, ...rest: unknown[]) {
+          checkUrl(policy, url);
+          super(url, ...rest);
+        }
+      };
+      Object.defineProperty(Guarded, "name", { value: key });
+      return Guarded;
     };
-    Object.defineProperty(Guarded, "name", { value: key });
-    Object.defineProperty(globalThis, key, { value: Guarded, writable: true, configurable: true });
+    Object.defineProperty(globalThis, key, {
+      get: () => made ? value : (made = true, value = guard()),
+      set: (v: unknown) => {
+        made = true;
+        value = v;
+      },
+      configurable: true,
+    });
   }
   const closed = (what: string) => () => {
     throw new Deno.errors.NotCapable(`${what} is not available to functions`);

@@ -197,6 +197,9 @@ await tryIt("connect", () => Deno.connect({ hostname: "::ffff:127.0.0.1", port: 
 await tryIt("connectTls", () => Deno.connectTls({ hostname: "${v6}", port: ${port} }));
 await tryIt("ws", () => new WebSocket("ws://${v6}:${port}/"));
 await tryIt("es", () => new EventSource("http://${v6}:${port}/"));
+// The guards are made on first use: their getter hands out the guarded class, never the original.
+const WsFromGetter = Object.getOwnPropertyDescriptor(globalThis, "WebSocket")!.get!() as typeof WebSocket;
+await tryIt("wsGetter", () => new WsFromGetter("ws://${v6}:${port}/"));
 await tryIt("proxy", () => Deno.createHttpClient({ proxy: { url: "http://${v6}:${port}" } }));
 await tryIt("listen", () => Deno.listen({ port: 0 }));
 await tryIt("worker", () => new Worker("data:application/javascript,", { type: "module" }));
@@ -230,7 +233,7 @@ console.log(JSON.stringify(out));
     assert.ok(res.success, new TextDecoder().decode(res.stderr));
     const out = JSON.parse(new TextDecoder().decode(res.stdout));
     assert.equal(out.plain, "REACHED 200", "IPv4 is the flags' business");
-    for (const k of ["fetch", "request", "url", "connect", "connectTls", "ws", "es", "proxy"]) {
+    for (const k of ["fetch", "request", "url", "connect", "connectTls", "ws", "es", "wsGetter", "proxy"]) {
       assert.match(
         out[k],
         /^NotCapable: Requires net access to "\[::ffff:(7f00:1|127\.0\.0\.1)\]:\d+", a loopback/,
