@@ -17,7 +17,7 @@ import {
   type PoolTransport,
 } from "../kv/mod.ts";
 import { createMesh, createRouter, type Mesh, type MeshInit, tcpAddress } from "../p2p/mod.ts";
-import { createSandboxPool } from "./sandbox/mod.ts";
+import { createSandboxPool, processMemory } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
 import { VirgoError } from "./errors.ts";
@@ -211,6 +211,41 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     () => pool.capacity().freeBytes,
   );
   metrics.gauge("virgo_event_loop_delay_ms", "Event-loop delay, sampled", () => loop.delayMs());
+  metrics.gauge(
+    "virgo_process_pss_bytes",
+    "Proportional memory of the peer process (PSS: shared pages divided among their sharers)",
+    async () => (await processMemory("self"))?.pssBytes ?? NaN,
+  );
+  metrics.gauge(
+    "virgo_process_uss_bytes",
+    "Unique memory of the peer process (USS: pages no other process maps)",
+    async () => (await processMemory("self"))?.ussBytes ?? NaN,
+  );
+  metrics.gauge(
+    "virgo_sandbox_pss_bytes",
+    "PSS of this peer's function processes, spares included, summed",
+    async () => (await sandbox.memoryStats()).memory?.pssBytes ?? NaN,
+  );
+
+  /**
+   * The sandbox's figures with each process's RSS, PSS and USS, and this peer's own: PSS is what
+   * to add up (shared pages of the Deno binary counted once), USS what ending a process frees.
+   */
+  const memoryStatus = async () => {
+    const [self, sb] = await Promise.all([processMemory("self"), sandbox.memoryStats()]);
+    const { heapUsed, heapTotal, external } = Deno.memoryUsage();
+    return {
+      sandbox: sb,
+      memory: {
+        ...self,
+        heapUsedBytes: heapUsed,
+        heapTotalBytes: heapTotal,
+        externalBytes: external,
+        // The peer and its function processes together.
+        totalPssBytes: self && sb.memory ? self.pssBytes + sb.memory.pssBytes : undefined,
+      },
+    };
+  };
 
   const app = createApp({
     peerId: mesh.peerId,
@@ -240,7 +275,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
       functions: registry.list().length,
       peers: mesh.peers().length,
       membership: mesh.stats(),
-      sandbox: sandbox.stats(),
+      ...await memoryStatus(),
       pool: { ...pool.capacity(), ...(await pool.stats()) },
       loopDelayMs: loop.delayMs(),
       uptimeSeconds: (Date.now() - started) / 1000,

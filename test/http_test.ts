@@ -37,6 +37,9 @@ Deno.test(
           "virgo_kv_hinted_handoff_backlog",
           "virgo_kv_rebalance_running",
           "process_resident_memory_bytes",
+          "virgo_process_pss_bytes",
+          "virgo_process_uss_bytes",
+          "virgo_sandbox_pss_bytes",
         ]
       ) {
         assert.match(metrics, new RegExp(`^${gauge} \\d`, "m"), gauge);
@@ -61,6 +64,13 @@ Deno.test(
       const status = await (await fetch(`${peer.url}/v1/status`)).json();
       assert.equal(status.peerId, peer.peerId);
       assert.equal(status.routing, "p2c");
+      // Memory as PSS and USS too, for the peer and each of its processes (RSS counts shared pages whole).
+      const { memory, sandbox } = status;
+      assert.ok(memory.ussBytes > 0 && memory.ussBytes <= memory.pssBytes, JSON.stringify(memory));
+      assert.ok(memory.pssBytes <= memory.rssBytes && memory.heapUsedBytes > 0);
+      assert.ok(sandbox.detail.length >= 1);
+      for (const d of sandbox.detail) assert.ok(d.ussBytes > 0 && d.pssBytes <= d.rssBytes);
+      assert.equal(memory.totalPssBytes, memory.pssBytes + sandbox.memory.pssBytes);
       const state = await (await fetch(`${peer.url}/dashboard/state`)).json();
       // What the page shows of the snapshot must be in it: a renamed field would show "undefined".
       const rows: Array<[string, Array<Record<string, unknown>>]> = [

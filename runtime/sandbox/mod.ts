@@ -20,6 +20,7 @@
 export { createSandboxPool } from "./pool.ts";
 export { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "./constants.ts";
 export { SandboxError, type SandboxErrorCode } from "./errors.ts";
+export { type ProcessMemory, processMemory } from "./memory.ts";
 export type {
   FunctionLog,
   FunctionSpec,

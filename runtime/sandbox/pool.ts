@@ -8,6 +8,7 @@
 import { DEFAULT_PROFILE, type Profile, profileKey } from "./_flags.ts";
 import { type ProcessInit, SandboxProcess } from "./_process.ts";
 import { startWatchdog } from "./_watchdog.ts";
+import { type ProcessMemory, processMemory } from "./memory.ts";
 import { loggable } from "./_calls.ts";
 import { type Group, Queue } from "./_queue.ts";
 import {
@@ -386,6 +387,21 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
         queued: queue.waiting,
         detail,
       };
+    },
+
+    async memoryStats(this: SandboxPool): Promise<SandboxStats> {
+      const s = this.stats();
+      const sum: ProcessMemory = { rssBytes: 0, pssBytes: 0, ussBytes: 0 };
+      s.detail = await Promise.all((s.detail ?? []).map(async (d) => {
+        const m = await processMemory(d.pid);
+        if (!m) return d;
+        sum.rssBytes += m.rssBytes;
+        sum.pssBytes += m.pssBytes;
+        sum.ussBytes += m.ussBytes;
+        return { ...d, ...m };
+      }));
+      s.memory = sum;
+      return s;
     },
   };
 }
