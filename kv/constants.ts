@@ -90,3 +90,10 @@ export const PAXOS_ROUNDS = 6;
 
 /** After a rebalance pass that could not hand every key over, the next try comes this much later. */
 export const REBALANCE_RETRY_MS = 1_000;
+
+/**
+ * Keys whose acknowledged version a peer remembers one by one for eventual reads (`_seen.ts`):
+ * ~100 bytes each, so ~1 MB; a key forgotten raises one floor for all the others, which costs
+ * them a strong read once, never a stale answer.
+ */
+export const SEEN_VERSIONS_MAX = 10_000;

@@ -37,15 +37,15 @@ export type {
 } from "./store.ts";
 export { openDatabase, restoreDatabase } from "./level_store.ts";
 export { openMemoryDatabase } from "./memory_store.ts";
-export { createPool, type Pool, type PoolInit, type PutOptions } from "./pool.ts";
+export {
+  type Consistency,
+  createPool,
+  type GetOptions,
+  type Pool,
+  type PoolInit,
+  type PutOptions,
+} from "./pool.ts";
 export type { PoolMember, PoolTransport } from "./transport.ts";
 export { type PoolCounters, poolCounters, type QuorumPhase } from "./stats.ts";
 export { parseAddress } from "./mem.ts";
-export {
-  compareVersions,
-  formatVersion,
-  Hlc,
-  isVersion,
-  NO_VERSION,
-  parseVersion,
-} from "./hlc.ts";
+export { compareVersions, formatVersion, Hlc, isVersion, NO_VERSION, parseVersion } from "./hlc.ts";

@@ -7,6 +7,7 @@
  */
 import { Background } from "./_background.ts";
 import type { PoolContext } from "./_context.ts";
+import { SeenVersions } from "./_seen.ts";
 import {
   DEFAULT_MAX_KEY_BYTES,
   DEFAULT_MAX_VALUE_BYTES,
@@ -19,13 +20,14 @@ import {
   REBALANCE_DEBOUNCE_MS,
   REBALANCE_DELAY_MS,
   REQUEST_TIMEOUT_MS,
+  SEEN_VERSIONS_MAX,
   SWEEP_INTERVAL_MS,
   TOMBSTONE_GC_MS,
 } from "./constants.ts";
 import { Coordinator } from "./coordinator.ts";
 import { KvError } from "./errors.ts";
 import { Handoff } from "./handoff.ts";
-import { Hlc } from "./hlc.ts";
+import { Hlc, NO_VERSION } from "./hlc.ts";
 import { hasControl, listLimit, validateKey, validateTtl, validateValue } from "./keys.ts";
 import { listKeys, localEntries } from "./list.ts";
 import type { Logger } from "./logger.ts";
@@ -35,7 +37,7 @@ import { owners } from "./placement.ts";
 import { isLive, type PoolRecord, type Promise1, RecordStore } from "./records.ts";
 import { Rebalancer } from "./rebalance.ts";
 import { Replication } from "./replication.ts";
-import { Rpc } from "./rpc.ts";
+import { PeerUnavailableError, Rpc } from "./rpc.ts";
 import { type PoolCounters, poolCounters } from "./stats.ts";
 import type { Database } from "./store.ts";
 import type { PoolTransport } from "./transport.ts";
@@ -80,6 +82,24 @@ export interface PoolInit {
   joining?: boolean;
 }
 
+/**
+ * How a read may answer, as Deno KV names it.
+ *
+ * - `"strong"`: linearizable — a majority of the key's replicas answers (and settles the key
+ *   first when they disagree), so the read sees every write acknowledged before it began.
+ * - `"eventual"`: one replica answers — this peer's own when it holds the key, else one that
+ *   does — so it may be behind the newest write, or show one still in flight; but never older
+ *   than a version this peer acknowledged to a writer or answered from a strong read: when the
+ *   replica is behind that, the read is made strong.
+ */
+export type Consistency = "strong" | "eventual";
+
+/** Options of {@link Pool.get}. */
+export interface GetOptions {
+  /** @default "strong" */
+  consistency?: Consistency;
+}
+
 /** Options of {@link Pool.put}. */
 export interface PutOptions {
   /** Write only if the newest version is this; `"0"` means "only if the key does not exist". */
@@ -103,8 +123,11 @@ export interface PutOptions {
 export interface Pool {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** The newest value a majority of the key's replicas holds, or null. */
-  get(key: string): Promise<{ value: Uint8Array; version: string } | null>;
+  /**
+   * The key's value and version, or null: by default the newest a majority of the key's
+   * replicas holds; with `consistency: "eventual"` one replica's (see {@link Consistency}).
+   */
+  get(key: string, opts?: GetOptions): Promise<{ value: Uint8Array; version: string } | null>;
   /** Writes through the key's coordinator; resolves once a majority holds it. */
   put(key: string, value: Uint8Array, opts?: PutOptions): Promise<{ version: string }>;
   /** Deletes (a tombstone); false if the key did not exist. */
@@ -190,6 +213,37 @@ export function createPool(init: PoolInit): Pool {
   const replication = new Replication(ctx, handoff);
   handoff.bind((peer, records) => replication.applyOn(peer, records));
   const coordinator = new Coordinator(ctx, replication);
+  const seen = new SeenVersions(hlc.next(), SEEN_VERSIONS_MAX);
+
+  /** A linearizable read, remembered as a floor for later eventual reads of the key. */
+  async function strongRead(key: string): Promise<PoolRecord | undefined> {
+    const mark = seen.mark();
+    const r = await coordinator.read(key);
+    seen.learn(key, r?.version ?? "", mark);
+    return r;
+  }
+
+  /** One replica's record — this peer's own if it holds the key — unless it is behind `seen`. */
+  async function eventualRead(key: string): Promise<PoolRecord | undefined> {
+    const owners = ctx.ownersOf(key);
+    let r: PoolRecord | undefined;
+    if (owners.includes(ctx.self)) {
+      r = await ctx.records.get(key);
+      if (seen.covers(key, r?.version)) return r;
+    } else {
+      const live = ctx.live();
+      const peer = owners.find((p) => live.has(p));
+      if (peer !== undefined) {
+        try {
+          r = await replication.readOn(peer, key);
+          if (seen.covers(key, r?.version)) return r;
+        } catch (err) {
+          if (!(err instanceof PeerUnavailableError)) throw err;
+        }
+      }
+    }
+    return await strongRead(key);
+  }
   const mem = new MemPool(ctx, {
     coordinator,
     ledger: init.db.store("mem-ledger"),
@@ -394,10 +448,10 @@ export function createPool(init: PoolInit): Pool {
       rebalancer.stop();
       await ctx.bg.idle();
     },
-    async get(key) {
+    async get(key, opts = {}) {
       validateKey(key, maxKeyBytes);
       ready();
-      const r = await coordinator.read(key);
+      const r = opts.consistency === "eventual" ? await eventualRead(key) : await strongRead(key);
       return isLive(r, clock()) ? { value: r.value, version: r.version } : null;
     },
     async put(key, value, opts = {}) {
@@ -412,6 +466,7 @@ export function createPool(init: PoolInit): Pool {
         ...(opts.ifMatch !== undefined ? { ifMatch: opts.ifMatch } : {}),
         ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
       });
+      seen.raise(key, res.version);
       return { version: res.version };
     },
     async delete(key, opts = {}) {
@@ -423,6 +478,7 @@ export function createPool(init: PoolInit): Pool {
         tombstone: true,
         ...(opts.ifMatch !== undefined ? { ifMatch: opts.ifMatch } : {}),
       });
+      if (res.version !== NO_VERSION) seen.raise(key, res.version);
       return res.existed;
     },
     async list(opts = {}) {

@@ -409,3 +409,81 @@ Deno.test("pool: a peer told to join answers QUORUM_FAILED until it has met the 
     await pool.stop();
   }
 });
+
+Deno.test("pool: an eventual read is served by this peer's own replica", async () => {
+  const c = await startCluster(3);
+  try {
+    const { version } = await c.pools[0]!.put("ev", b("1"));
+    await c.drain();
+    for (const p of c.pools) {
+      const before = c.net.requests;
+      const got = await p.get("ev", { consistency: "eventual" });
+      assert.equal(dec.decode(got!.value), "1");
+      assert.equal(got!.version, version);
+      assert.equal(c.net.requests, before, "no request to another peer");
+    }
+    // A version only this replica holds (a write still in flight) is what an eventual read may
+    // show; a strong read answers the majority's.
+    const parts = parseVersion(version)!;
+    await local(c.dbs[2]!).apply({
+      key: "ev",
+      version: formatVersion({ ...parts, wall: parts.wall + 1 }),
+      value: b("in flight"),
+      tombstone: false,
+      expiresAt: 0,
+    });
+    assert.equal(
+      dec.decode((await c.pools[2]!.get("ev", { consistency: "eventual" }))!.value),
+      "in flight",
+    );
+    assert.equal(await c.pools[1]!.get("nothing", { consistency: "eventual" }), null);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("pool: an eventual read never goes behind a write this peer acknowledged", async () => {
+  const c = await startCluster(3);
+  try {
+    const [p1, , p3] = c.pools;
+    const old = await p1!.put("ryw", b("old"));
+    await c.drain();
+    const store = c.dbs[2]!.store("pool");
+    const stale = await store.get("ryw");
+    assert.ok(stale);
+    assert.equal(dec.decode((await p3!.get("ryw", { consistency: "eventual" }))!.value), "old");
+    const { version } = await p3!.put("ryw", b("new"));
+    await c.drain();
+    // p3's own replica goes back to the old record, as if it had missed the write.
+    await store.put("ryw", stale);
+    assert.equal((await local(c.dbs[2]!).get("ryw"))!.version, old.version);
+    const got = await p3!.get("ryw", { consistency: "eventual" });
+    assert.equal(dec.decode(got!.value), "new");
+    assert.equal(got!.version, version);
+    // A delete acknowledged here is not undone by a stale replica either.
+    assert.equal(await p3!.delete("ryw"), true);
+    await c.drain();
+    await store.put("ryw", stale);
+    assert.equal(await p3!.get("ryw", { consistency: "eventual" }), null);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("pool: an eventual read on a peer that holds no replica asks one replica", async () => {
+  const c = await startCluster(4);
+  try {
+    const key = Array.from({ length: 100 }, (_, i) => `far${i}`)
+      .find((k) => !owners(k, c.ids, 3).includes("p4"))!;
+    const { version } = await c.pools[0]!.put(key, b("v"));
+    await c.drain();
+    const p4 = c.pools[3]!;
+    await p4.get(key); // a strong read: p4 now knows the key's version
+    const before = c.net.requests;
+    const got = await p4.get(key, { consistency: "eventual" });
+    assert.equal(got!.version, version);
+    assert.equal(c.net.requests - before, 1, "one request, to one replica");
+  } finally {
+    await c.stop();
+  }
+});

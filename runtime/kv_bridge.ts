@@ -24,7 +24,8 @@ export function namespacedKey(namespace: string, key: string): string {
 export async function kvBridge(pool: Pool, namespace: string, op: KvOp): Promise<KvResult> {
   switch (op.op) {
     case "get": {
-      const entry = await pool.get(namespacedKey(namespace, op.key));
+      const key = namespacedKey(namespace, op.key);
+      const entry = await pool.get(key, op.consistency ? { consistency: op.consistency } : {});
       return entry ? { value: entry.value, version: entry.version } : { value: null };
     }
     case "set": {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   cli,
   deploy,
+  deploySource,
   type PeerProcess,
   startMesh,
   startPeer,
@@ -15,6 +16,14 @@ import {
 } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+/** Quorum reads this peer has run, from its metrics. */
+async function quorumReads(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^virgo_kv_quorum_total\{phase="read",outcome="ok"\} (\d+)/m.exec(text);
+  assert.ok(m, "the read quorum counter is exported");
+  return Number(m[1]);
+}
+
 const put = (url: string, key: string, value: BodyInit, headers: HeadersInit = {}) =>
   fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { method: "PUT", body: value, headers });
 
@@ -162,6 +171,63 @@ Deno.test("the pool across three peers", opts, async (t) => {
       await after.body?.cancel();
     });
 
+    await t.step("an eventual read is served by the peer's own replica", async () => {
+      const res = await put(peers[0]!.url, "near", "by");
+      const version = res.headers.get("x-virgo-version");
+      await res.body?.cancel();
+      for (const p of peers) {
+        const before = await quorumReads(p.url);
+        for (let i = 0; i < 5; i++) {
+          const got = await fetch(`${p.url}/v1/kv/near?consistency=eventual`);
+          assert.equal(got.status, 200);
+          assert.equal(got.headers.get("x-virgo-version"), version);
+          assert.equal(await got.text(), "by");
+        }
+        assert.equal(await quorumReads(p.url), before, "no quorum read");
+      }
+      const strong = await fetch(`${peers[1]!.url}/v1/kv/near?consistency=strong`);
+      assert.equal(await strong.text(), "by");
+      const peer = ["--peer", peers[2]!.url];
+      for (const mode of ["eventual", "strong"]) {
+        const got = await cli(["kv", "get", "near", "--consistency", mode, ...peer]);
+        assert.equal(got.stdout, "by", got.stderr);
+      }
+      const bad = await cli(["kv", "get", "near", "--consistency", "sometimes", ...peer]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /strong or eventual/);
+    });
+
+    await t.step("env.KV.get takes a consistency", async () => {
+      const code = `export default { async fetch(req, env) {
+        const mode = new URL(req.url).searchParams.get("mode") ?? undefined;
+        await env.KV.set("k", "v1");
+        try {
+          const plain = await env.KV.get("k", { consistency: mode, type: "text" });
+          const text = await env.KV.getText("k", { consistency: mode });
+          const json = await env.KV.getJSON("missing", { consistency: mode });
+          return Response.json({ plain, text, json });
+        } catch (err) {
+          return Response.json({ error: String(err) }, { status: 400 });
+        }
+      } };`;
+      const res = await deploySource(peers[0]!, "kvmode", code);
+      assert.equal(res.status, 201, await res.text());
+      await waitFor(
+        "kvmode on peer 3",
+        async () =>
+          (await fetch(`${peers[2]!.url}/v1/functions/kvmode`, { method: "GET" })).status === 200,
+      );
+      for (const mode of ["eventual", "strong"]) {
+        const got = await fetch(`${peers[2]!.url}/fn/kvmode?mode=${mode}`, {
+          headers: { "x-virgo-route": "local" },
+        });
+        assert.deepEqual(await got.json(), { plain: "v1", text: "v1", json: null });
+      }
+      const bad = await fetch(`${peers[2]!.url}/fn/kvmode?mode=often`);
+      assert.equal(bad.status, 400);
+      assert.match((await bad.json()).error, /consistency must be "strong" or "eventual"/);
+    });
+
     await t.step("every bad input gets a clear error", async () => {
       const check = async (res: Response, status: number, code: string) => {
         const body = await res.json();
@@ -184,6 +250,12 @@ Deno.test("the pool across three peers", opts, async (t) => {
         "PRECONDITION_FAILED",
       );
       await check(await fetch(`${url}/v1/kv/never-set`), 404, "NOT_FOUND");
+      await check(await fetch(`${url}/v1/kv/greeting?consistency=often`), 400, "BAD_REQUEST");
+      await check(
+        await fetch(`${url}/v1/kv/never-set?consistency=eventual`),
+        404,
+        "NOT_FOUND",
+      );
       await check(
         await fetch(`${url}/v1/mem`, { method: "POST", body: JSON.stringify({ size: -1 }) }),
         400,
@@ -391,3 +463,49 @@ Deno.test("a paused peer resumes without serving or accepting stale state", opts
     await stopAll(peers);
   }
 });
+
+Deno.test(
+  "an eventual read never goes behind a write the peer acknowledged, even from a replica that missed it",
+  opts,
+  async () => {
+    const peers = await startMesh(3);
+    const snapshot = await Deno.makeTempDir({ prefix: "virgo-kv-snapshot-" });
+    const restart = async (i: number) => {
+      const port = Number(/\/tcp\/(\d+)/.exec(peers[i]!.p2p)![1]);
+      peers[i] = await startPeer({ data: peers[i]!.data, p2pPort: port, join: [peers[0]!.p2p] });
+      await waitFor("the peer to rejoin", async () => {
+        const res = await fetch(`${peers[0]!.url}/v1/peers`);
+        return (await res.json()).peers.length === 3;
+      });
+    };
+    const copy = async (from: string, to: string) => {
+      await Deno.remove(to, { recursive: true }).catch(() => {});
+      const r = await new Deno.Command("cp", { args: ["-a", from, to] }).output();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr));
+    };
+    try {
+      const c = peers[2]!;
+      (await put(peers[0]!.url, "ryw", "old")).body?.cancel();
+      // A copy of the third peer's replica holding "old".
+      await c.stop();
+      await copy(c.data, `${snapshot}/data`);
+      await restart(2);
+      const res = await put(peers[2]!.url, "ryw", "new");
+      assert.equal(res.status, 200);
+      const version = res.headers.get("x-virgo-version");
+      await res.body?.cancel();
+      // The peer that acknowledged "new" comes back with a replica that never had it.
+      await peers[2]!.stop();
+      await copy(`${snapshot}/data`, peers[2]!.data);
+      await restart(2);
+      const before = await quorumReads(peers[2]!.url);
+      const got = await fetch(`${peers[2]!.url}/v1/kv/ryw?consistency=eventual`);
+      assert.equal(await got.text(), "new");
+      assert.equal(got.headers.get("x-virgo-version"), version);
+      assert.ok(await quorumReads(peers[2]!.url) > before, "the stale replica was passed over");
+    } finally {
+      await stopAll(peers);
+      await Deno.remove(snapshot, { recursive: true }).catch(() => {});
+    }
+  },
+);

@@ -9,9 +9,23 @@ import { clientFor, jsonOption, peerOptions, print, writeBody } from "./_shared.
 /** Registers these commands on `program`. */
 export function dataCommands(program: Command): void {
   const kv = peerOptions(program.command("kv")).description("the cluster key-value pool");
-  peerOptions(kv.command("get")).argument("<key>").action(
-    async (key: string, _o: unknown, cmd: Command) => {
-      await writeBody(await (await clientFor(cmd)).fetch(`/v1/kv/${encodeURIComponent(key)}`));
+  peerOptions(kv.command("get")).argument("<key>").option(
+    "--consistency <mode>",
+    "strong (a quorum read, the default) or eventual (one replica; never behind what this peer acknowledged)",
+  ).action(
+    async (key: string, o: { consistency?: string }, cmd: Command) => {
+      if (
+        o.consistency !== undefined && o.consistency !== "strong" && o.consistency !== "eventual"
+      ) {
+        throw new CliError(
+          "BAD_REQUEST",
+          `--consistency must be strong or eventual: ${o.consistency}`,
+        );
+      }
+      const q = o.consistency ? `?consistency=${o.consistency}` : "";
+      await writeBody(
+        await (await clientFor(cmd)).fetch(`/v1/kv/${encodeURIComponent(key)}${q}`),
+      );
     },
   );
   peerOptions(kv.command("set")).argument("<key>").argument("<value>", "value (@file reads a file)")

@@ -17,6 +17,13 @@ const ListQuery = z.object({
   after: z.string().max(1024).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+const GetQuery = z.object({
+  consistency: z.enum(["strong", "eventual"]).optional().describe(
+    "`strong` (default): a quorum read, linearizable. `eventual`: one replica answers — this " +
+      "peer's own when it holds the key — so it may be behind, but never behind a version this " +
+      "peer acknowledged or answered from a strong read",
+  ),
+});
 const PutQuery = z.object({ ttl: z.coerce.number().int().min(1).max(10 * 365 * 86400).optional() });
 
 /** `If-Match` without quotes; `*`-free. */
@@ -64,9 +71,11 @@ export function kvRoutes(pool: Pool, maxValueBytes: number): Hono {
   });
   route(app, "get", "/:key{.+}", {
     summary: "Read a key's value",
-    description: "A quorum read: the newest version among a majority of the key's replicas.",
+    description: "By default a quorum read: the newest version among a majority of the key's " +
+      "replicas. `?consistency=eventual` reads one replica (see the parameter).",
     tag,
     params: KeyParams,
+    query: GetQuery,
     responses: {
       200: {
         description: "The value's bytes",
@@ -75,8 +84,8 @@ export function kvRoutes(pool: Pool, maxValueBytes: number): Hono {
       },
     },
     errors: [404, 503],
-  }, async (c, { params: { key } }) => {
-    const entry = await pool.get(key);
+  }, async (c, { params: { key }, query: q }) => {
+    const entry = await pool.get(key, q.consistency ? { consistency: q.consistency } : {});
     if (!entry) throw new VirgoError("NOT_FOUND", `No key ${key.slice(0, 200)}`);
     return c.body(entry.value as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/octet-stream",

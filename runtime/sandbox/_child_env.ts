@@ -125,8 +125,24 @@ export function createKv(out: FrameWriter): {
     if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     return te.encode(typeof v === "string" ? v : JSON.stringify(v));
   };
-  const get = async (key: string, type?: "text" | "json" | "bytes" | "arrayBuffer") => {
-    const { r, tail } = await call({ op: "get", key: String(key) });
+  type GetType = "text" | "json" | "bytes" | "arrayBuffer";
+  type GetOpts = { type?: GetType; consistency?: "strong" | "eventual" };
+  /** A get's op: Deno KV's `{ consistency }` (default strong), and Workers KV's type argument. */
+  const getOp = (key: string, opts?: GetOpts) => {
+    const op: Record<string, unknown> = { op: "get", key: String(key) };
+    const consistency = opts?.consistency;
+    if (consistency !== undefined) {
+      if (consistency !== "strong" && consistency !== "eventual") {
+        throw new TypeError(`consistency must be "strong" or "eventual": ${String(consistency)}`);
+      }
+      op.consistency = consistency;
+    }
+    return op;
+  };
+  const get = async (key: string, typeOrOpts?: GetType | GetOpts) => {
+    const opts = typeof typeOrOpts === "string" ? { type: typeOrOpts } : typeOrOpts;
+    const type = opts?.type;
+    const { r, tail } = await call(getOp(key, opts));
     if (r.value === null) return null;
     if (type === "text") return td.decode(tail);
     if (type === "json") return JSON.parse(td.decode(tail));
@@ -135,11 +151,11 @@ export function createKv(out: FrameWriter): {
   };
   const kv = {
     get,
-    getText: (key: string) => get(key, "text"),
-    getJSON: (key: string) => get(key, "json"),
+    getText: (key: string, opts?: GetOpts) => get(key, { ...opts, type: "text" }),
+    getJSON: (key: string, opts?: GetOpts) => get(key, { ...opts, type: "json" }),
     /** Also returns the full metadata: `{ value, version }`. */
-    getWithVersion: async (key: string) => {
-      const { r, tail } = await call({ op: "get", key: String(key) });
+    getWithVersion: async (key: string, opts?: GetOpts) => {
+      const { r, tail } = await call(getOp(key, opts));
       return r.value === null ? null : { value: tail, version: r.version };
     },
     set: async (

@@ -48,6 +48,9 @@ type Parsed = ReturnType<typeof KvCall.parse>;
 function toOp(p: Parsed, tail: Uint8Array): KvOp {
   switch (p.op) {
     case "get":
+      return p.consistency
+        ? { op: "get", key: p.key, consistency: p.consistency }
+        : { op: "get", key: p.key };
     case "delete":
       return { op: p.op, key: p.key };
     case "set": {

@@ -51,7 +51,7 @@ const key = z.string();
 
 /** KV_CALL op JSON; a `set` value travels as the raw tail of the frame. */
 export const KvCall = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("get"), key }),
+  z.object({ op: z.literal("get"), key, consistency: z.enum(["strong", "eventual"]).optional() }),
   z.object({
     op: z.literal("set"),
     key,

@@ -19,7 +19,7 @@ export type { Logger };
  * ```
  */
 export type KvOp =
-  | { op: "get"; key: string }
+  | { op: "get"; key: string; consistency?: "strong" | "eventual" }
   | { op: "set"; key: string; value: Uint8Array; ttlSeconds?: number; ifMatch?: string }
   | { op: "delete"; key: string }
   | { op: "list"; prefix?: string; after?: string; limit?: number };
