@@ -1,17 +1,26 @@
 /**
- * Part `density` — memory and cold start on one peer.
+ * Part `density` — what a peer and its function processes cost in memory, how many functions one
+ * peer keeps answering quickly, and how fast a new function answers its first call.
  *
- * - Cold start: deploy (PUT /v1/functions/x) → first GET /fn/x, from a warm
- *   generic spare (--spares 1) and from a fresh process (--spares 0).
- * - Memory: RSS of each function process after deploying and calling N.
+ * - Idle peer: a mesh of 3 peers (`--spares 1`, the default), each peer process's RSS, PSS and
+ *   USS after a settle (PSS/USS from /proc/<pid>/smaps_rollup; RSS counts the shared Deno binary
+ *   whole in every process).
+ * - Warm function process: hello deployed and called 2,000 times, 8 in flight; its RSS/PSS/USS.
+ * - 100 functions in rotation on one peer: deployed, one warm-up round, then measured rounds of
+ *   one call to each in turn; p50/p99, processes kept warm, PSS of the peer and all its
+ *   processes, and the peer's idle CPU with them.
+ * - Cold start: deploy (PUT /v1/functions/x) → first GET /fn/x, from a warm generic spare
+ *   (--spares 1) and from a fresh process (--spares 0).
  *
  * Run alone: deno run -A bench/density.ts [--quick]
  * @module
  */
 import { bundle } from "../runtime/catalog/mod.ts";
+import { processMemory } from "../runtime/sandbox/mod.ts";
 import {
   installSignalHandlers,
   type PeerProcess,
+  startMesh,
   startPeer,
   stopAll,
   stopEverything,
@@ -26,22 +35,37 @@ import {
   pct,
   r,
   ROOT,
-  rssMb,
-  sh,
   sleep,
   step,
   summary,
   writeResult,
 } from "./_util.ts";
 
+const MB = 1048576;
+
 interface SandboxDetail {
-  pid?: number;
+  pid: number;
   fn?: string;
   inflight: number;
   rssBytes: number;
+  pssBytes?: number;
+  ussBytes?: number;
+}
+interface Memory {
+  rssBytes: number;
+  pssBytes: number;
+  ussBytes: number;
 }
 interface Status {
-  sandbox: { processes: number; spares: number; inflight: number; detail?: SandboxDetail[] };
+  sandbox: {
+    processes: number;
+    spares: number;
+    inflight: number;
+    detail?: SandboxDetail[];
+    memory?: Memory;
+  };
+  /** Absent from peers older than PSS in the status. */
+  memory?: Partial<Memory> & { totalPssBytes?: number };
 }
 
 async function status(peer: PeerProcess): Promise<Status> {
@@ -122,44 +146,122 @@ async function coldStarts(
   };
 }
 
-/** Memory per function process after deploying and calling `n` functions. */
-async function memory(peer: PeerProcess, n: number, variant: (tag: string) => string) {
-  const names = Array.from({ length: n }, (_, i) => `mem-${i}`);
-  for (const name of names) await deployHttp(peer, name, variant(name));
-  for (const name of names) {
-    for (let i = 0; i < 50; i++) await (await fetch(`${peer.url}/fn/${name}?name=m${i}`)).text();
+/** Memory of a process in MB: RSS, PSS and USS (see runtime/sandbox/memory.ts). */
+async function memMb(pid: number | "self") {
+  const m = await processMemory(pid);
+  return m
+    ? { rssMb: r(m.rssBytes / MB, 1), pssMb: r(m.pssBytes / MB, 1), ussMb: r(m.ussBytes / MB, 1) }
+    : null;
+}
+
+/** utime + stime of a process in ms (clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Memory of each peer process of an idle mesh, and of the processes under it. */
+async function idlePeers(peers: PeerProcess[], settleMs: number) {
+  await sleep(settleMs);
+  const out: Array<{
+    peer: Awaited<ReturnType<typeof memMb>>;
+    children: Array<{ pid: number; spare: boolean; mb: Awaited<ReturnType<typeof memMb>> }>;
+    statusMemory: Status["memory"];
+  }> = [];
+  for (const p of peers) {
+    const st = await status(p);
+    out.push({
+      peer: await memMb(p.pid),
+      children: await Promise.all((st.sandbox.detail ?? []).map(async (d) => ({
+        pid: d.pid,
+        spare: !d.fn,
+        mb: await memMb(d.pid),
+      }))),
+      statusMemory: st.memory,
+    });
   }
-  await sleep(500); // the sandbox watchdog samples RSS periodically
-  const st = await status(peer);
-  const detail = st.sandbox.detail ?? [];
-  const fromStatus = detail.filter((d) => d.fn && names.some((nm) => d.fn!.startsWith(`${nm}@`)))
-    .map((d) => ({ fn: d.fn, pid: d.pid, rssMb: r(d.rssBytes / 1048576, 1) }));
-  const spares = detail.filter((d) => !d.fn).map((d) => ({
-    pid: d.pid,
-    rssMb: r(d.rssBytes / 1048576, 1),
+  const med = (k: "rssMb" | "pssMb" | "ussMb") =>
+    r(pct(out.map((o) => o.peer?.[k] ?? NaN), 0.5), 1);
+  return { peers: out, median: { rssMb: med("rssMb"), pssMb: med("pssMb"), ussMb: med("ussMb") } };
+}
+
+/** One function process after `calls` calls, 8 in flight: the memory a warm function holds. */
+async function warmProcess(peer: PeerProcess, calls: number, variant: (tag: string) => string) {
+  const name = "warm-mem";
+  await deployHttp(peer, name, variant(name));
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < calls) {
+      const i = next++;
+      await (await fetch(`${peer.url}/fn/${name}?name=w${i}`)).text();
+    }
   }));
-  // Cross-check with /proc: the peer's child processes.
-  const kids = (await sh("pgrep", ["-P", String(peer.pid)])).split(/\s+/).filter(Boolean).map(
-    Number,
-  );
-  const procRss: Array<{ pid: number; rssMb: number | null }> = [];
-  for (const k of kids) procRss.push({ pid: k, rssMb: r(await rssMb(k), 1) });
-  const fnRss = fromStatus.map((x) => x.rssMb ?? 0).filter((x) => x > 0);
-  const procByPid = new Map(procRss.map((p) => [p.pid, p.rssMb]));
-  const fnRssProc = fromStatus.map((x) => (x.pid !== undefined ? procByPid.get(x.pid) : null) ?? 0)
-    .filter((x) => x > 0);
-  const perFn = fnRss.length ? fnRss : fnRssProc;
+  await sleep(500);
+  const st = await status(peer);
+  const d = (st.sandbox.detail ?? []).find((x) => x.fn?.startsWith(`${name}@`));
+  if (!d) throw new Error(`no process for ${name} in /v1/status`);
+  return {
+    calls,
+    pid: d.pid,
+    statusRssMb: r(d.rssBytes / MB, 1),
+    fromProc: await memMb(d.pid),
+  };
+}
+
+/**
+ * `n` distinct functions deployed on one peer and called one after another in rotation: a warm-up
+ * round, then `rounds` measured rounds. Reports the latency of the measured calls, how many
+ * processes stayed warm, the memory of the peer and all its processes, and the peer's CPU while
+ * it sits idle with them (the memory watchdog reads each process's /proc every 50 ms).
+ */
+async function rotation(
+  peer: PeerProcess,
+  n: number,
+  rounds: number,
+  variant: (tag: string) => string,
+) {
+  const names = Array.from({ length: n }, (_, i) => `rot-${i}`);
+  const t0 = performance.now();
+  for (const name of names) await deployHttp(peer, name, variant(name));
+  const deploySeconds = (performance.now() - t0) / 1000;
+  const call = async (name: string) => {
+    const t = performance.now();
+    const res = await fetch(`${peer.url}/fn/${name}`);
+    await res.text();
+    if (!res.ok) throw new Error(`${name}: ${res.status}`);
+    return performance.now() - t;
+  };
+  const warmup: number[] = [];
+  for (const name of names) warmup.push(await call(name));
+  const ms: number[] = [];
+  for (let k = 0; k < rounds; k++) for (const name of names) ms.push(await call(name));
+  const st = await status(peer);
+  // Read here, not taken from the status, so that a peer without PSS in its status compares too.
+  const procs = await Promise.all((st.sandbox.detail ?? []).map((d) => processMemory(d.pid)));
+  const sum = (k: keyof Memory) => procs.reduce((a, m) => a + (m?.[k] ?? 0), 0) / MB;
+  const peerMb = await memMb(peer.pid);
+  const cpu0 = await cpuMs(peer.pid);
+  const idleT0 = performance.now();
+  await sleep(3_000);
+  const idleCpu = (await cpuMs(peer.pid) - cpu0) / (performance.now() - idleT0);
   return {
     functions: n,
-    source: fnRss.length
-      ? "GET /v1/status .sandbox.detail[].rssBytes"
-      : "/proc/<pid>/status VmRSS of the peer's children",
-    perFunctionProcess: fromStatus,
-    spares,
-    peerChildrenProc: procRss,
-    peerMainRssMb: r(await rssMb(peer.pid), 1),
-    mbPerFunctionMean: perFn.length ? r(perFn.reduce((a, b) => a + b, 0) / perFn.length, 1) : null,
-    mbPerFunctionP50: perFn.length ? r(pct([...perFn], 0.5), 1) : null,
+    rounds,
+    deploySeconds: r(deploySeconds, 1),
+    warmupRound: summary([...warmup]),
+    measured: summary([...ms]),
+    warmProcesses: st.sandbox.processes,
+    spares: st.sandbox.spares,
+    peerMb,
+    processesPssMb: r(sum("pssBytes"), 1),
+    processesUssMb: r(sum("ussBytes"), 1),
+    totalPssMb: r(sum("pssBytes") + (peerMb?.pssMb ?? NaN), 1),
+    statusTotalPssMb: r((st.memory?.totalPssBytes ?? NaN) / MB, 1),
+    ussPerProcessMb: procs.length
+      ? r(pct(procs.map((m) => (m?.ussBytes ?? 0) / MB), 0.5), 1)
+      : null,
+    peerIdleCpuShare: r(idleCpu, 3),
   };
 }
 
@@ -168,27 +270,89 @@ export async function run(opts: PartOptions): Promise<PartResult> {
   const data: Record<string, unknown> = {};
   const headlines: Headline[] = [];
   const reps = opts.quick ? 5 : 10;
-  data.config = { coldReps: reps };
+  const rotationFns = 100;
+  const rotationRounds = opts.quick ? 2 : 5;
+  const warmCalls = opts.quick ? 500 : 2_000;
+  data.config = { coldReps: reps, rotationFns, rotationRounds, warmCalls, idlePeers: 3 };
   const variant = await helloVariants();
+  const mb = (x: { rssMb: number | null; pssMb: number | null; ussMb: number | null } | null) =>
+    x ? `${f(x.pssMb, "", 1)} / ${f(x.ussMb, "", 1)} / ${f(x.rssMb, "MB", 1)}` : "n/a";
 
+  // An idle mesh of 3, then a warm function process on one of its peers.
   try {
-    const peer = await startPeer({ spares: 1 });
-    data.peerId = peer.peerId;
-    // Memory per function process.
-    const mem = await step(data, "memory", () => memory(peer, 5, variant)) as
-      | Awaited<ReturnType<typeof memory>>
-      | undefined;
-    if (mem) {
+    const peers = await startMesh(3, { spares: 1 });
+    const idle = await step(data, "idle_peer", () => idlePeers(peers, opts.quick ? 3_000 : 8_000));
+    if (idle) {
       headlines.push({
         part: "density",
-        metric: "RSS per function process (5 fns)",
-        virgo: f(mem.mbPerFunctionMean, "MB", 1),
-        baseline: `peer ${f(mem.peerMainRssMb, "MB", 1)}`,
+        metric: "idle peer of 3 (spare excluded), median: PSS / USS / RSS",
+        virgo: mb(idle.median),
+        baseline: "",
         ratio: "",
-        target: "",
+        target: "≤ 80 MB PSS",
+        ok: (idle.median.pssMb ?? Infinity) <= 80,
       });
     }
-    // Cold start from a warm spare.
+    const warm = await step(
+      data,
+      "warm_function_process",
+      () => warmProcess(peers[0]!, warmCalls, variant),
+    );
+    if (warm) {
+      headlines.push({
+        part: "density",
+        metric: `warm function process (${warmCalls} calls): USS / PSS / RSS`,
+        virgo: warm.fromProc
+          ? `${f(warm.fromProc.ussMb, "", 1)} / ${f(warm.fromProc.pssMb, "", 1)} / ${
+            f(warm.fromProc.rssMb, "MB", 1)
+          }`
+          : "n/a",
+        baseline: "",
+        ratio: "",
+        target: "≤ 20 MB USS",
+        ok: (warm.fromProc?.ussMb ?? Infinity) <= 20,
+      });
+    }
+    await stopAll(peers);
+  } catch (err) {
+    await step(data, "mesh_setup_failed", () => Promise.reject(err));
+  } finally {
+    await stopEverything({ graceMs: 3_000 });
+  }
+
+  // 100 functions in rotation on one peer, then cold starts from a spare on the same peer.
+  try {
+    const peer = await startPeer({ spares: 1 });
+    const rot = await step(
+      data,
+      "rotation",
+      () => rotation(peer, rotationFns, rotationRounds, variant),
+    ) as Awaited<ReturnType<typeof rotation>> | undefined;
+    if (rot) {
+      headlines.push({
+        part: "density",
+        metric: `${rotationFns} functions in rotation: p50 (p99), warm processes`,
+        virgo: `${f(rot.measured.p50ms, "ms")} (${
+          f(rot.measured.p99ms, "ms")
+        }), ${rot.warmProcesses} warm`,
+        baseline: "",
+        ratio: "",
+        target: "p99 ≤ 50 ms",
+        ok: (rot.measured.p99ms ?? Infinity) <= 50,
+      });
+      headlines.push({
+        part: "density",
+        metric: `${rotationFns} functions: total PSS (peer + processes); peer idle CPU`,
+        virgo: `${f(rot.totalPssMb, "MB", 0)}; ${f((rot.peerIdleCpuShare ?? 0) * 100, "%", 1)}`,
+        baseline: `USS/process ${f(rot.ussPerProcessMb, "MB", 1)}`,
+        ratio: "",
+        target: "reported",
+      });
+    }
+    // Retire the rotation's functions so the cold starts find a quiet peer.
+    for (let i = 0; i < rotationFns; i++) {
+      await (await fetch(`${peer.url}/v1/functions/rot-${i}`, { method: "DELETE" })).body?.cancel();
+    }
     const spare = await step(
       data,
       "cold_from_spare",
