@@ -13,7 +13,6 @@ import { mdns } from "@libp2p/mdns";
 import { ping } from "@libp2p/ping";
 import type { Ping } from "@libp2p/ping";
 import { preSharedKey } from "@libp2p/pnet";
-import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { createLibp2p } from "libp2p";
 import type { Libp2pOptions } from "libp2p";
@@ -24,6 +23,9 @@ import {
   YAMUX_MAX_STREAM_WINDOW,
 } from "./constants.ts";
 import { parseSwarmKey } from "./swarm_key.ts";
+import { tcpOneWrite } from "./_tcp_one_write.ts";
+// Window updates at half a window, not after every data frame.
+import "./_yamux_window.ts";
 
 /** The libp2p node with the services Virgo configures. */
 export type VirgoNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
@@ -59,7 +61,7 @@ export async function createNode(init: NodeInit): Promise<VirgoNode> {
     start: false,
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
-    transports: [tcp()],
+    transports: [tcpOneWrite()],
     connectionEncrypters: [noise()],
     streamMuxers: [
       // A paused stream may receive up to one window more; keep that below
