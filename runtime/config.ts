@@ -74,6 +74,8 @@ export const ConfigSchema = z.object({
   operatorKey: z.string().min(1).optional(),
   withExamples: flag.default(false),
   spares: intFrom(0, 16).default(1),
+  /** Function processes kept warm at most; by default as many as a quarter of memory holds. */
+  maxWarm: intFrom(1, 4096).optional(),
   /** Versions each function keeps for `virgo rollback`. */
   keepVersions: intFrom(1, MAX_KEEP_VERSIONS).default(DEFAULT_KEEP_VERSIONS),
 }).strict();

@@ -37,6 +37,9 @@ Deno.test("config: defaults, precedence and validation", () => {
   assert.equal(resolveConfig({ keepVersions: "3" }).keepVersions, 3);
   assert.throws(() => resolveConfig({ keepVersions: 0 }), /Invalid option keepVersions/);
   assert.throws(() => resolveConfig({ keepVersions: 101 }), /Invalid option keepVersions/);
+  assert.equal(d.maxWarm, undefined, "by default the sandbox derives it from the machine");
+  assert.equal(resolveConfig({ maxWarm: "200" }).maxWarm, 200);
+  assert.throws(() => resolveConfig({ maxWarm: 0 }), /Invalid option maxWarm/);
 });
 
 Deno.test("config: loopback hosts", () => {

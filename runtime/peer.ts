@@ -161,6 +161,7 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     kv: (namespace, op) => kvBridge(pool, namespace, op),
     denyNet: ownAddresses(listen.hostname, [listen.port, p2pPort(cfg.p2p)]),
     spares: cfg.spares,
+    maxWarm: cfg.maxWarm,
   });
   const registry = withLogEvents(
     createRegistry({

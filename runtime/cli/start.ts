@@ -69,6 +69,12 @@ export function startCommand(program: Command): void {
       new Option("--spares <n>", "pre-started generic sandboxes (default 1)").env("VIRGO_SPARES"),
     )
     .addOption(
+      new Option(
+        "--max-warm <n>",
+        "function processes kept warm at most (default: what a quarter of memory holds, 32–128)",
+      ).env("VIRGO_MAX_WARM"),
+    )
+    .addOption(
       new Option("--keep-versions <n>", "versions each function keeps for rollback (default 10)")
         .env("VIRGO_KEEP_VERSIONS"),
     )

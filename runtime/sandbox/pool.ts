@@ -13,10 +13,10 @@ import { loggable } from "./_calls.ts";
 import { type Group, Queue } from "./_queue.ts";
 import {
   DEFAULT_IDLE_MS,
-  DEFAULT_MAX_WARM,
   DEFAULT_MEMORY_MB,
   DEFAULT_SPARES,
   DEFAULT_TIMEOUT_MS,
+  defaultMaxWarm,
   IDLE_SWEEP_MS,
   LOAD_TIMEOUT_MS,
   SCALE_BUSY_MS,
@@ -69,7 +69,7 @@ function profileOf(spec: FunctionSpec): Profile {
 export function createSandboxPool(init: SandboxInit): SandboxPool {
   const spareTarget = init.spares ?? DEFAULT_SPARES;
   const idleMs = init.idleMs ?? DEFAULT_IDLE_MS;
-  const maxWarm = init.maxWarm ?? DEFAULT_MAX_WARM;
+  const maxWarm = init.maxWarm ?? defaultMaxWarm();
   const maxInstances = Math.max(1, init.maxInstances ?? navigator.hardwareConcurrency ?? 1);
   const loadTimeoutMs = init.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
   const stopGraceMs = init.stopGraceMs ?? STOP_GRACE_MS;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HELLO, rejection, spec, startPool, text, until } from "./_testing.ts";
 import type { FunctionSpec } from "./types.ts";
+import { defaultMaxWarm } from "./constants.ts";
 
 const assertEquals = (a: unknown, b: unknown): void => assert.deepEqual(a, b);
 
@@ -350,4 +351,13 @@ Deno.test("at most maxWarm function processes stay: loading one more ends the le
   } finally {
     await pool.stop();
   }
+});
+
+Deno.test("the default warm cap follows the machine's memory, within 32–128", () => {
+  const gib = 1024 ** 3;
+  assertEquals(defaultMaxWarm(24 * gib), 128);
+  assertEquals(defaultMaxWarm(8 * gib), 51);
+  assertEquals(defaultMaxWarm(2 * gib), 32);
+  assertEquals(defaultMaxWarm(0), 32);
+  assertEquals(defaultMaxWarm(12 * gib), 76);
 });

@@ -78,8 +78,11 @@ export interface SandboxInit {
   spares?: number;
   /** End a function's process after this long idle. @default {300000} */
   idleMs?: number;
-  /** Function processes kept at most; idle ones beyond it end, least recently used first. @default {32} */
-  maxWarm?: number;
+  /**
+   * Function processes kept at most; idle ones beyond it end, least recently used first.
+   * @default {defaultMaxWarm()} (as many as a quarter of the machine's memory holds, 32–128)
+   */
+  maxWarm?: number | undefined;
   /** Largest response body in bytes; bigger ones error with `PAYLOAD_TOO_LARGE`. @default {Infinity} */
   maxResponseBytes?: number;
   /** Most processes per function version when calls queue. @default {navigator.hardwareConcurrency} */
