@@ -117,16 +117,37 @@ export function sendMessage(
 }
 
 /**
- * A pull-based body over BODY…END frames: a frame is read only when the
- * consumer asks, so the FrameReader's pause applies backpressure to the sender.
+ * A body over BODY…END frames. When its END is buffered already (a small
+ * body comes in the same write as its head), the bytes themselves: no
+ * stream to build, nor for an HTTP server to pull from. Otherwise a
+ * pull-based stream, starting with what is buffered: a frame is read only
+ * when the consumer asks, so the FrameReader's pause applies backpressure
+ * to the sender. Throws `BAD_FRAME` (after `onError`) for a bad buffered frame.
  */
 export function receiveBody(
   reader: FrameReader,
   onEnd: () => void,
   onError: (err: unknown) => void,
   signal?: AbortSignal,
-): ReadableStream<Uint8Array> {
+): ReadableStream<Uint8Array> | Uint8Array {
+  const here: Uint8Array[] = [];
+  try {
+    let f: Uint8Array | undefined;
+    while ((f = reader.nextBuffered(MAX_INVOKE_BODY_FRAME_BYTES)) !== undefined) {
+      if (f[0] === T_BODY) here.push(f.subarray(1));
+      else if (f[0] === T_END && f.byteLength === 1) {
+        onEnd();
+        return concat(here);
+      } else throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
+    }
+  } catch (err) {
+    onError(err);
+    throw err;
+  }
   return new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      for (const b of here) ctrl.enqueue(b);
+    },
     async pull(ctrl) {
       try {
         const f = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
@@ -146,4 +167,18 @@ export function receiveBody(
       onError(reason instanceof Error ? reason : new Error("Body cancelled"));
     },
   }, { highWaterMark: 0 });
+}
+
+/** One buffer of `parts`: the part itself when there is one. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
 }

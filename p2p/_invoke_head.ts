@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { MAX_INVOKE_HEAD_BYTES, MAX_INVOKE_HEADERS } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 
@@ -16,31 +15,27 @@ import { MeshError } from "./errors.ts";
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value `Headers` accepts: bytes (code units up to 0xFF) without NUL, CR or LF. */
 const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]*$/;
-
-const HeaderList = z.array(z.tuple([z.string().regex(TOKEN), z.string().regex(HEADER_VALUE)]))
-  .max(MAX_INVOKE_HEADERS);
+/** A reason phrase: what the Response constructor accepts. */
+const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Request head on the wire. */
-export const RequestHead = z.object({
-  method: z.string().regex(TOKEN),
-  // Not parsed here: building the Request parses it (and fails as BAD_FRAME).
-  url: z.string().min(1),
-  headers: HeaderList,
+export interface RequestHead {
+  method: string;
+  /** Not parsed here: building the Request parses it (and fails as BAD_FRAME). */
+  url: string;
+  headers: [string, string][];
   /** `false` when the request has no body at all (a POST without one), unlike an empty body. */
-  body: z.literal(false).optional(),
-});
-export type RequestHead = z.infer<typeof RequestHead>;
+  body?: false;
+}
 
 /** Response head on the wire. */
-export const ResponseHead = z.object({
-  status: z.number().int().min(200).max(599),
-  // A reason phrase: what the Response constructor accepts.
-  statusText: z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/),
-  headers: HeaderList,
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
   /** The serving peer's load (`p2p/meta.ts` wire array), so its caller's routing sample stays fresh; checked by the caller. */
-  load: z.unknown().optional(),
-});
-export type ResponseHead = z.infer<typeof ResponseHead>;
+  load?: unknown;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -57,20 +52,38 @@ export function encodeHead(head: RequestHead | ResponseHead): Uint8Array {
   return bytes;
 }
 
-function decode<S extends z.ZodType>(schema: S, bytes: Uint8Array, what: string): z.infer<S> {
+/** The JSON object in `bytes`; throws BAD_FRAME for anything else. */
+function parseObject(bytes: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(bytes));
   } catch {
     throw new MeshError("BAD_FRAME", `Bad frame: ${what} is not JSON`);
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new MeshError("BAD_FRAME", `Bad frame: malformed ${what}`);
-  return parsed.data;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw malformed(what);
+  return value as Record<string, unknown>;
+}
+
+function malformed(what: string): MeshError {
+  return new MeshError("BAD_FRAME", `Bad frame: malformed ${what}`);
+}
+
+/** `[name, value]` pairs `Headers` accepts, at most MAX_INVOKE_HEADERS of them. */
+function isHeaderList(v: unknown): v is [string, string][] {
+  if (!Array.isArray(v) || v.length > MAX_INVOKE_HEADERS) return false;
+  for (const h of v) {
+    if (!Array.isArray(h) || h.length !== 2) return false;
+    const name: unknown = h[0];
+    const value: unknown = h[1];
+    if (typeof name !== "string" || typeof value !== "string") return false;
+    if (!TOKEN.test(name) || !HEADER_VALUE.test(value)) return false;
+  }
+  return true;
 }
 
 /**
  * Parse a request head; throws `MeshError` `BAD_FRAME` for anything else.
+ * Checked by hand, not by a schema library: this runs on every remote call.
  *
  * @example
  * ```ts
@@ -78,7 +91,14 @@ function decode<S extends z.ZodType>(schema: S, bytes: Uint8Array, what: string)
  * ```
  */
 export function decodeRequestHead(bytes: Uint8Array): RequestHead {
-  return decode(RequestHead, bytes, "request head");
+  const what = "request head";
+  const o = parseObject(bytes, what);
+  const { method, url, headers, body } = o;
+  if (typeof method !== "string" || !TOKEN.test(method)) throw malformed(what);
+  if (typeof url !== "string" || url.length === 0) throw malformed(what);
+  if (!isHeaderList(headers)) throw malformed(what);
+  if (body !== undefined && body !== false) throw malformed(what);
+  return body === false ? { method, url, headers, body } : { method, url, headers };
 }
 
 /**
@@ -90,7 +110,17 @@ export function decodeRequestHead(bytes: Uint8Array): RequestHead {
  * ```
  */
 export function decodeResponseHead(bytes: Uint8Array): ResponseHead {
-  return decode(ResponseHead, bytes, "response head");
+  const what = "response head";
+  const o = parseObject(bytes, what);
+  const { status, statusText, headers, load } = o;
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
+    throw malformed(what);
+  }
+  if (typeof statusText !== "string" || !REASON.test(statusText)) throw malformed(what);
+  if (!isHeaderList(headers)) throw malformed(what);
+  return load === undefined
+    ? { status, statusText, headers }
+    : { status, statusText, headers, load };
 }
 
 /** Methods the Fetch standard forbids in `new Request()`; `Deno.serve` hands them over all the same. */

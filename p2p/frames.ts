@@ -276,23 +276,8 @@ export class FrameReader {
     this.#reading = true;
     try {
       while (true) {
-        const head = decodeVarint(this.#buf);
-        if (head !== undefined) {
-          if (head.value > maxBytes) {
-            throw new MeshError(
-              "FRAME_TOO_LARGE",
-              `Frame too large: ${head.value} > ${maxBytes} bytes`,
-            );
-          }
-          const total = head.bytes + head.value;
-          if (this.#buf.byteLength >= total) {
-            // A view when the frame sits in one chunk, a copy only when it spans several.
-            const frame = this.#buf.subarray(head.bytes, total);
-            this.#buf.consume(total);
-            if (this.#buf.byteLength < this.#highWater) this.#resume();
-            return frame;
-          }
-        }
+        const frame = this.nextBuffered(maxBytes);
+        if (frame !== undefined) return frame;
         if (this.#error !== undefined) throw this.#error;
         if (this.#ended) {
           if (this.#buf.byteLength === 0) return null;
@@ -305,6 +290,26 @@ export class FrameReader {
     } finally {
       this.#reading = false;
     }
+  }
+
+  /**
+   * The next frame's payload if it is all buffered already, else `undefined`
+   * (nothing is consumed); throws as {@link next} does for a bad prefix.
+   * Never waits and never reports the end of the stream: {@link next} does.
+   */
+  nextBuffered(maxBytes: number): Uint8Array | undefined {
+    const head = decodeVarint(this.#buf);
+    if (head === undefined) return undefined;
+    if (head.value > maxBytes) {
+      throw new MeshError("FRAME_TOO_LARGE", `Frame too large: ${head.value} > ${maxBytes} bytes`);
+    }
+    const total = head.bytes + head.value;
+    if (this.#buf.byteLength < total) return undefined;
+    // A view when the frame sits in one chunk, a copy only when it spans several.
+    const frame = this.#buf.subarray(head.bytes, total);
+    this.#buf.consume(total);
+    if (this.#buf.byteLength < this.#highWater) this.#resume();
+    return frame;
   }
 
   #waitForData(signal?: AbortSignal): Promise<void> {

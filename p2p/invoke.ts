@@ -41,8 +41,8 @@ export {
   decodeRequestHead,
   decodeResponseHead,
   requestFromHead,
-  RequestHead,
-  ResponseHead,
+  type RequestHead,
+  type ResponseHead,
 } from "./_invoke_head.ts";
 
 const HEAD = new Uint8Array([T_HEAD]);
@@ -128,7 +128,7 @@ export async function invokeCall(
       resDone = true;
       maybeRelease();
     };
-    let body: ReadableStream<Uint8Array> | null = null;
+    let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
     if (NULL_BODY_STATUS.has(status)) {
       const end = await reader.next(MAX_INVOKE_BODY_FRAME_BYTES, signal);
       if (end === null || end[0] !== T_END) {
@@ -138,7 +138,7 @@ export async function invokeCall(
     } else {
       body = receiveBody(reader, onEnd, fail, signal);
     }
-    return new Response(body, { status, statusText, headers });
+    return new Response(body as BodyInit | null, { status, statusText, headers });
   } catch (err) {
     fail(err);
     throw toMeshError(err, signal);
