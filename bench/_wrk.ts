@@ -143,6 +143,32 @@ function side(rounds: WrkResult[]): Side {
 }
 
 /**
+ * Measures every target in turn, `rounds` times over (A B C, A B C, …), so all see the same
+ * background noise of a shared machine; reports each side's medians.
+ *
+ * @example
+ * ```ts
+ * const sides = await alternate({ bare: { url: a }, virgo: { url: b } }, { connections: 50, seconds: 5, rounds: 2 });
+ * sides.virgo.reqPerSec / sides.bare.reqPerSec;
+ * ```
+ */
+export async function alternate<K extends string>(
+  targets: Record<K, Target>,
+  o: { connections: number; seconds: number; rounds: number; warmupSeconds?: number },
+): Promise<Record<K, Side>> {
+  const names = Object.keys(targets) as K[];
+  const runs = new Map<K, WrkResult[]>(names.map((n) => [n, []]));
+  const common = { connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds ?? 1 };
+  for (let i = 0; i < o.rounds; i++) {
+    for (const n of names) {
+      const t = targets[n];
+      runs.get(n)!.push(await wrk(t.url, { ...common, ...(t.headers ? { headers: t.headers } : {}) }));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, side(runs.get(n)!)])) as Record<K, Side>;
+}
+
+/**
  * Measures `base` and `subject` alternately, `rounds` times each, so both see
  * the same background noise of a shared machine; reports medians and ratios
  * (subject / base for req/s, subject − base for latency).
