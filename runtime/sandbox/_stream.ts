@@ -144,6 +144,11 @@ export async function pump(
 }
 
 const TICK = Symbol("tick");
+const SOON = Symbol("soon");
+
+/** Resolves to {@linkcode SOON} after a few microtask hops, later than a read of queued bytes. */
+const soon = (): Promise<typeof SOON> =>
+  Promise.resolve().then(() => undefined).then(() => undefined).then(() => SOON);
 
 /**
  * Reads what a body has ready now, up to `max` bytes: `{ inline }` when the whole body came,
@@ -165,10 +170,14 @@ export async function readHead(
   try {
     while (size <= max) {
       const p = reader.read();
-      tick ??= new Promise((r) => timer = setTimeout(() => r(TICK), 0));
-      const got = await Promise.race([p, tick]);
+      // A body in memory (most responses) answers within a few microtasks: no timer for it.
+      let got: ReadableStreamReadResult<Uint8Array> | symbol = await Promise.race([p, soon()]);
+      if (got === SOON) {
+        tick ??= new Promise((r) => timer = setTimeout(() => r(TICK), 0));
+        got = await Promise.race([p, tick]);
+      }
       if (got === TICK) return { first, reader, pending: p };
-      const { done, value } = got;
+      const { done, value } = got as ReadableStreamReadResult<Uint8Array>;
       if (done) {
         // No releaseLock(): the stream is closed, and a release rejects `closed` with a new
         // TypeError (a stack trace per call: 8 µs, two thirds of this function's cost).
