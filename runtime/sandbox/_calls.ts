@@ -59,7 +59,9 @@ interface Call {
   body?: Inbound;
   reqWin?: Window;
   resBytes: number;
-  timer: ReturnType<typeof setTimeout>;
+  /** performance.now() past which the call times out. */
+  deadline: number;
+  timeoutMs: number;
   signal?: AbortSignal;
   onAbort?: () => void;
   onStarted?: ((waitMs: number) => void) | undefined;
@@ -71,6 +73,9 @@ export class CallTable {
   readonly #acks = new Map<number, ReturnType<typeof setTimeout>>();
   readonly #timedOut = new Set<number>();
   readonly #init: CallTableInit;
+  /** One timer for the table, armed at the earliest deadline: no timer per call. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedAt = Infinity;
 
   constructor(init: CallTableInit) {
     this.#init = init;
@@ -96,16 +101,12 @@ export class CallTable {
       reject,
       headDone: false,
       resBytes: 0,
+      deadline: performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
+      timeoutMs,
     } as Call;
     call.onStarted = timing.onStarted;
-    call.timer = setTimeout(() => {
-      this.#timedOut.add(id);
-      this.#cancel(
-        call,
-        new SandboxError("FUNCTION_TIMEOUT", `Function exceeded its ${timeoutMs} ms timeout`),
-      );
-    }, Math.max(0, timing.remainingMs ?? timeoutMs));
     this.#calls.set(id, call);
+    this.#arm(call.deadline);
     if (opts.signal) {
       if (opts.signal.aborted) {
         this.#cancel(call, opts.signal.reason);
@@ -213,6 +214,36 @@ export class CallTable {
     );
   }
 
+  /** Makes the table's timer fire by `deadline` (calls share it; most deadlines come later). */
+  #arm(deadline: number): void {
+    if (deadline >= this.#armedAt) return;
+    clearTimeout(this.#timer);
+    this.#armedAt = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+  }
+
+  /** Times out the calls whose deadline passed, and re-arms for the next one. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of this.#calls.values()) {
+      // Within a millisecond counts as due: a timer may fire a fraction early.
+      if (call.deadline - now < 1) {
+        this.#timedOut.add(call.id);
+        this.#cancel(
+          call,
+          new SandboxError(
+            "FUNCTION_TIMEOUT",
+            `Function exceeded its ${call.timeoutMs} ms timeout`,
+          ),
+        );
+      } else next = Math.min(next, call.deadline);
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+
   /** Ends a call early and tells the child, which must acknowledge (see {@linkcode #watch}). */
   #cancel(call: Call, err: unknown): void {
     if (!this.#calls.has(call.id)) return;
@@ -241,7 +272,6 @@ export class CallTable {
 
   #finish(call: Call, err?: unknown): void {
     if (!this.#calls.delete(call.id)) return;
-    clearTimeout(call.timer);
     if (call.onAbort) call.signal?.removeEventListener("abort", call.onAbort);
     call.reqWin?.cancel();
     if (err !== undefined) {
@@ -258,6 +288,9 @@ export class CallTable {
 
   /** The process is gone: every call fails with `err`. */
   failAll(err: SandboxError): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
     for (const t of this.#acks.values()) clearTimeout(t);
     this.#acks.clear();
     this.#timedOut.clear();
