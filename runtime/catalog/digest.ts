@@ -102,7 +102,11 @@ export function createDigestTree(): DigestTree {
   /** Names in each leaf range (created on first use). */
   const buckets: Array<Set<string> | undefined> = new Array(leafCount);
 
+  /** The root's summary, kept until the tree changes: every routed call's load record reads it. */
+  let root: { digest: string; count: number } | undefined;
+
   function apply(leaf: number, lanes: Uint32Array, sign: 1 | -1): void {
+    root = undefined;
     for (let l = DIGEST_DEPTH, i = leaf; l >= 0; l--, i = Math.floor(i / DIGEST_FANOUT)) {
       counts[l]![i]! += sign;
       const s = sums[l]!;
@@ -142,7 +146,8 @@ export function createDigestTree(): DigestTree {
     },
 
     summary() {
-      return { digest: hex(sums[0]!, 0), count: counts[0]![0]! };
+      root ??= { digest: hex(sums[0]!, 0), count: counts[0]![0]! };
+      return { ...root };
     },
 
     node(level, index) {
