@@ -76,6 +76,10 @@ export function readU32(payload: Uint8Array): number {
 /**
  * Batches frames and writes them with one write per tick; while a write is in flight further
  * frames join the next batch, so under load frames coalesce without added latency when idle.
+ * When a batch is written is `schedule`'s choice: a microtask by default; the host passes
+ * `setImmediate`, which runs once the event loop has handed out everything that arrived, as
+ * `Deno.serve` hands one request per turn (measured at 50 connections: one write per frame with
+ * a microtask, ~30 frames per write with setImmediate).
  */
 export class FrameWriter {
   #parts: Uint8Array[] = [];
@@ -85,10 +89,16 @@ export class FrameWriter {
   #closed = false;
   readonly #sink: (buf: Uint8Array) => Promise<void>;
   readonly #onError: (e: unknown) => void;
+  readonly #schedule: (flush: () => void) => void;
 
-  constructor(sink: (buf: Uint8Array) => Promise<void>, onError: (e: unknown) => void) {
+  constructor(
+    sink: (buf: Uint8Array) => Promise<void>,
+    onError: (e: unknown) => void,
+    schedule: (flush: () => void) => void = queueMicrotask,
+  ) {
     this.#sink = sink;
     this.#onError = onError;
+    this.#schedule = schedule;
   }
 
   /** Bytes queued but not yet handed to the sink. */
@@ -109,7 +119,7 @@ export class FrameWriter {
     this.#size += HEADER + len - 5;
     if (!this.#writing && !this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
+      this.#schedule(() => this.#flush());
     }
   }
 

@@ -88,7 +88,8 @@ export class SandboxProcess {
     }).spawn();
     this.pid = this.#child.pid;
     const write = this.#conn.then(writeAllTo);
-    this.#out = new FrameWriter(async (b) => (await write)(b), () => {});
+    // Flushed once per event-loop turn: the frames of every call that arrived in it in one write.
+    this.#out = new FrameWriter(async (b) => (await write)(b), () => {}, (f) => setImmediate(f));
     this.#calls = new CallTable({
       out: this.#out,
       maxResponseBytes: init.maxResponseBytes,
