@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DEFAULT_MEMORY_MB, NET_DENY } from "./constants.ts";
+import { DEFAULT_MEMORY_MB, NET_DENY, SEMI_SPACE_MB } from "./constants.ts";
 import { addressKind, type NetPolicy, opens } from "./_net_policy.ts";
 
 /** What fixes a child's flags. */
@@ -90,7 +90,7 @@ export function childArgs(
     // Bundles are self-contained; an npm: import would make the child download the package.
     "--no-npm",
     "--quiet",
-    `--v8-flags=--max-old-space-size=${p.memoryMb}`,
+    `--v8-flags=--max-old-space-size=${p.memoryMb},--max-semi-space-size=${SEMI_SPACE_MB}`,
     `--allow-read=${sock}`,
     `--allow-write=${sock}`,
   ];
