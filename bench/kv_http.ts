@@ -7,7 +7,8 @@
  * - Quorum over 3 real peer processes: a sequential JS client doing
  *   PUT/GET /v1/kv/:key, against the same client doing PUT/GET on bare hono
  *   over one local LevelDB (`_baseline.ts --level`), so HTTP cost cancels.
- * - `GET /v1/kv/:key` under wrk -c50 vs bare hono hello and bare hono+LevelDB.
+ * - `GET /v1/kv/:key?consistency=eventual|strong` under wrk -c50 vs bare hono + a local
+ *   LevelDB get (targets: eventual ≥ 0.5, strong ≥ 0.2 of it).
  * - Takeover: write N keys (100k; 10k with --quick), start a 4th peer, and
  *   time until the old peers finish their rebalance passes and the new
  *   peer's LevelDB stops growing.
@@ -60,7 +61,10 @@ async function timed(n: number, op: (i: number) => Promise<unknown>) {
 async function localFloor(ops: number) {
   const dir = await Deno.makeTempDir({ prefix: "virgo-bench-level-" });
   try {
-    const raw = new Level<string, Uint8Array>(`${dir}/raw`, { keyEncoding: "utf8", valueEncoding: "view" });
+    const raw = new Level<string, Uint8Array>(`${dir}/raw`, {
+      keyEncoding: "utf8",
+      valueEncoding: "view",
+    });
     await raw.open();
     const levelPut = await timed(ops, (i) => raw.put(`k${i}`, VALUE));
     const levelGet = await timed(ops, (i) => raw.get(`k${i}`));
@@ -76,7 +80,10 @@ async function localFloor(ops: number) {
       levelGet,
       storePut,
       storeGet,
-      storeOverLevel: { put: r(storePut.opsPerSec / levelPut.opsPerSec), get: r(storeGet.opsPerSec / levelGet.opsPerSec) },
+      storeOverLevel: {
+        put: r(storePut.opsPerSec / levelPut.opsPerSec),
+        get: r(storeGet.opsPerSec / levelGet.opsPerSec),
+      },
     };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -144,13 +151,17 @@ async function takeover(mesh: PeerProcess[], keys: number, timeoutMs: number) {
   let done = false;
   while (Date.now() < deadline) {
     await sleep(100);
-    if (viewAt === undefined && (await viewOf(mesh[0]!).catch(() => [])).length === 4) viewAt = Date.now();
+    if (viewAt === undefined && (await viewOf(mesh[0]!).catch(() => [])).length === 4) {
+      viewAt = Date.now();
+    }
     const now = await dirBytes(`${d.data}/db`);
     if (now !== last) {
       last = now;
       lastChange = Date.now();
     }
-    const everyOldPassed = mesh.slice(0, 3).every((p) => passesAfter(p, tJoin).some((x) => x.members === 4));
+    const everyOldPassed = mesh.slice(0, 3).every((p) =>
+      passesAfter(p, tJoin).some((x) => x.members === 4)
+    );
     if (everyOldPassed && Date.now() - lastChange > 2_000) {
       done = true;
       break;
@@ -175,7 +186,8 @@ async function takeover(mesh: PeerProcess[], keys: number, timeoutMs: number) {
     movedByOldPeers: passes.map((ps) => ps.reduce((a, x) => a + x.moved, 0)),
     droppedByOldPeers: passes.map((ps) => ps.reduce((a, x) => a + x.dropped, 0)),
     passes,
-    method: "GET /v1/status exposes no key count, so: the time from the 4th peer's `Ready` until every old peer has " +
+    method:
+      "GET /v1/status exposes no key count, so: the time from the 4th peer's `Ready` until every old peer has " +
       "logged `rebalance pass done` with 4 members and the new peer's LevelDB folder has stopped growing for 2 s. " +
       "With 3 replicas on 4 peers the new peer should own 3/4 of the keys and each old peer should drop 1/4 " +
       "(droppedByOldPeers, from their logs); newPeerDbOverOldMean compares LevelDB folder sizes (before compaction, " +
@@ -192,12 +204,23 @@ export async function run(opts: PartOptions): Promise<PartResult> {
   const seconds = opts.quick ? 2 : 5;
   const rounds = opts.quick ? 1 : 2;
   const keys = opts.quick ? 10_000 : 100_000;
-  data.config = { ops, httpOps, wrkSeconds: seconds, rounds, takeoverKeys: keys, valueBytes: VALUE.length };
+  data.config = {
+    ops,
+    httpOps,
+    wrkSeconds: seconds,
+    rounds,
+    takeoverKeys: keys,
+    valueBytes: VALUE.length,
+  };
 
   const floor = await step(data, "local_floor", () => localFloor(ops)) as
     | Awaited<ReturnType<typeof localFloor>>
     | undefined;
-  await step(data, "kv_micro", () => runJsonScript("bench/kv/store.ts", [String(opts.quick ? 2_000 : 10_000)], 180_000));
+  await step(
+    data,
+    "kv_micro",
+    () => runJsonScript("bench/kv/store.ts", [String(opts.quick ? 2_000 : 10_000)], 180_000),
+  );
 
   const levelDir = await Deno.makeTempDir({ prefix: "virgo-bench-blevel-" });
   let mesh: PeerProcess[] = [];
@@ -210,10 +233,15 @@ export async function run(opts: PartOptions): Promise<PartResult> {
       await timed(200, (i) => httpPut(`${a.url}/v1/kv/warm/${i}`, VALUE));
       await timed(200, (i) => httpPut(`${base.url}/kv/warm/${i}`, VALUE));
       return {
-        note: "one JS client, one request at a time; bare = hono + one local LevelDB, no replication",
+        note:
+          "one JS client, one request at a time; bare = hono + one local LevelDB, no replication",
         quorumPut: await timed(httpOps, (i) => httpPut(`${a.url}/v1/kv/q/${i}`, VALUE)),
         barePut: await timed(httpOps, (i) => httpPut(`${base.url}/kv/q/${i}`, VALUE)),
         quorumGet: await timed(httpOps, (i) => httpGet(`${a.url}/v1/kv/q/${i}`)),
+        eventualGet: await timed(
+          httpOps,
+          (i) => httpGet(`${a.url}/v1/kv/q/${i}?consistency=eventual`),
+        ),
         bareGet: await timed(httpOps, (i) => httpGet(`${base.url}/kv/q/${i}`)),
         bareHello: await timed(httpOps, () => httpGet(`${base.url}/`)),
       };
@@ -255,40 +283,53 @@ export async function run(opts: PartOptions): Promise<PartResult> {
         ratio: `+${f((seq.quorumGet.p50ms ?? NaN) - (seq.bareGet.p50ms ?? NaN), "ms", 3)}`,
         target: "",
       });
-    }
-    // GET /v1/kv/:key under wrk.
-    await httpPut(`${a.url}/v1/kv/hot`, VALUE);
-    await httpPut(`${base.url}/kv/hot`, VALUE);
-    const vHello = await step(data, "wrk_get_vs_hello_c50", () =>
-      versus({ url: `${base.url}/` }, { url: `${a.url}/v1/kv/hot` }, { connections: 50, seconds, rounds }));
-    if (vHello) {
       headlines.push({
         part: "kv",
-        metric: "GET /v1/kv/:key req/s, c50 (vs bare hono hello)",
-        virgo: f(vHello.subject.reqPerSec),
-        baseline: f(vHello.base.reqPerSec),
-        ratio: f(vHello.reqPerSecRatio),
-        target: "≥ 0.50",
-        ok: (vHello.reqPerSecRatio ?? 0) >= 0.5,
+        metric: "eventual GET p50 (p99), 3 peers, HTTP; baseline bare hono+LevelDB GET",
+        virgo: `${f(seq.eventualGet.p50ms, "ms", 3)} (${f(seq.eventualGet.p99ms, "", 2)})`,
+        baseline: `${f(seq.bareGet.p50ms, "ms", 3)} (${f(seq.bareGet.p99ms, "", 2)})`,
+        ratio: `+${f((seq.eventualGet.p50ms ?? NaN) - (seq.bareGet.p50ms ?? NaN), "ms", 3)}`,
+        target: "",
       });
     }
-    if (!opts.quick) {
-      const vLevel = await step(data, "wrk_get_vs_hono_level_c50", () =>
-        versus({ url: `${base.url}/kv/hot` }, { url: `${a.url}/v1/kv/hot` }, { connections: 50, seconds, rounds: 1 }));
-      if (vLevel) {
+    // GET /v1/kv/:key under wrk, strong and eventual, each against bare hono + a local LevelDB get.
+    await httpPut(`${a.url}/v1/kv/hot`, VALUE);
+    await httpPut(`${base.url}/kv/hot`, VALUE);
+    const reads = [
+      { mode: "eventual", target: 0.5 },
+      { mode: "strong", target: 0.2 },
+    ] as const;
+    for (const { mode, target } of reads) {
+      const v = await step(
+        data,
+        `wrk_get_${mode}_vs_hono_level_c50`,
+        () =>
+          versus({ url: `${base.url}/kv/hot` }, { url: `${a.url}/v1/kv/hot?consistency=${mode}` }, {
+            connections: 50,
+            seconds,
+            rounds,
+          }),
+      );
+      if (v) {
         headlines.push({
           part: "kv",
-          metric: "GET /v1/kv/:key req/s, c50 (vs bare hono + local LevelDB get)",
-          virgo: f(vLevel.subject.reqPerSec),
-          baseline: f(vLevel.base.reqPerSec),
-          ratio: f(vLevel.reqPerSecRatio),
-          target: "",
+          metric:
+            `GET /v1/kv/:key?consistency=${mode} req/s, c50 (vs bare hono + local LevelDB get)`,
+          virgo: f(v.subject.reqPerSec),
+          baseline: f(v.base.reqPerSec),
+          ratio: f(v.reqPerSecRatio),
+          target: `≥ ${target.toFixed(2)}`,
+          ok: (v.reqPerSecRatio ?? 0) >= target,
         });
       }
     }
     await base.stop();
     // A 4th peer takes over its share.
-    const t = await step(data, "takeover", () => takeover(mesh, keys, opts.quick ? 60_000 : 150_000)) as
+    const t = await step(
+      data,
+      "takeover",
+      () => takeover(mesh, keys, opts.quick ? 60_000 : 150_000),
+    ) as
       | Awaited<ReturnType<typeof takeover>>
       | undefined;
     if (t) {
@@ -297,7 +338,9 @@ export async function run(opts: PartOptions): Promise<PartResult> {
         metric: `4th peer takes its share of ${keys.toLocaleString("en-US")} keys`,
         virgo: `${f(t.takeoverSeconds, "s", 1)}${t.complete ? "" : " (incomplete)"}`,
         baseline: `writes ${f(t.write.keysPerSec)} keys/s`,
-        ratio: `old peers dropped ${t.droppedByOldPeers.map((x) => f(x / keys * 100, "%", 1)).join(", ")} (exp. 25%)`,
+        ratio: `old peers dropped ${
+          t.droppedByOldPeers.map((x) => f(x / keys * 100, "%", 1)).join(", ")
+        } (exp. 25%)`,
         target: "",
       });
     }

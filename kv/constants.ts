@@ -97,3 +97,20 @@ export const REBALANCE_RETRY_MS = 1_000;
  * them a strong read once, never a stale answer.
  */
 export const SEEN_VERSIONS_MAX = 10_000;
+
+/**
+ * Reads of one key set a peer sends another at once (`_read_batch.ts`); reads asked while that
+ * many are in flight go in the next request, together. Two keep the link busy while one answer is
+ * on its way back; more would mean more, smaller messages — and each message costs both peers a
+ * write per frame (the profile of strong reads under load is mostly socket writes).
+ */
+export const READ_BATCH_INFLIGHT = 2;
+
+/** Keys in one batched read: with 1 KiB keys, well under `MAX_MESSAGE_BYTES` with the values. */
+export const READ_BATCH_MAX = 256;
+
+/**
+ * A strong read asks a bare majority of the key's replicas (this peer's own first); the others
+ * are asked when one of those fails, or when no majority has answered after this long.
+ */
+export const READ_HEDGE_MS = 50;

@@ -13,7 +13,7 @@ import type { PoolContext } from "./_context.ts";
 import { PAXOS_ROUNDS } from "./constants.ts";
 import { KvError } from "./errors.ts";
 import { NO_VERSION } from "./hlc.ts";
-import { isLive, newestOf, type PoolRecord } from "./records.ts";
+import { ballotOf, isLive, newestOf, type PoolRecord } from "./records.ts";
 import type { Replication } from "./replication.ts";
 import { PeerUnavailableError } from "./rpc.ts";
 import { unpackRecords } from "./wire.ts";
@@ -51,11 +51,20 @@ export interface ReadOp {
   read: true;
 }
 
+/** A plain put: no condition, no patch, not a delete — its new state depends on nothing. */
+function isBlind(op: WriteOp | ReadOp): op is WriteOp {
+  return !("read" in op) && !op.tombstone && op.ifMatch === undefined &&
+    op.patchAt === undefined;
+}
+
 /** What a write did. */
 export interface WriteResult {
   /** The new version, or `"0"` when a delete found nothing to delete. */
   version: string;
-  /** Whether the key existed (live) before; known for deletes and conditional writes. */
+  /**
+   * Whether the key existed (live) before; known for deletes, conditional writes and patches
+   * (a plain put answers `false`: it never looks).
+   */
   existed: boolean;
 }
 
@@ -165,6 +174,13 @@ export class Coordinator {
           if (pending) break;
           throw new KvError("QUORUM_FAILED", `Write of ${op.key} not started before its deadline`);
         }
+        if (round === 0 && isBlind(op)) {
+          const fast = await this.#blind(op, owners);
+          if ("result" in fast) return fast.result;
+          pending = fast.pending;
+          if (!pending) await this.#beaten(op.key, fast.higher, round);
+          continue;
+        }
         const ballot = this.#ctx.hlc.next();
         const prepared = await this.#replication.prepare(op.key, ballot, owners);
         if (!prepared.ok) {
@@ -199,6 +215,48 @@ export class Coordinator {
       }
       throw new KvError("QUORUM_FAILED", `Could not win a round for key: ${op.key}`);
     });
+  }
+
+  /**
+   * A blind write — a plain put, whose new state does not depend on the current one — skips
+   * phase 1: its record goes straight to phase 2 under a fresh ballot. Phase 1 exists so that a
+   * proposer learns the current state and carries on any value that may have been chosen; a
+   * blind write carries on nothing, and what phase 1 would guard is still guarded by the
+   * acceptors' rule: a replica that promised or accepted a higher ballot refuses this one. So the
+   * record is taken by a majority only where no higher ballot got in first, and every read or
+   * round after that meets it (or a newer one) in any majority. Refused by all: nothing was
+   * written, and a full round may follow. Taken by some but not a majority: its outcome is open
+   * — later rounds settle the key, and the write stands only if what settles is this record.
+   */
+  async #blind(
+    op: WriteOp,
+    owners: string[],
+  ): Promise<
+    | { result: WriteResult }
+    | { pending?: { version: string; outcome: Outcome }; higher: string | undefined }
+  > {
+    // Start above what this replica has accepted for the key, so a clock behind another
+    // coordinator's does not make the fast path fail where it need not.
+    if (owners.includes(this.#ctx.self)) {
+      const local = await this.#ctx.records.get(op.key);
+      if (local) this.#ctx.hlc.observe(ballotOf(local));
+    }
+    const ballot = this.#ctx.hlc.next();
+    const record: PoolRecord = {
+      key: op.key,
+      version: ballot,
+      value: op.value,
+      tombstone: false,
+      expiresAt: op.ttlSeconds === undefined ? 0 : this.#ctx.clock() + op.ttlSeconds * 1000,
+    };
+    // Not known without phase 1, and not promised for plain puts (see `WriteResult.existed`).
+    const result = { version: ballot, existed: false };
+    const accepted = await this.#replication.accept(record, ballot, owners, { blind: true });
+    if (accepted.ok) return { result };
+    if (accepted.accepted > 0) {
+      return { pending: { version: ballot, outcome: { result } }, higher: undefined };
+    }
+    return { higher: accepted.higher };
   }
 
   /** What `op` does to the current record `cur` under `ballot`: the outcome, and what to write. */

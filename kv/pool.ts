@@ -274,6 +274,12 @@ export function createPool(init: PoolInit): Pool {
         const { metas, payload: p } = packRecords([r]);
         return encodeMessage({ t: "rec", r: metas[0]! }, p);
       }
+      case "mget": {
+        const found = await Promise.all(head.k.map((k) => ctx.records.get(k)));
+        const { metas, payload: p } = packRecords(found.filter((r) => r !== undefined));
+        let i = 0;
+        return encodeMessage({ t: "recs", r: found.map((r) => r ? metas[i++]! : null) }, p);
+      }
       case "apply": {
         const records = unpackRecords(head.r, payload);
         for (const r of records) {

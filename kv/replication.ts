@@ -10,6 +10,8 @@
  * @module
  */
 import type { PoolContext } from "./_context.ts";
+import { Hedges, ReadBatcher } from "./_read_batch.ts";
+import { READ_HEDGE_MS } from "./constants.ts";
 import { KvError } from "./errors.ts";
 import type { Handoff } from "./handoff.ts";
 import { compareVersions } from "./hlc.ts";
@@ -47,9 +49,14 @@ const notLive = (peer: string) =>
 export class Replication {
   readonly #ctx: PoolContext;
   readonly #handoff: Handoff;
+  readonly #reads: ReadBatcher;
+  /** Reads that may ask the rest of the replica set when no majority answered in time. */
+  readonly #hedges: Hedges;
   constructor(ctx: PoolContext, handoff: Handoff) {
     this.#ctx = ctx;
     this.#handoff = handoff;
+    this.#reads = new ReadBatcher((peer, keys) => this.#readMany(peer, keys));
+    this.#hedges = new Hedges(READ_HEDGE_MS);
   }
 
   /** Hands accepted `records` to `peer` to learn (hints, repair, rebalance); resolves to the versions it holds after. */
@@ -63,32 +70,103 @@ export class Replication {
     return head.v;
   }
 
-  /** One replica's record of `key`. */
-  async readOn(peer: string, key: string): Promise<PoolRecord | undefined> {
+  /** One replica's record of `key` (other peers' reads batched, see `_read_batch.ts`). */
+  readOn(peer: string, key: string): Promise<PoolRecord | undefined> {
     if (peer === this.#ctx.self) return this.#ctx.records.get(key);
     if (!this.#ctx.live().has(peer)) return notLive(peer);
-    const { head, payload } = await this.#ctx.rpc.call(peer, { t: "get", k: key });
-    if (head.t !== "rec") {
-      throw new PeerUnavailableError(peer, new Error("Unexpected reply to get"));
+    return this.#reads.get(peer, key);
+  }
+
+  async #readMany(peer: string, keys: string[]): Promise<Array<PoolRecord | undefined>> {
+    if (keys.length === 1) {
+      const { head, payload } = await this.#ctx.rpc.call(peer, { t: "get", k: keys[0]! });
+      if (head.t !== "rec") {
+        throw new PeerUnavailableError(peer, new Error("Unexpected reply to get"));
+      }
+      return [head.r === null ? undefined : unpackRecords([head.r], payload)[0]];
     }
-    return head.r === null ? undefined : unpackRecords([head.r], payload)[0];
+    let reply;
+    try {
+      reply = await this.#ctx.rpc.call(peer, { t: "mget", k: keys });
+    } catch (err) {
+      // A peer of a release without `mget` refuses the frame: ask it key by key.
+      if (!(err instanceof KvError && err.code === "BAD_FRAME")) throw err;
+      return (await Promise.all(keys.map((k) => this.#readMany(peer, [k])))).map((r) => r[0]);
+    }
+    const { head, payload } = reply;
+    if (head.t !== "recs" || head.r.length !== keys.length) {
+      throw new PeerUnavailableError(peer, new Error("Unexpected reply to mget"));
+    }
+    const records = unpackRecords(head.r.filter((m) => m !== null), payload);
+    let i = 0;
+    return head.r.map((m, at) => {
+      if (m === null) return undefined;
+      const r = records[i++]!;
+      if (r.key !== keys[at]) throw new PeerUnavailableError(peer, new Error("mget out of order"));
+      return r;
+    });
   }
 
   /**
-   * Reads `key` from a majority of `owners`; stale replicas that answered are repaired in the
-   * background. Throws `QUORUM_FAILED` when no majority answers.
+   * Reads `key` from a majority of `owners`: this peer's own replica (no hop) and the next live
+   * ones in HRW order, the rest only when one of those fails or no majority answered within
+   * {@linkcode READ_HEDGE_MS}. Stale replicas that answered are repaired in the background.
+   * Throws `QUORUM_FAILED` when no majority answers.
    */
   async read(key: string, owners: string[]): Promise<ReadResult> {
-    const tasks = owners.map((p) => this.readOn(p, key));
-    const res = await this.#quorum(
-      "read",
-      owners,
-      tasks.map((t) => t.then((record) => ({ ok: true, record }))),
-    );
+    const live = this.#ctx.live();
+    const self = this.#ctx.self;
+    const order = owners.filter((p) => p === self);
+    for (const p of owners) if (p !== self && live.has(p)) order.push(p);
+    const asked: string[] = [];
+    const tasks: Array<Promise<PoolRecord | undefined>> = [];
+    const res = await new Promise<PhaseResult>((resolve) => {
+      const need = quorum(owners.length);
+      const counted = this.#ctx.counters.quorum.read;
+      const records: Array<PoolRecord | undefined> = [];
+      let no = owners.length - order.length;
+      let done = false;
+      const hedge = () => {
+        while (!done && asked.length < order.length) ask();
+      };
+      const settle = () => {
+        if (done) return;
+        if (records.length >= need) {
+          counted.ok++;
+          resolve({ ok: true, records: records.slice() });
+        } else if (owners.length - no < need) {
+          counted.failed++;
+          resolve({ ok: false, higher: undefined, accepted: 0 });
+        } else return;
+        done = true;
+        this.#hedges.delete(hedge);
+      };
+      const ask = () => {
+        const peer = order[asked.length];
+        if (peer === undefined) return;
+        const task = this.readOn(peer, key);
+        asked.push(peer);
+        tasks.push(task);
+        task.then((r) => {
+          records.push(r);
+          settle();
+        }, () => {
+          no++;
+          if (!done) ask();
+          settle();
+        });
+      };
+      for (let i = 0; i < need; i++) ask();
+      settle();
+      if (!done && asked.length < order.length) this.#hedges.add(hedge);
+    });
     if (!res.ok) throw new KvError("QUORUM_FAILED", `Too few replicas answered for key: ${key}`);
     const { newest, settled } = newestOf(res.records);
     if (newest) this.#ctx.hlc.observe(newest.version);
-    this.#ctx.bg.track(this.#repair(owners, tasks));
+    // Every replica asked agreed: none to repair (the usual case, so no work is queued for it).
+    if (!settled || res.records.length < tasks.length) {
+      this.#ctx.bg.track(this.#repair(asked, tasks));
+    }
     return { newest, settled };
   }
 
@@ -111,28 +189,64 @@ export class Replication {
   /**
    * Paxos phase 2: `record` accepted under `ballot` by a majority of `owners`. Owners that
    * cannot be reached get it as a hint, delivered when they are back.
+   *
+   * With `blind` (a write that skipped phase 1, see `Coordinator`), nothing may land where no
+   * other replica takes it: this peer's own replica accepts only once another one has, and hints
+   * are kept only once a majority has — so a peer cut off from the others never writes a record
+   * that could surface when they meet again.
    */
-  accept(record: PoolRecord, ballot: string, owners: string[]): Promise<PhaseResult> {
-    return this.#quorum(
-      "accept",
-      owners,
-      owners.map(async (peer) => {
-        try {
-          if (peer === this.#ctx.self) return await this.#ctx.records.accept(record, ballot);
-          if (!this.#ctx.live().has(peer)) return await notLive(peer);
-          const { metas, payload } = packRecords([record]);
-          return this.#promise(
-            peer,
-            await this.#ctx.rpc.call(peer, { t: "acc", b: ballot, r: metas[0]! }, payload),
-          );
-        } catch (err) {
-          if (err instanceof PeerUnavailableError) {
-            await this.#handoff.hint(peer, { ...record, ballot });
-          }
-          throw err;
+  async accept(
+    record: PoolRecord,
+    ballot: string,
+    owners: string[],
+    opts: { blind?: boolean } = {},
+  ): Promise<PhaseResult> {
+    const self = this.#ctx.self;
+    const remotes = owners.filter((p) => p !== self).length;
+    const blind = opts.blind === true && remotes > 0;
+    /** Resolves true once another replica took the record, false once none can. */
+    let tookOrNot!: (took: boolean) => void;
+    const anotherTook = new Promise<boolean>((resolve) => tookOrNot = resolve);
+    let remoteLeft = remotes;
+    const remoteDone = (ok: boolean) => {
+      remoteLeft--;
+      if (ok) tookOrNot(true);
+      else if (remoteLeft === 0) tookOrNot(false);
+    };
+    let chosen = !blind;
+    const missed: string[] = [];
+    const hint = (peer: string) => this.#handoff.hint(peer, { ...record, ballot });
+    const tasks = owners.map(async (peer): Promise<Promise1> => {
+      if (peer === self) {
+        if (blind && !(await anotherTook)) return { ok: false };
+        return await this.#ctx.records.accept(record, ballot);
+      }
+      try {
+        if (!this.#ctx.live().has(peer)) return await notLive(peer);
+        const { metas, payload } = packRecords([record]);
+        const reply = await this.#ctx.rpc.call(
+          peer,
+          { t: "acc", b: ballot, r: metas[0]! },
+          payload,
+        );
+        const p = this.#promise(peer, reply);
+        remoteDone(p.ok);
+        return p;
+      } catch (err) {
+        remoteDone(false);
+        if (err instanceof PeerUnavailableError) {
+          if (chosen) await hint(peer);
+          else missed.push(peer);
         }
-      }),
-    );
+        throw err;
+      }
+    });
+    const res = await this.#quorum("accept", owners, tasks);
+    if (blind && res.ok) {
+      chosen = true;
+      await Promise.all(missed.map(hint));
+    }
+    return res;
   }
 
   #promise(peer: string, reply: { head: ReplyHead; payload: Uint8Array }): Promise1 {

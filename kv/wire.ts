@@ -27,6 +27,8 @@ type RecMeta = z.infer<typeof recMeta>;
 
 const requestHead = z.discriminatedUnion("t", [
   z.object({ t: z.literal("get"), k: key }),
+  /** Several keys' records at once (reads batched by `_read_batch.ts`), as `recs`. */
+  z.object({ t: z.literal("mget"), k: z.array(key).min(1).max(1000) }),
   z.object({ t: z.literal("apply"), r: z.array(recMeta).max(10_000) }),
   z.object({
     t: z.literal("write"),
@@ -63,6 +65,8 @@ const requestHead = z.discriminatedUnion("t", [
 
 const replyHead = z.discriminatedUnion("t", [
   z.object({ t: z.literal("rec"), r: recMeta.nullable() }),
+  /** One entry per key asked, in order: its record (values back to back in the payload), or null. */
+  z.object({ t: z.literal("recs"), r: z.array(recMeta.nullable()).max(1000) }),
   z.object({ t: z.literal("vers"), v: z.array(version) }),
   z.object({ t: z.literal("put"), v: version, e: z.boolean() }),
   z.object({
