@@ -51,7 +51,7 @@ async function readSoon(p: Promise<Read>): Promise<Read | undefined> {
 
 /**
  * Send a head frame, then `body` as BODY frames, then END. Whatever of the
- * body is ready at once (up to COALESCE_BYTES) goes in the head's send, so
+ * body is ready at once (up to COALESCE_BYTES; bytes are ready) goes in the head's send, so
  * a small message is one write; large chunks go out as BODY_CHUNK_BYTES
  * frames without copying, waiting for drain between sends (backpressure).
  * `headSent` settles once the head is handed to the stream; `done` when END
@@ -61,7 +61,7 @@ async function readSoon(p: Promise<Read>): Promise<Read | undefined> {
 export function sendMessage(
   stream: Stream,
   head: Uint8Array[],
-  body: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
   signal?: AbortSignal,
 ): { headSent: Promise<void>; done: Promise<void> } {
   const sent = Promise.withResolvers<void>();
@@ -76,8 +76,22 @@ export function sendMessage(
       sent.resolve();
     }
   };
+  /** Batch `v` as BODY frames, flushing as the batch fills. */
+  const add = async (v: Uint8Array) => {
+    for (let off = 0; off < v.byteLength; off += BODY_CHUNK_BYTES) {
+      const part = off === 0 && v.byteLength <= BODY_CHUNK_BYTES
+        ? v
+        : v.subarray(off, off + BODY_CHUNK_BYTES);
+      // Copy parts that fit in the coalescing budget (a copy is cheaper than a send); send larger ones as is.
+      const fits = batch.byteLength + part.byteLength <= COALESCE_BYTES;
+      if (!fits && part.byteLength <= COALESCE_BYTES) await flush();
+      batch.add([BODY, part], part.byteLength <= COALESCE_BYTES);
+      if (batch.sealed || batch.byteLength >= COALESCE_BYTES) await flush();
+    }
+  };
   const done = (async () => {
-    if (body === null) {
+    if (!(body instanceof ReadableStream)) {
+      if (body !== null && body.byteLength > 0) await add(body);
       batch.add([END]);
       return await flush();
     }
@@ -91,17 +105,7 @@ export function sendMessage(
           r = await p;
         }
         if (r.done) break;
-        const v = r.value;
-        for (let off = 0; off < v.byteLength; off += BODY_CHUNK_BYTES) {
-          const part = off === 0 && v.byteLength <= BODY_CHUNK_BYTES
-            ? v
-            : v.subarray(off, off + BODY_CHUNK_BYTES);
-          // Copy parts that fit in the coalescing budget (a copy is cheaper than a send); send larger ones as is.
-          const fits = batch.byteLength + part.byteLength <= COALESCE_BYTES;
-          if (!fits && part.byteLength <= COALESCE_BYTES) await flush();
-          batch.add([BODY, part], part.byteLength <= COALESCE_BYTES);
-          if (batch.sealed || batch.byteLength >= COALESCE_BYTES) await flush();
-        }
+        await add(r.value);
       }
     } catch (err) {
       await flush().catch(() => {});

@@ -35,7 +35,7 @@ import {
 } from "./_invoke_head.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
 import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
-import type { InvokeHandler, Logger } from "./types.ts";
+import type { InvokeHandler, Logger, OutgoingCall } from "./types.ts";
 
 export {
   decodeRequestHead,
@@ -50,6 +50,24 @@ const ERROR = new Uint8Array([T_ERROR]);
 
 /** Statuses whose responses have no body, per the Fetch standard. */
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
+/**
+ * The `Request` an {@link OutgoingCall} describes (`req` itself if it is one).
+ *
+ * @example
+ * ```ts
+ * const req = asRequest({ method: "GET", url: "http://fn/", headers: [], body: null });
+ * ```
+ */
+export function asRequest(req: Request | OutgoingCall): Request {
+  if (req instanceof Request) return req;
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body as BodyInit | null,
+    duplex: "half",
+  } as RequestInit);
+}
 
 /**
  * Send `req` to `peerId` over a pooled invoke stream and return its response,
@@ -67,19 +85,21 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
 export async function invokeCall(
   pool: StreamPool,
   peerId: string,
-  req: Request,
+  req: Request | OutgoingCall,
   opts: { signal?: AbortSignal; onHeadSent?: () => void; onLoad?: (load: unknown) => void } = {},
 ): Promise<Response> {
   const { signal } = opts;
+  // A GET or HEAD request has no body whatever the method's case (as the Request constructor has it).
+  const reqBody = bodiless(req.method) ? null : req.body;
   // Before taking a stream: a head too large to send fails here, unsent.
   let headBytes: Uint8Array;
   try {
     headBytes = encodeHead({
       method: req.method,
       url: req.url,
-      headers: [...req.headers],
+      headers: req instanceof Request ? [...req.headers] : req.headers,
       // A request without a body arrives without one, not with an empty one.
-      ...(req.body === null && !bodiless(req.method) ? { body: false as const } : {}),
+      ...(reqBody === null && !bodiless(req.method) ? { body: false as const } : {}),
     });
   } catch (err) {
     const e = err as MeshError;
@@ -109,8 +129,6 @@ export async function invokeCall(
   };
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    // A GET or HEAD request has no body whatever the method's case (as the Request constructor has it).
-    const reqBody = bodiless(req.method) ? null : req.body;
     const sending = sendMessage(stream, [HEAD, headBytes], reqBody, signal);
     sending.done.then(() => {
       reqDone = true;

@@ -7,6 +7,7 @@ import { INVOKE_PROTOCOL } from "./constants.ts";
 import { encodeVarint } from "./frames.ts";
 import { libp2pTest, startPair, waitFor } from "./_testing.ts";
 import type { MeshInternals } from "./mesh.ts";
+import type { OutgoingCall } from "./types.ts";
 
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
 
@@ -78,6 +79,22 @@ Deno.test({
         await (await b.invoke(a.peerId, new Request("http://fn/y"))).text(),
         "GET /y null",
       );
+      // A call given as its parts, bytes for a body (300 KB: several frames, past the coalescing budget).
+      const parts = await b.invoke(a.peerId, {
+        method: "PATCH",
+        url: "http://fn/echo",
+        headers: [["x-h", "w"]],
+        body: pattern(300_000),
+      });
+      assertEquals([parts.status, parts.headers.get("x-method")], [201, "PATCH"]);
+      assertEquals(new Uint8Array(await parts.arrayBuffer()), pattern(300_000));
+      const small: OutgoingCall = {
+        method: "GET",
+        url: "http://fn/z",
+        headers: [["x-h", "u"]],
+        body: null,
+      };
+      assertEquals(await (await b.invoke(a.peerId, small)).text(), "GET /z u");
       assertEquals(b.poolStats().invoke.opened, 1, "one stream served every call");
     } finally {
       await b.stop();

@@ -26,6 +26,7 @@
  * @module
  */
 export { createMesh } from "./mesh.ts";
+export { asRequest } from "./invoke.ts";
 export type { MeshInternals } from "./mesh.ts";
 export { createRouter, STRATEGIES } from "./routing.ts";
 export { isPeerId } from "./peer_id.ts";
@@ -41,6 +42,7 @@ export type {
   Mesh,
   MeshInit,
   MeshStats,
+  OutgoingCall,
   PeerInfo,
   RequestHandler,
 } from "./types.ts";

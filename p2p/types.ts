@@ -106,6 +106,25 @@ export type RequestHandler = (req: Uint8Array, from: string) => Promise<Uint8Arr
 export type InvokeHandler = (req: Request, from: string) => Promise<Response>;
 
 /**
+ * A call to send to another peer: what its `Request` would carry, without
+ * building one (a caller that adds headers to a request it received would
+ * otherwise copy and re-validate every header twice).
+ *
+ * @example
+ * ```ts
+ * await mesh.invoke(peerId, { method: "GET", url: "http://fn/hello", headers: [["x-a", "1"]], body: null });
+ * ```
+ */
+export interface OutgoingCall {
+  method: string;
+  url: string;
+  /** Header pairs as `Headers` iterates them (lowercase names); checked at the receiving peer. */
+  headers: [string, string][];
+  /** `null`: no body at all (a GET or HEAD never has one). */
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+}
+
+/**
  * A peer in the Virgo mesh: membership with load, generic request/response,
  * remote invoke and pub/sub. Handlers may be registered before `start()`.
  */
@@ -136,7 +155,11 @@ export interface Mesh extends Startable {
     opts?: { signal?: AbortSignal; maxBytes?: number },
   ): Promise<Uint8Array>;
   serveInvoke(handler: InvokeHandler): Promise<void>;
-  invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
+  invoke(
+    peerId: string,
+    req: Request | OutgoingCall,
+    opts?: { signal?: AbortSignal },
+  ): Promise<Response>;
   /**
    * Tell the mesh this peer is leaving: every peer drops it from routing at
    * once, and it stays a member until it disconnects. Resolves when each

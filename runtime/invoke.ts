@@ -11,6 +11,7 @@ import { SandboxError, type SandboxPool } from "./sandbox/mod.ts";
 import {
   isPeerId,
   MeshError,
+  type OutgoingCall,
   type PeerInfo,
   type Router,
   STRATEGIES,
@@ -103,7 +104,11 @@ const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", 
 export interface InvokeNet {
   readonly peerId: string;
   peers(): PeerInfo[];
-  invoke(peerId: string, req: Request, opts?: { signal?: AbortSignal }): Promise<Response>;
+  invoke(
+    peerId: string,
+    req: Request | OutgoingCall,
+    opts?: { signal?: AbortSignal },
+  ): Promise<Response>;
 }
 
 /** How one call reached this peer. The HTTP layer, which holds the token, decides `admin`. */
@@ -265,22 +270,20 @@ export function createInvoker(init: InvokerInit): Invoker {
     body: BodyInit | null,
     admin: boolean,
   ): Promise<Response> {
-    const headers = new Headers(req.headers);
-    headers.set(ROUTE_HEADER, "local");
-    headers.set(REQUEST_ID_HEADER, requestId);
-    headers.set(EXPECT_HEADER, `${meta.name}@${meta.version}`);
-    if (admin) headers.set(ADMIN_HEADER, "1");
-    const init: RequestInit & { duplex?: "half" } = {
-      method: req.method,
-      headers,
-      body,
-      signal: req.signal,
-    };
-    if (body instanceof ReadableStream) init.duplex = "half";
+    // The call as the mesh sends it, not a new Request: that would copy and check every header again.
+    const headers: [string, string][] = [];
+    for (const h of req.headers) if (!MESH_HEADERS.has(h[0])) headers.push(h);
+    headers.push(
+      [ROUTE_HEADER, "local"],
+      [REQUEST_ID_HEADER, requestId],
+      [EXPECT_HEADER, `${meta.name}@${meta.version}`],
+    );
+    if (admin) headers.push([ADMIN_HEADER, "1"]);
+    const call: OutgoingCall = { method: req.method, url: req.url, headers, body: callBody(body) };
     const done = router.begin(peer.peerId);
     const end = metrics.invokeTimer(meta.name, "remote", requestId, peer.peerId);
     try {
-      const res = await net.invoke(peer.peerId, new Request(req.url, init), { signal: req.signal });
+      const res = await net.invoke(peer.peerId, call, { signal: req.signal });
       end("ok", { status: res.status });
       return res;
     } catch (err) {
@@ -485,6 +488,21 @@ function forFunction(req: Request, dropAuthorization: boolean, method: string): 
     signal: req.signal,
     duplex: "half",
   } as RequestInit);
+}
+
+/** Headers a remote call carries with this peer's values (the caller's own are dropped). */
+const MESH_HEADERS: ReadonlySet<string> = new Set([
+  ROUTE_HEADER,
+  REQUEST_ID_HEADER,
+  EXPECT_HEADER,
+  ADMIN_HEADER,
+]);
+
+/** A call's body as the mesh sends it: a stream or bytes. */
+function callBody(body: BodyInit | null): OutgoingCall["body"] {
+  if (body === null || body instanceof ReadableStream) return body;
+  if (body instanceof Uint8Array) return body;
+  return new Response(body).body;
 }
 
 function withHeaders(res: Response, peerId: string, requestId: string): Response {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
+import { asRequest, MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
 import { type Code, STATUS } from "./errors.ts";
 import {
   ADMIN_HEADER,
@@ -84,7 +84,8 @@ function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
   const net: InvokeNet = {
     peerId,
     peers: () => [info],
-    invoke(_to, req) {
+    invoke(_to, call) {
+      const req = asRequest(call);
       mesh.sent.push(req);
       return mesh.remote!(req);
     },
@@ -304,7 +305,8 @@ function fakeMesh(ids: string[]) {
     const net: InvokeNet = {
       peerId: id,
       peers: () => infos(id),
-      async invoke(to, req) {
+      async invoke(to, call) {
+        const req = asRequest(call);
         hops.push(to);
         if (unsentHop.has(to)) {
           throw new MeshError("PEER_FAILED", `Cannot open a stream to ${to}`, { unsent: true });
