@@ -343,6 +343,8 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     "run",
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
     "-A",
+    // As bin/virgo runs a peer: a 1 MiB young generation.
+    "--v8-flags=--max-semi-space-size=1",
     "--config",
     CONFIG,
     CLI,
