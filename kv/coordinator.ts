@@ -1,9 +1,11 @@
 /**
  * The write path. Every write of a key is one round of CASPaxos over the key's replica set, so
  * compare-and-set has exactly one winner per version whoever coordinates, and a coordinator that
- * was paused, cut off or outvoted cannot act on what it last saw. Writes are sent to one
- * coordinator — the first live replica in HRW order (the key's primary) — which runs the writes
- * of a key one at a time, so proposers seldom compete; when they do, ballots decide.
+ * was paused, cut off or outvoted cannot act on what it last saw. Writes that read the current
+ * state (compare-and-set, deletes, block patches) are sent to one coordinator — the first live
+ * replica in HRW order (the key's primary) — which runs the writes of a key one at a time, so
+ * proposers seldom compete; when they do, ballots decide. A plain put reads nothing: the peer that
+ * takes it proposes it, in one round trip (see `#blind`).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { patchBlock } from "./_block.ts";
 import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
 import { PAXOS_ROUNDS } from "./constants.ts";
+import { quorum } from "./placement.ts";
 import { KvError } from "./errors.ts";
 import { NO_VERSION } from "./hlc.ts";
 import { ballotOf, isLive, newestOf, type PoolRecord } from "./records.ts";
@@ -52,7 +55,7 @@ export interface ReadOp {
 }
 
 /** A plain put: no condition, no patch, not a delete — its new state depends on nothing. */
-function isBlind(op: WriteOp | ReadOp): op is WriteOp {
+function isBlind(op: WriteOp | ReadOp): boolean {
   return !("read" in op) && !op.tombstone && op.ifMatch === undefined &&
     op.patchAt === undefined;
 }
@@ -91,6 +94,9 @@ export class Coordinator {
    * a primary cannot be reached), or coordinates it here when this peer is first.
    */
   async write(op: WriteOp): Promise<WriteResult> {
+    // A plain put needs no serialising through the primary: it reads nothing, and any peer may
+    // propose (see `#blind`), so it saves the hop there.
+    if (isBlind(op)) return await this.coordinate(op);
     let lastErr: unknown;
     const live = this.#ctx.live();
     for (const peer of this.#ctx.ownersOf(op.key)) {
@@ -175,7 +181,7 @@ export class Coordinator {
           throw new KvError("QUORUM_FAILED", `Write of ${op.key} not started before its deadline`);
         }
         if (round === 0 && isBlind(op)) {
-          const fast = await this.#blind(op, owners);
+          const fast = await this.#blind(op as WriteOp, owners);
           if ("result" in fast) return fast.result;
           pending = fast.pending;
           if (!pending) await this.#beaten(op.key, fast.higher, round);
@@ -253,7 +259,10 @@ export class Coordinator {
     const result = { version: ballot, existed: false };
     const accepted = await this.#replication.accept(record, ballot, owners, { blind: true });
     if (accepted.ok) return { result };
-    if (accepted.accepted > 0) {
+    // Taken by some, refused by a majority that had accepted higher ballots: in any majority from
+    // now on one of those answers, above this record, so it can never be chosen — as if nobody
+    // had taken it, a full round may write it again.
+    if (accepted.accepted > 0 && accepted.superseded < quorum(owners.length)) {
       return { pending: { version: ballot, outcome: { result } }, higher: undefined };
     }
     return { higher: accepted.higher };

@@ -511,3 +511,26 @@ Deno.test("pool: an eventual read on a peer that holds no replica asks one repli
     await c.stop();
   }
 });
+
+Deno.test("pool: plain puts of one key from every peer at once: the newest acknowledged stands", async () => {
+  const c = await startCluster(3);
+  try {
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => c.pools[i % 3]!.put("contended", b(`w${i}`))),
+    );
+    const versions: string[] = [];
+    for (const r of results) {
+      // A put that met another's round may answer "outcome unknown", never anything else.
+      if (r.status === "rejected") assert.equal((r.reason as KvError).code, "QUORUM_FAILED");
+      else versions.push(r.value.version);
+    }
+    assert.ok(versions.length >= 50, `${versions.length} of 60 acknowledged`);
+    const newest = versions.sort().at(-1)!;
+    await c.drain();
+    const seen = await Promise.all(c.pools.map(async (p) => (await p.get("contended"))!.version));
+    assert.equal(new Set(seen).size, 1, "every peer reads the same version");
+    assert.ok(seen[0]! >= newest, "no acknowledged write is overtaken by an older one");
+  } finally {
+    await c.stop();
+  }
+});
