@@ -246,13 +246,18 @@ export function createInvoker(init: InvokerInit): Invoker {
         signal: req.signal,
         url: functionUrl(req.url, name),
         arrivedAt,
+        headers: [
+          [PEER_HEADER, net.peerId],
+          [REQUEST_ID_HEADER, requestId],
+          [CALLER_REQUEST_ID_HEADER, requestId],
+        ],
       });
       if (call.exceeded()) {
         await res.body?.cancel();
         throw tooLarge(maxBody);
       }
       end("ok", { status: res.status });
-      return withHeaders(res, net.peerId, requestId);
+      return res;
     } catch (err) {
       const failure = call.exceeded() ? tooLarge(maxBody) : err;
       end(errorCode(failure) ?? "INTERNAL", { message: (failure as Error)?.message });
@@ -503,20 +508,4 @@ function callBody(body: BodyInit | null): OutgoingCall["body"] {
   if (body === null || body instanceof ReadableStream) return body;
   if (body instanceof Uint8Array) return body;
   return new Response(body).body;
-}
-
-function withHeaders(res: Response, peerId: string, requestId: string): Response {
-  try {
-    res.headers.set(PEER_HEADER, peerId);
-    res.headers.set(REQUEST_ID_HEADER, requestId);
-    res.headers.set(CALLER_REQUEST_ID_HEADER, requestId);
-    return res;
-  } catch {
-    // Immutable headers (a Response from fetch): copy once.
-    const headers = new Headers(res.headers);
-    headers.set(PEER_HEADER, peerId);
-    headers.set(REQUEST_ID_HEADER, requestId);
-    headers.set(CALLER_REQUEST_ID_HEADER, requestId);
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-  }
 }

@@ -18,7 +18,12 @@ import { replayable } from "./_body.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import type { FunctionMeta, Registry } from "./catalog/mod.ts";
-import { SandboxError, type SandboxErrorCode, type SandboxPool } from "./sandbox/mod.ts";
+import {
+  type InvokeOptions,
+  SandboxError,
+  type SandboxErrorCode,
+  type SandboxPool,
+} from "./sandbox/mod.ts";
 
 Deno.test("invoke: the function sees its URL without the /fn/<name> prefix", () => {
   assert.equal(functionUrl("http://h/fn/hello", "hello"), "http://h/");
@@ -57,6 +62,12 @@ function recordingLogger(into: Logged[]): Logger {
 
 const SECRET = "secret-detail-123";
 
+/** A fake sandbox's answer with the headers the invoker asks for, as the real pool sets them. */
+function answer(res: Response, opts: InvokeOptions): Response {
+  for (const [name, value] of opts.headers ?? []) res.headers.set(name, value);
+  return res;
+}
+
 /** One fake peer: its functions fail with the code in the path, or echo the headers they see. */
 function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
   const logs: Logged[] = [];
@@ -68,13 +79,13 @@ function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
     spec: (meta: FunctionMeta) => Promise.resolve({ name: meta.name }),
   } as unknown as Registry;
   const sandbox = {
-    invoke(_spec: unknown, req: Request, opts: { url?: string }) {
+    invoke(_spec: unknown, req: Request, opts: InvokeOptions) {
       seen.push(req);
       const path = new URL(opts.url ?? req.url).pathname.slice(1);
       if (FUNCTION_FAILURES.has(path)) {
         return Promise.reject(new SandboxError(path as SandboxErrorCode, SECRET));
       }
-      return Promise.resolve(Response.json(Object.fromEntries(req.headers)));
+      return Promise.resolve(answer(Response.json(Object.fromEntries(req.headers)), opts));
     },
   } as unknown as SandboxPool;
   const mesh = {
@@ -289,7 +300,7 @@ function fakeMesh(ids: string[]) {
           : Promise.resolve({ name: meta.name }),
     } as unknown as Registry;
     const sandbox = {
-      async invoke(_spec: unknown, req: Request) {
+      async invoke(_spec: unknown, req: Request, opts: InvokeOptions) {
         const b = behaviour.get(id)!;
         if (b === "OVERLOADED") {
           throw new SandboxError("OVERLOADED", "Too many calls", { refused: true, retryAfter: 3 });
@@ -299,7 +310,7 @@ function fakeMesh(ids: string[]) {
         }
         const body = await req.text();
         ran.push({ peer: id, method: req.method, body });
-        return new Response(`${req.method} ${body}`);
+        return answer(new Response(`${req.method} ${body}`), opts);
       },
     } as unknown as SandboxPool;
     const net: InvokeNet = {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type FrameWriter, jsonPart, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
+import { type FrameWriter, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
 import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
 import { CANCEL_GRACE_MS } from "./constants.ts";
@@ -65,6 +65,7 @@ interface Call {
   signal?: AbortSignal;
   onAbort?: () => void;
   onStarted?: ((waitMs: number) => void) | undefined;
+  headers?: ReadonlyArray<readonly [string, string]> | undefined;
 }
 
 /** Calls multiplexed over one process's channel. */
@@ -105,6 +106,7 @@ export class CallTable {
       timeoutMs,
     } as Call;
     call.onStarted = timing.onStarted;
+    call.headers = opts.headers;
     this.#calls.set(id, call);
     this.#arm(call.deadline);
     if (opts.signal) {
@@ -131,7 +133,7 @@ export class CallTable {
       {
         head: (b, inline) => {
           head.b = b;
-          out.send(T.REQ, call.id, jsonPart(head, inline));
+          out.sendJson(T.REQ, call.id, head, inline);
         },
         chunk: (c) => out.send(T.REQ_CHUNK, call.id, [c]),
         end: () => out.send(T.REQ_END, call.id),
@@ -190,9 +192,11 @@ export class CallTable {
       );
       body = call.body.readable;
     }
+    let headers = head.h;
+    if (call.headers) headers = withHeaders(headers, call.headers);
     let res: Response;
     try {
-      res = new Response(body, { status: head.s, headers: head.h });
+      res = new Response(body, { status: head.s, headers });
     } catch (e) {
       return this.#cancel(
         call,
@@ -296,4 +300,17 @@ export class CallTable {
     this.#timedOut.clear();
     for (const call of [...this.#calls.values()]) this.#finish(call, err);
   }
+}
+
+/** `pairs` with `extra` (lower-case names) in place of any pair of the same name, in any case. */
+function withHeaders(
+  pairs: [string, string][],
+  extra: ReadonlyArray<readonly [string, string]>,
+): [string, string][] {
+  const out = pairs.filter(([name]) => {
+    const lower = name.toLowerCase();
+    return !extra.some(([n]) => n === lower);
+  });
+  for (const [n, v] of extra) out.push([n, v]);
+  return out;
 }

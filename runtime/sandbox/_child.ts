@@ -14,7 +14,6 @@ import {
   FrameReader,
   FrameWriter,
   json,
-  jsonPart,
   parseJson,
   readU32,
   splitJson,
@@ -145,7 +144,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
       res.body,
       {
         head: (b, inline) =>
-          out.send(T.RES, id, jsonPart({ s: res.status, h: headers, b, w: waited }, inline)),
+          out.sendJson(T.RES, id, { s: res.status, h: headers, b, w: waited }, inline),
         chunk: (c) => out.send(T.RES_CHUNK, id, [c]),
         end: () => out.send(T.RES_END, id),
       },

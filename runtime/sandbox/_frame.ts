@@ -82,8 +82,11 @@ export function readU32(payload: Uint8Array): number {
  * a microtask, ~30 frames per write with setImmediate).
  */
 export class FrameWriter {
-  #parts: Uint8Array[] = [];
+  /** Frames not yet handed to the sink, encoded in place: no allocation per frame. */
+  #buf = new Uint8Array(16 * 1024);
   #size = 0;
+  /** The buffer of the last write, reused once the sink is done with it. */
+  #spare: Uint8Array<ArrayBuffer> | undefined;
   #writing = false;
   #scheduled = false;
   #closed = false;
@@ -108,25 +111,66 @@ export class FrameWriter {
 
   send(type: number, id: number, payload: Uint8Array[] = []): void {
     if (this.#closed) return;
-    let len = 5;
+    let len = 0;
     for (const p of payload) len += p.length;
-    const head = new Uint8Array(HEADER);
-    const dv = new DataView(head.buffer);
-    dv.setUint32(0, len);
-    head[4] = type;
-    dv.setUint32(5, id);
-    this.#parts.push(head, ...payload);
-    this.#size += HEADER + len - 5;
-    if (!this.#writing && !this.#scheduled) {
-      this.#scheduled = true;
-      this.#schedule(() => this.#flush());
+    let at = this.#frame(type, id, len);
+    for (const p of payload) {
+      this.#buf.set(p, at);
+      at += p.length;
     }
+    this.#queued();
+  }
+
+  /**
+   * Sends a frame whose payload is `value` as JSON then `tail`, as {@linkcode jsonPart} lays it
+   * out, encoded straight into the batch.
+   */
+  sendJson(type: number, id: number, value: unknown, tail?: Uint8Array): void {
+    if (this.#closed) return;
+    const text = JSON.stringify(value);
+    const tailLen = tail?.length ?? 0;
+    // At most 3 bytes a UTF-16 unit; the frame's length is written once the JSON's is known.
+    const start = this.#size;
+    const at = this.#frame(type, id, 4 + text.length * 3 + tailLen);
+    const { written } = te.encodeInto(text, this.#buf.subarray(at + 4));
+    const dv = new DataView(this.#buf.buffer);
+    dv.setUint32(at, written);
+    if (tail && tailLen > 0) this.#buf.set(tail, at + 4 + written);
+    const len = 5 + 4 + written + tailLen;
+    dv.setUint32(start, len);
+    this.#size = start + 4 + len;
+    this.#queued();
   }
 
   close(): void {
     this.#closed = true;
-    this.#parts = [];
     this.#size = 0;
+  }
+
+  /** Reserves a frame of up to `max` payload bytes and writes its header; returns the payload's offset. */
+  #frame(type: number, id: number, max: number): number {
+    const need = this.#size + HEADER + max;
+    if (need > this.#buf.length) {
+      let n = this.#buf.length * 2;
+      while (n < need) n *= 2;
+      const next = new Uint8Array(n);
+      next.set(this.#buf.subarray(0, this.#size));
+      this.#buf = next;
+    }
+    const at = this.#size;
+    const dv = new DataView(this.#buf.buffer);
+    dv.setUint32(at, 5 + max);
+    this.#buf[at + 4] = type;
+    dv.setUint32(at + 5, id);
+    this.#size = at + HEADER + max;
+    return at + HEADER;
+  }
+
+  #queued(): void {
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      this.#schedule(() => this.#flush());
+    }
   }
 
   async #flush(): Promise<void> {
@@ -134,16 +178,15 @@ export class FrameWriter {
     this.#writing = true;
     try {
       while (this.#size > 0 && !this.#closed) {
-        const parts = this.#parts;
-        const buf = new Uint8Array(this.#size);
-        let off = 0;
-        for (const p of parts) {
-          buf.set(p, off);
-          off += p.length;
-        }
-        this.#parts = [];
+        const full = this.#buf;
+        const out = full.subarray(0, this.#size);
+        // Frames sent while this write is under way go to the other buffer.
+        this.#buf = this.#spare ?? new Uint8Array(16 * 1024);
+        this.#spare = undefined;
         this.#size = 0;
-        await this.#sink(buf);
+        await this.#sink(out);
+        // A buffer grown for a large body is let go rather than kept.
+        if (full.length <= 256 * 1024) this.#spare = full;
       }
     } catch (e) {
       this.#closed = true;

@@ -33,3 +33,26 @@ Deno.test("an oversized frame length is rejected", () => {
     /Bad frame length/,
   );
 });
+
+Deno.test("sendJson lays a frame out as jsonPart does, non-ASCII JSON and tail included", async () => {
+  const written: Uint8Array[] = [];
+  const w = new FrameWriter((b) => {
+    written.push(b.slice());
+    return Promise.resolve();
+  }, () => {});
+  const head = { s: 200, h: [["x-name", "é😀 ü"]], b: 1 };
+  const tail = new Uint8Array([7, 8, 9]);
+  w.sendJson(T.RES, 3, head, tail);
+  w.send(T.RES_END, 3);
+  w.sendJson(T.REQ, 4, { m: "GET" });
+  await Promise.resolve();
+  const got: Array<[number, number, Uint8Array]> = [];
+  const r = new FrameReader(1 << 20, (type, id, p) => got.push([type, id, p.slice()]));
+  for (const b of written) r.push(b);
+  assert.equal(got.length, 3);
+  const flat = (parts: Uint8Array[]) => parts.reduce((a, b) => new Uint8Array([...a, ...b]));
+  assert.deepEqual(got[0]![2], flat(jsonPart(head, tail)));
+  assert.deepEqual([got[1]![0], got[1]![1], got[1]![2].length], [T.RES_END, 3, 0]);
+  const { json, tail: none } = splitJson(got[2]![2]);
+  assert.deepEqual([json, none.length], [{ m: "GET" }, 0]);
+});

@@ -140,6 +140,11 @@ export interface InvokeOptions {
    * included. @default {the time of the `invoke` call}
    */
   arrivedAt?: number;
+  /**
+   * Headers set on the response, replacing the function's own of the same (lower-case) names:
+   * added as the response is made, cheaper than setting them on it afterwards.
+   */
+  headers?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** One function process, for metrics such as "sandbox memory per function". */
