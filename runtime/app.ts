@@ -108,12 +108,13 @@ export function createApp(deps: AppDeps): Hono {
   }
 
   // The hot path: nothing but the token check above between it and the invoker.
-  const invoke = async (c: Context) =>
-    deps.invoker.handle(c.req.raw, c.req.param("name") ?? "", {
+  const call = async (req: Request, name: string) =>
+    deps.invoker.handle(req, name, {
       guarded: check !== undefined,
-      admin: check !== undefined && await check.verify(c.req.header("authorization")),
+      admin: check !== undefined && await check.verify(req.headers.get("authorization")),
     });
-  const call = {
+  const invoke = (c: Context) => call(c.req.raw, c.req.param("name") ?? "");
+  const callSpec = {
     summary: "Call a function",
     description:
       "Any method; the function sees the path with `/fn/<name>` stripped. Header `x-virgo-route: local|random|least-loaded|p2c|<peerId>` pins where it runs. A function deployed `public: false` needs the token.",
@@ -133,8 +134,8 @@ export function createApp(deps: AppDeps): Hono {
     },
     errors: [400, 401, 403, 404, 413, 500, 502, 503, 504],
   } as const;
-  route(app, "all", "/fn/:name", call, invoke);
-  route(app, "all", "/fn/:name/*", call, invoke);
+  route(app, "all", "/fn/:name", callSpec, invoke);
+  route(app, "all", "/fn/:name/*", callSpec, invoke);
 
   route(app, "get", "/healthz", {
     summary: "Liveness",
@@ -194,17 +195,52 @@ export function createApp(deps: AppDeps): Hono {
     }
     return errorResponse(new VirgoError("NOT_FOUND", `No route ${method} ${path.slice(0, 200)}`));
   });
-  app.onError((err, c) => {
+  const failed = (err: unknown, url: string): Response => {
     // hono's own exceptions get the contract's shape too; their text is hono's, never a host path.
     const code = err instanceof HTTPException ? HTTP_CODES[err.status] : undefined;
-    if (code) return errorResponse(new VirgoError(code, err.message || code));
+    if (code) return errorResponse(new VirgoError(code, (err as Error).message || code));
     const res = errorResponse(err);
     if (res.status >= 500 && res.status !== 503 && res.status !== 507) {
-      deps.logger.error({ err: String(err), path: new URL(c.req.url).pathname }, "Request failed");
+      deps.logger.error({ err: String(err), path: new URL(url).pathname }, "Request failed");
     }
     return res;
-  });
+  };
+  app.onError((err, c) => failed(err, c.req.url));
+
+  // A function call skips hono's dispatch: the routes above send `/fn/<name>` and
+  // `/fn/<name>/…` straight to `invoke`, and the token check lets them pass, so this is the same
+  // path minus the router, the middleware chain and a Context per call. A name hono would decode
+  // (`%`), and HEAD (which hono answers as GET without the body), take the routes.
+  const dispatch = app.fetch;
+  app.fetch = (req, env, ctx) => {
+    const name = req.method === "HEAD" ? undefined : functionName(req.url);
+    if (name === undefined) return dispatch(req, env, ctx);
+    return call(req, name).catch((err) => failed(err, req.url));
+  };
   return app;
+}
+
+/**
+ * The `<name>` of a URL whose path is `/fn/<name>` or `/fn/<name>/…`, when it is plain (no `%`);
+ * undefined for any other URL.
+ *
+ * @example
+ * ```ts
+ * functionName("http://peer/fn/hello/a?b"); // "hello"
+ * functionName("http://peer/v1/status");    // undefined
+ * ```
+ */
+export function functionName(url: string): string | undefined {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  if (path < 0 || !url.startsWith("/fn/", path)) return undefined;
+  const start = path + 4;
+  let end = start;
+  for (; end < url.length; end++) {
+    const ch = url.charCodeAt(end);
+    if (ch === 47 /* / */ || ch === 63 /* ? */ || ch === 35 /* # */) break;
+    if (ch === 37 /* % */) return undefined;
+  }
+  return end > start ? url.slice(start, end) : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { adminAuth, tokenCheck } from "./auth.ts";
+import { functionName } from "./app.ts";
 import { type LogLine, startTestApp, type TestAppOptions } from "./_testing.ts";
 import { generateOperatorKey, loadOperator } from "./catalog/mod.ts";
 
@@ -563,3 +564,20 @@ Deno.test(
       assert.equal((await app.fetch(served("POST", "/healthz"))).status, 405);
     }, { token: TOKEN }),
 );
+
+Deno.test("app: functionName finds the plain name of /fn/<name>[/…] URLs, the routes take the rest", () => {
+  const cases: Array<[string, string | undefined]> = [
+    ["http://peer/fn/hello", "hello"],
+    ["http://peer:8080/fn/hello/a/b?c=d", "hello"],
+    ["http://peer/fn/hello?x=/fn/y", "hello"],
+    ["http://peer/fn/hello#frag", "hello"],
+    ["http://peer/fn/hello/", "hello"],
+    ["http://peer/fn/", undefined],
+    ["http://peer/fn", undefined],
+    ["http://peer/fn/h%65llo", undefined],
+    ["http://peer//fn/hello", undefined],
+    ["http://peer/v1/fn/hello", undefined],
+    ["http://peer/?/fn/hello", undefined],
+  ];
+  for (const [url, name] of cases) assert.equal(functionName(url), name, url);
+});
