@@ -192,11 +192,13 @@ export class CallTable {
       );
       body = call.body.readable;
     }
-    let headers = head.h;
-    if (call.headers) headers = withHeaders(headers, call.headers);
     let res: Response;
     try {
-      res = new Response(body, { status: head.s, headers });
+      // Headers appended one by one: measured cheaper than handing Response the list.
+      res = new Response(body, { status: head.s });
+      const headers = res.headers;
+      for (const [name, value] of head.h) headers.append(name, value);
+      if (call.headers) for (const [name, value] of call.headers) headers.set(name, value);
     } catch (e) {
       return this.#cancel(
         call,
@@ -300,17 +302,4 @@ export class CallTable {
     this.#timedOut.clear();
     for (const call of [...this.#calls.values()]) this.#finish(call, err);
   }
-}
-
-/** `pairs` with `extra` (lower-case names) in place of any pair of the same name, in any case. */
-function withHeaders(
-  pairs: [string, string][],
-  extra: ReadonlyArray<readonly [string, string]>,
-): [string, string][] {
-  const out = pairs.filter(([name]) => {
-    const lower = name.toLowerCase();
-    return !extra.some(([n]) => n === lower);
-  });
-  for (const [n, v] of extra) out.push([n, v]);
-  return out;
 }
