@@ -6,22 +6,39 @@ import { oneWritePerSend } from "./_tcp_one_write.ts";
 import { updateCanWait } from "./_yamux_window.ts";
 import { libp2pTest, startNode, waitFor } from "./_testing.ts";
 
-Deno.test("tcp: the chunks of one send reach the socket as one buffer", () => {
+Deno.test("tcp: what is sent in one turn reaches the socket as one buffer; a large send goes at once", async () => {
   const seen: Uint8Array[][] = [];
   const conn = {
     sendData(data: Uint8ArrayList) {
       seen.push([...data]);
       return { sentBytes: data.byteLength, canSendMore: true };
     },
+    sendClose: () => Promise.resolve(),
   };
   oneWritePerSend(conn as unknown as MultiaddrConnection);
-  const one = new Uint8Array([9, 9]);
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
   const r = conn.sendData(new Uint8ArrayList(new Uint8Array([0, 3]), new Uint8Array([1, 2, 3])));
-  conn.sendData(new Uint8ArrayList(one));
+  conn.sendData(new Uint8ArrayList(new Uint8Array([7])));
   assertEquals(r, { sentBytes: 5, canSendMore: true });
-  assertEquals(seen.map((bufs) => bufs.length), [1, 1]);
-  assertEquals(seen[0]![0], new Uint8Array([0, 3, 1, 2, 3]));
-  assert(seen[1]![0] === one, "a one-chunk send is not copied");
+  assertEquals(seen.length, 0, "nothing written before the turn ends");
+  await turn();
+  assertEquals(seen, [[new Uint8Array([0, 3, 1, 2, 3, 7])]]);
+  const one = new Uint8Array([9, 9]);
+  conn.sendData(new Uint8ArrayList(one));
+  await turn();
+  assert(seen[1]![0] === one, "a lone one-chunk send is not copied");
+  // Past 64 KiB: written at once, after what was waiting.
+  conn.sendData(new Uint8ArrayList(new Uint8Array([5])));
+  conn.sendData(new Uint8ArrayList(new Uint8Array(70_000)));
+  assertEquals(seen.length, 3);
+  assertEquals(seen[2]![0]!.byteLength, 70_001);
+  assertEquals(seen[2]![0]![0], 5);
+  // Closing writes what waits first.
+  conn.sendData(new Uint8ArrayList(new Uint8Array([6])));
+  await conn.sendClose();
+  assertEquals(seen[3], [new Uint8Array([6])]);
+  await turn();
+  assertEquals(seen.length, 4);
   const other = {};
   oneWritePerSend(other as unknown as MultiaddrConnection);
   assertEquals(other, {});
