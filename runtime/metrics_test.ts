@@ -37,7 +37,9 @@ Deno.test("metrics: calls, kv quorums, handoff, rebalance and the process throug
   assert.equal(put.status, 201);
   for (let i = 0; i < 3; i++) assert.equal(await (await t.app.request("/fn/timed")).text(), "ok");
   assert.equal((await t.app.request("/fn/timed/fail")).status, 503);
-  assert.equal((await t.app.request("/v1/kv/a", { method: "PUT", body: "1" })).status, 200);
+  // A conditional write: a plain one skips the prepare.
+  const cas = { method: "PUT", body: "1", headers: { "if-match": "0" } };
+  assert.equal((await t.app.request("/v1/kv/a", cas)).status, 200);
   assert.equal((await t.app.request("/v1/kv/a")).status, 200);
   await t.pool.drain?.();
 
