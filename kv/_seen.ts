@@ -14,8 +14,8 @@ import { compareVersions } from "./hlc.ts";
  * leaves the map raises `floor`, which stands for every key not in the map: an eventual read of
  * such a key needs a replica at `floor` or newer, else it reads through a quorum — which, being
  * linearizable, is at or past every version acknowledged before it, so its answer may set that
- * key's entry lower than `floor` again. The first floor is the clock at start (the same bound the
- * Paxos promises of `records.ts` use): versions acknowledged before a restart are older.
+ * key's entry lower than `floor` again. The first floor is the clock at start plus the most a
+ * version may run ahead of it: versions acknowledged before a restart are older.
  *
  * @example
  * ```ts

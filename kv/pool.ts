@@ -14,6 +14,7 @@ import {
   DEFAULT_REPLICAS,
   HANDOFF_INTERVAL_MS,
   INTERNAL_PREFIX,
+  MAX_CLOCK_AHEAD_MS,
   MEM_PREFIX,
   MEMBER_SYNC_MS,
   REBALANCE_BATCH,
@@ -27,7 +28,7 @@ import {
 import { Coordinator } from "./coordinator.ts";
 import { KvError } from "./errors.ts";
 import { Handoff } from "./handoff.ts";
-import { Hlc, NO_VERSION } from "./hlc.ts";
+import { formatVersion, Hlc, NO_VERSION } from "./hlc.ts";
 import { hasControl, listLimit, validateKey, validateTtl, validateValue } from "./keys.ts";
 import { listKeys, localEntries } from "./list.ts";
 import type { Logger } from "./logger.ts";
@@ -213,7 +214,12 @@ export function createPool(init: PoolInit): Pool {
   const replication = new Replication(ctx, handoff);
   handoff.bind((peer, records) => replication.applyOn(peer, records));
   const coordinator = new Coordinator(ctx, replication);
-  const seen = new SeenVersions(hlc.next(), SEEN_VERSIONS_MAX);
+  // Every version acknowledged before a restart is below this: this peer's clock never ran more
+  // than MAX_CLOCK_AHEAD_MS past the wall clock (versions further ahead are refused, never adopted).
+  const seen = new SeenVersions(
+    formatVersion({ wall: clock() + MAX_CLOCK_AHEAD_MS, counter: 0, peerId: transport.self }),
+    SEEN_VERSIONS_MAX,
+  );
 
   /** A linearizable read, remembered as a floor for later eventual reads of the key. */
   async function strongRead(key: string): Promise<PoolRecord | undefined> {
