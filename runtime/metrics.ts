@@ -17,6 +17,7 @@
 import process from "node:process";
 import client from "prom-client";
 import type { Pool } from "../kv/mod.ts";
+import { callSeries } from "./_call_series.ts";
 
 /** How one call ended, for {@linkcode Metrics.invokeTimer}'s returned function. */
 export interface CallEnd {
@@ -140,19 +141,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new client.Registry();
   const window = opts.window ?? 512;
   const ringSize = opts.recentCalls ?? 200;
-  const calls = new client.Counter({
-    name: "virgo_invocations_total",
-    help: "Function calls by function, where they ran, and outcome (ok or an error code)",
-    labelNames: ["fn", "where", "outcome"] as const,
-    registers: [registry],
-  });
-  const latency = new client.Histogram({
-    name: "virgo_invocation_seconds",
-    help: "Time to the response head of function calls, by function and where they ran",
-    labelNames: ["fn", "where"] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const calls = callSeries(registry);
   const moved = new client.Counter({
     name: "virgo_invocations_moved_total",
     help:
@@ -293,8 +282,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       const t0 = performance.now();
       return (outcome, end = {}) => {
         const ms = performance.now() - t0;
-        latency.observe({ fn, where }, ms / 1000);
-        calls.inc({ fn, where, outcome });
+        calls.observe(fn, where, outcome, ms / 1000);
         const t = track(fn);
         t.calls++;
         t.latencies[t.next] = ms;
