@@ -34,8 +34,8 @@ export interface CallTableInit {
   stuck: (message: string) => void;
   /** A call ended, or a cancel was acknowledged: the process may take more calls. */
   idle: () => void;
-  /** When the child last sent a frame (performance.now()), to tell busy from stuck. */
-  lastFrameAt: () => number;
+  /** Frames the child has sent so far, to tell busy (it sent some meanwhile) from stuck. */
+  framesSeen: () => number;
   /** A call failed for a reason of the host's (timeout, memory, crash, size), not the function's throw. */
   failed?: (requestId: string, err: SandboxError) => void;
 }
@@ -46,6 +46,8 @@ export interface CallTiming {
   timeoutMs: number;
   /** What is left of it (a queued call has spent some already). @default {timeoutMs} */
   remainingMs?: number;
+  /** When it times out (performance.now()), if known already: saves a clock read. */
+  deadline?: number;
   /** Told how long the child took to start the call after it was sent, in ms. */
   onStarted?: (waitMs: number) => void;
 }
@@ -102,7 +104,7 @@ export class CallTable {
       reject,
       headDone: false,
       resBytes: 0,
-      deadline: performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
+      deadline: timing.deadline ?? performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
       timeoutMs,
     } as Call;
     call.onStarted = timing.onStarted;
@@ -264,10 +266,10 @@ export class CallTable {
    * again; only one silent for the whole grace is stuck in a loop, and is killed.
    */
   #watch(id: number): void {
-    const since = performance.now();
+    const seen = this.#init.framesSeen();
     const t = setTimeout(() => {
       if (this.#acks.get(id) !== t) return;
-      if (this.#init.lastFrameAt() > since) return this.#watch(id);
+      if (this.#init.framesSeen() !== seen) return this.#watch(id);
       this.#acks.delete(id);
       this.#init.stuck(
         `Function process sent nothing for ${CANCEL_GRACE_MS} ms after a call was cancelled and was killed`,

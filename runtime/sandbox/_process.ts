@@ -45,7 +45,8 @@ export class SandboxProcess {
   spec: FunctionSpec | undefined;
   rss = 0;
   lastUsed = performance.now();
-  lastFrameAt = performance.now();
+  /** Frames the child has sent (a counter: no clock read per frame). */
+  framesSeen = 0;
   /** Resolves once the child has exited and its calls are failed. */
   readonly exited: Promise<void>;
   readonly #init: ProcessInit;
@@ -99,7 +100,7 @@ export class SandboxProcess {
         this.lastUsed = performance.now();
         init.onIdle(this);
       },
-      lastFrameAt: () => this.lastFrameAt,
+      framesSeen: () => this.framesSeen,
       failed: (requestId, err) => this.#event("error", `${err.code}: ${err.message}`, requestId),
     });
     this.#readConn();
@@ -174,7 +175,7 @@ export class SandboxProcess {
 
   /** Runs one call; resolves with the response once its head arrives. */
   call(req: Request, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
-    this.lastUsed = performance.now();
+    // `lastUsed` is set as calls end: a process with calls running is never idle.
     if (!this.alive) {
       return Promise.reject(
         new SandboxError("FUNCTION_CRASHED", "Function process is not running"),
@@ -299,7 +300,7 @@ export class SandboxProcess {
   }
 
   #onFrame(type: number, id: number, payload: Uint8Array): void {
-    this.lastFrameAt = performance.now();
+    this.framesSeen++;
     switch (type) {
       case T.RES:
       case T.RES_CHUNK:

@@ -122,7 +122,7 @@ export class Queue {
     if (deadline - now < 1) return Promise.reject(this.#late(timeoutMs));
     if (g.waiting.length === 0) {
       const p = this.#free(g) ?? this.#grown(g);
-      if (p) return this.#run(g, p, req, opts, timeoutMs, deadline - now);
+      if (p) return this.#run(g, p, req, opts, timeoutMs, deadline);
     }
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
     const retryAfter = this.#refusal(g, now, timeoutMs);
@@ -174,7 +174,7 @@ export class Queue {
         w.reject(this.#late(w.timeoutMs));
         continue;
       }
-      this.#run(g, p, w.req, w.opts, w.timeoutMs, remaining).then(w.resolve, w.reject);
+      this.#run(g, p, w.req, w.opts, w.timeoutMs, w.deadline).then(w.resolve, w.reject);
     }
     if (g.waiting.length === 0) this.#busy.delete(g);
     else this.#init.needProcess(g);
@@ -263,12 +263,12 @@ export class Queue {
     req: Request,
     opts: InvokeOptions,
     timeoutMs: number,
-    remainingMs: number,
+    deadline: number,
   ): Promise<Response> {
     const binding = g.waiting.length > 0 || p.inflight + 1 >= g.limit.value;
     return p.call(req, opts, {
       timeoutMs,
-      remainingMs,
+      deadline,
       onStarted: (waitMs) => g.limit.sample(waitMs, binding),
     });
   }
