@@ -156,3 +156,37 @@ Deno.test("cancelling a response body cancels the function's stream", async () =
     await pool.stop();
   }
 });
+
+Deno.test("string bodies of every size and kind arrive whole, with their content type", async () => {
+  const pool = await startPool();
+  try {
+    const s = spec(
+      "texts",
+      `export default { fetch(req) {
+      const kind = new URL(req.url).searchParams.get("k");
+      if (kind === "empty") return new Response("");
+      if (kind === "json") return Response.json({ a: "é😀" }, { status: 201, headers: { "x-a": "1" } });
+      if (kind === "big") return new Response("ab".repeat(100_000));
+      if (kind === "read") { const r = new Response("seen"); r.headers.get("x"); return r; }
+      if (kind === "typed") return new Response("<b>", { headers: { "content-type": "text/html" } });
+      return new Response("héllo 😀");
+    } }`,
+    );
+    const call = (k: string) => pool.invoke(s, new Request(`http://fn/?k=${k}`), { requestId: k });
+    const plain = await call("plain");
+    assert.equal(plain.headers.get("content-type"), "text/plain;charset=UTF-8");
+    assert.equal(await plain.text(), "héllo 😀");
+    assert.equal(await (await call("empty")).text(), "");
+    const json = await call("json");
+    assert.deepEqual(
+      [json.status, json.headers.get("content-type"), json.headers.get("x-a"), await json.json()],
+      [201, "application/json", "1", { a: "é😀" }],
+    );
+    assert.equal(await (await call("big")).text(), "ab".repeat(100_000));
+    assert.equal(await (await call("read")).text(), "seen");
+    const typed = await call("typed");
+    assert.deepEqual([typed.headers.get("content-type"), await typed.text()], ["text/html", "<b>"]);
+  } finally {
+    await pool.stop();
+  }
+});
