@@ -41,6 +41,12 @@ export class ReadBatcher {
     this.#readMany = readMany;
   }
 
+  /** Requests to `peer` in flight, plus one if reads wait for the next: how busy it looks. */
+  outstanding(peer: string): number {
+    const q = this.#peers.get(peer);
+    return q === undefined ? 0 : q.inflight + (q.next.size > 0 ? 1 : 0);
+  }
+
   /** The record `peer` holds for `key` (rejects as `readMany` does). */
   get(peer: string, key: string): Promise<PoolRecord | undefined> {
     let q = this.#peers.get(peer);

@@ -11,7 +11,7 @@
  */
 import type { PoolContext } from "./_context.ts";
 import { Hedges, ReadBatcher } from "./_read_batch.ts";
-import { READ_HEDGE_MS } from "./constants.ts";
+import { READ_BATCH_INFLIGHT, READ_HEDGE_MS } from "./constants.ts";
 import { KvError } from "./errors.ts";
 import type { Handoff } from "./handoff.ts";
 import { compareVersions } from "./hlc.ts";
@@ -115,15 +115,22 @@ export class Replication {
 
   /**
    * Reads `key` from a majority of `owners`: this peer's own replica (no hop) and the next live
-   * ones in HRW order, the rest only when one of those fails or no majority answered within
+   * others (one with reads queued behind a full pipe last), the rest only when one of those fails or no majority answered within
    * {@linkcode READ_HEDGE_MS}. Stale replicas that answered are repaired in the background.
    * Throws `QUORUM_FAILED` when no majority answers.
    */
   async read(key: string, owners: string[]): Promise<ReadResult> {
     const live = this.#ctx.live();
     const self = this.#ctx.self;
-    const order = owners.filter((p) => p === self);
-    for (const p of owners) if (p !== self && live.has(p)) order.push(p);
+    // Other replicas in HRW order (so one peer gets a key's reads, batched), except that one
+    // with a full pipe and reads queued behind it goes last: a replica slow to answer, or starved
+    // of CPU, is passed over instead of holding every read until the hedge.
+    const jammed = (p: string) => this.#reads.outstanding(p) > READ_BATCH_INFLIGHT ? 1 : 0;
+    const others = owners.filter((p) => p !== self && live.has(p))
+      .map((p, i) => ({ p, i, jammed: jammed(p) }))
+      .sort((a, b) => a.jammed - b.jammed || a.i - b.i)
+      .map((x) => x.p);
+    const order = owners.includes(self) ? [self, ...others] : others;
     const asked: string[] = [];
     const tasks: Array<Promise<PoolRecord | undefined>> = [];
     const res = await new Promise<PhaseResult>((resolve) => {
