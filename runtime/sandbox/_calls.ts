@@ -119,7 +119,8 @@ export class CallTable {
       const signal = opts.signal;
       call.signal = signal;
       call.onAbort = () => this.#cancel(call, signal.reason);
-      signal.addEventListener("abort", call.onAbort, { once: true });
+      // No `{ once }`: #finish removes it, and converting the options costs every call.
+      signal.addEventListener("abort", call.onAbort);
     }
     this.#send(call, req, opts.requestId, opts.url ?? req.url).catch((e) => this.#cancel(call, e));
     return promise;

@@ -191,11 +191,11 @@ export class Queue {
 
   /** A call of `g` ended: measures how fast its queue drains. */
   ended(g: Group): void {
-    const now = performance.now();
     if (g.waiting.length === 0) {
       g.lastEnd = -1;
       return;
     }
+    const now = performance.now();
     if (g.lastEnd >= 0) {
       const dt = now - g.lastEnd;
       g.drainMs = g.drainMs === 0 ? dt : g.drainMs + DRAIN_EWMA * (dt - g.drainMs);
