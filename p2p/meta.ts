@@ -5,31 +5,40 @@
  *
  * @module
  */
-import { z } from "zod";
 import { MAX_LOAD_META_BYTES } from "./constants.ts";
 import type { LocalLoad } from "./types.ts";
 
 /** Version tag, first in the array: a new layout gets a new number. */
 const V = 1;
 
-const count = z.number().finite().nonnegative();
-
 /** The wire form: `[v, inflight, queued, cores, loopDelayMs, poolTotal, poolFree, digest, count, http]`. */
-export const LoadWire = z.tuple([
-  z.literal(V),
-  count,
-  count,
-  z.number().finite().positive(),
-  count,
-  count,
-  count,
-  z.string().max(128),
-  z.number().int().nonnegative(),
-  z.string().max(128),
-]);
+export type LoadWire = [
+  v: typeof V,
+  inflight: number,
+  queued: number,
+  cores: number,
+  loopDelayMs: number,
+  poolTotalBytes: number,
+  poolFreeBytes: number,
+  digest: string,
+  count: number,
+  http: string,
+];
 
-/** The array form of a load (also what an invoke response head carries). */
-export type LoadWire = z.infer<typeof LoadWire>;
+/** A finite number ≥ 0. */
+const isCount = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x >= 0;
+/** A string of at most 128 code units. */
+const isShort = (x: unknown): x is string => typeof x === "string" && x.length <= 128;
+
+/**
+ * True for a well-formed wire array. Checked by hand, not by a schema library: a load
+ * arrives on every invoke response (zod's tuple check was ~1% of the calling peer's CPU).
+ */
+function isLoadWire(v: unknown): v is LoadWire {
+  return Array.isArray(v) && v.length === 10 && v[0] === V && isCount(v[1]) && isCount(v[2]) &&
+    isCount(v[3]) && v[3] > 0 && isCount(v[4]) && isCount(v[5]) && isCount(v[6]) &&
+    isShort(v[7]) && Number.isInteger(v[8]) && v[8] >= 0 && isShort(v[9]);
+}
 
 /** Rounds to 0.1, which is all routing needs of a delay. */
 const tenth = (x: number) => Math.round(x * 10) / 10;
@@ -69,10 +78,9 @@ export function toLoadWire(load: LocalLoad): LoadWire {
  * ```
  */
 export function fromLoadWire(value: unknown): LocalLoad | undefined {
-  const r = LoadWire.safeParse(value);
-  if (!r.success) return undefined;
+  if (!isLoadWire(value)) return undefined;
   const [, inflight, queued, cores, loopDelayMs, poolTotalBytes, poolFreeBytes, digest, n, http] =
-    r.data;
+    value;
   return {
     inflight,
     queued,
