@@ -145,7 +145,8 @@ export function hasBody(head: RequestHead): boolean {
  * it over: a forbidden method (CONNECT, TRACE, TRACK) or one that the
  * constructor normalises (`get` → `GET`) is built on a stand-in and then
  * named as it came, so a function sees over the mesh what it sees locally.
- * Throws `BAD_FRAME` when the head cannot be a request (an invalid header).
+ * `body` null: no body at all. Throws `BAD_FRAME` when the head cannot be a
+ * request (an invalid header).
  *
  * @example
  * ```ts
@@ -154,10 +155,10 @@ export function hasBody(head: RequestHead): boolean {
  * ```
  */
 export function requestFromHead(
-  head: RequestHead,
+  head: Pick<RequestHead, "method" | "url" | "headers">,
   body: ReadableStream<Uint8Array> | null,
 ): Request {
-  const noBody = !hasBody(head);
+  const noBody = body === null || bodiless(head.method);
   const standIn = FORBIDDEN.has(head.method.toUpperCase()) ? (noBody ? "GET" : "POST") : undefined;
   let req: Request;
   try {

@@ -35,7 +35,7 @@ import {
 } from "./_invoke_head.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
 import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
-import type { InvokeHandler, Logger, OutgoingCall } from "./types.ts";
+import type { IncomingCall, InvokeHandler, Logger, OutgoingCall } from "./types.ts";
 
 export {
   decodeRequestHead,
@@ -67,6 +67,29 @@ export function asRequest(req: Request | OutgoingCall): Request {
     body: req.body as BodyInit | null,
     duplex: "half",
   } as RequestInit);
+}
+
+/**
+ * The {@link IncomingCall} a call to this very peer makes (no bytes cross the mesh).
+ *
+ * @example
+ * ```ts
+ * const call = asIncoming(new Request("http://fn/hello"));
+ * ```
+ */
+export function asIncoming(req: Request | OutgoingCall): IncomingCall {
+  const { method, url } = req;
+  const headers = req instanceof Request ? [...req.headers] : req.headers;
+  const b = bodiless(method) ? null : req.body;
+  const body = b instanceof Uint8Array
+    ? new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        ctrl.enqueue(b);
+        ctrl.close();
+      },
+    })
+    : b;
+  return { method, url, headers, body };
 }
 
 /**
@@ -163,6 +186,21 @@ export async function invokeCall(
   }
 }
 
+/**
+ * An {@link InvokeHandler} from a handler of `Request`s (built as `Deno.serve` would hand the
+ * call over: see `requestFromHead`; a head that cannot be a Request answers `BAD_FRAME`).
+ *
+ * @example
+ * ```ts
+ * await mesh.serveInvoke(requestHandler((req) => Promise.resolve(new Response(req.url))));
+ * ```
+ */
+export function requestHandler(
+  handler: (req: Request, from: string) => Promise<Response>,
+): InvokeHandler {
+  return (call: IncomingCall, from: string) => handler(requestFromHead(call, call.body), from);
+}
+
 /** Options of {@link serveInvokeStream}. */
 export interface ServeInvokeOptions {
   /**
@@ -177,8 +215,8 @@ export interface ServeInvokeOptions {
 
 /**
  * Serve invoke exchanges on one inbound stream until the caller closes it.
- * A handler's throw (or a head that cannot make a Request) answers an ERROR
- * frame with its code; malformed frames reset this stream only.
+ * A handler's throw answers an ERROR frame with its code; malformed frames
+ * reset this stream only.
  *
  * @example
  * ```ts
@@ -245,7 +283,7 @@ async function serveOne(
   let res: Response;
   let resHead: Uint8Array;
   try {
-    res = await handler(requestFromHead(head, body), from);
+    res = await handler({ method: head.method, url: head.url, headers: head.headers, body }, from);
     try {
       resHead = encodeHead({
         status: res.status,

@@ -4,6 +4,7 @@ import {
   rejects as assertRejects,
 } from "node:assert/strict";
 import { INVOKE_PROTOCOL } from "./constants.ts";
+import { requestHandler } from "./invoke.ts";
 import { encodeVarint } from "./frames.ts";
 import { libp2pTest, startPair, waitFor } from "./_testing.ts";
 import type { MeshInternals } from "./mesh.ts";
@@ -27,7 +28,7 @@ async function pair(): Promise<[MeshInternals, MeshInternals, Hold]> {
     arrival: () => arrived.promise,
     release: () => released.resolve(),
   };
-  await a.serveInvoke(async (req, from) => {
+  await a.serveInvoke(requestHandler(async (req, from) => {
     const url = new URL(req.url);
     if (url.pathname === "/echo") {
       return new Response(req.body, {
@@ -48,7 +49,7 @@ async function pair(): Promise<[MeshInternals, MeshInternals, Hold]> {
       return new Response("late");
     }
     return new Response(`${req.method} ${url.pathname} ${req.headers.get("x-h")}`);
-  });
+  }));
   return [a, b, hold];
 }
 
@@ -142,7 +143,7 @@ Deno.test({
       const total = 20 * 1024 * 1024;
       let produced = 0;
       const chunk = new Uint8Array(64 * 1024);
-      await a.serveInvoke(() =>
+      await a.serveInvoke(requestHandler(() =>
         Promise.resolve(
           new Response(
             new ReadableStream({
@@ -154,7 +155,7 @@ Deno.test({
             }, { highWaterMark: 0 }),
           ),
         )
-      );
+      ));
       const res = await b.invoke(a.peerId, new Request("http://fn/"));
       // Wait for the pipeline to fill: the caller's reader pauses its stream (it grants no more
       // window) and the server waits for its send buffer to drain. From then on nothing moves
@@ -267,10 +268,12 @@ Deno.test({
   async fn() {
     const [a, b] = await startPair();
     try {
-      await a.serveInvoke(async (req) =>
-        new Response(describeRequest(req) + (req.body ? await req.text() : ""), {
-          headers: { "x-big": req.headers.get("x-want") === "big" ? "r".repeat(100_000) : "no" },
-        })
+      await a.serveInvoke(
+        requestHandler(async (req) =>
+          new Response(describeRequest(req) + (req.body ? await req.text() : ""), {
+            headers: { "x-big": req.headers.get("x-want") === "big" ? "r".repeat(100_000) : "no" },
+          })
+        ),
       );
       const cookie = Array.from({ length: 2_000 }, (_, i) => `c${i}=${"v".repeat(24)}`).join("; ");
       assert(cookie.length > 60_000);
@@ -355,7 +358,9 @@ Deno.test({
   ...libp2pTest,
   async fn() {
     const [a, b] = await startPair();
-    await a.serveInvoke((req) => Promise.resolve(new Response(describeRequest(req))));
+    await a.serveInvoke(
+      requestHandler((req) => Promise.resolve(new Response(describeRequest(req)))),
+    );
     // The edge: answers "same" when the call arrived at the other peer as it came in.
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
       try {
@@ -432,11 +437,11 @@ Deno.test({
   async fn() {
     const [a, b] = await startPair();
     try {
-      await a.serveInvoke(async (req) =>
+      await a.serveInvoke(requestHandler(async (req) =>
         new Response(
           req.body === null ? "no body" : `body of ${(await req.arrayBuffer()).byteLength}`,
         )
-      );
+      ));
       const text = async (req: Request) => await (await b.invoke(a.peerId, req)).text();
       // Found by the fuzz suite: a POST without a body used to arrive with an empty one.
       assertEquals(await text(new Request("http://fn/", { method: "POST" })), "no body");

@@ -24,7 +24,7 @@ import {
 } from "./constants.ts";
 import { Connections } from "./connections.ts";
 import { MeshError } from "./errors.ts";
-import { asRequest, invokeCall, serveInvokeStream } from "./invoke.ts";
+import { asIncoming, invokeCall, serveInvokeStream } from "./invoke.ts";
 import { checkJoin } from "./join.ts";
 import { loadOrCreatePeerKey } from "./key.ts";
 import { announceLeave, serveLeave } from "./leave.ts";
@@ -327,12 +327,12 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
           serveInvokeStream(
             stream,
             conn.remotePeer.toString(),
-            async (req, from) => {
+            async (call, from) => {
               await member(from, INVOKE_PROTOCOL);
               if (draining) {
                 throw new MeshError("SHUTTING_DOWN", `Peer ${self} is leaving the mesh`);
               }
-              return await handler(req, from);
+              return await handler(call, from);
             },
             logger,
             { track: () => serving.begin(), load: () => toLoadWire(sample()) },
@@ -345,7 +345,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         if (invokeHandler === undefined) {
           throw new MeshError("PEER_FAILED", "No local invoke handler");
         }
-        return await invokeHandler(asRequest(req), self);
+        return await invokeHandler(asIncoming(req), self);
       }
       const sent = beginSend(peerId);
       try {

@@ -156,8 +156,8 @@ Deno.test({
       );
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
-      await c.serveInvoke(async (req) => {
-        if (new URL(req.url).pathname === "/hold") await held;
+      await c.serveInvoke(async (call) => {
+        if (new URL(call.url).pathname === "/hold") await held;
         return new Response("from c");
       });
       await c.handle("/test/echo/1", (req) => Promise.resolve(req));

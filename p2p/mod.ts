@@ -26,7 +26,7 @@
  * @module
  */
 export { createMesh } from "./mesh.ts";
-export { asRequest } from "./invoke.ts";
+export { asRequest, requestHandler } from "./invoke.ts";
 export type { MeshInternals } from "./mesh.ts";
 export { createRouter, STRATEGIES } from "./routing.ts";
 export { isPeerId } from "./peer_id.ts";
@@ -35,6 +35,7 @@ export type { Router, RouterInit, Strategy } from "./routing.ts";
 export { MeshError } from "./errors.ts";
 export { generateSwarmKey, parseSwarmKey } from "./swarm_key.ts";
 export type {
+  IncomingCall,
   InvokeHandler,
   LocalLoad,
   Logger,

@@ -102,8 +102,30 @@ export interface MeshInit {
 /** A protocol handler for {@link Mesh.handle}: the request bytes and the caller's peer id in, reply bytes out. */
 export type RequestHandler = (req: Uint8Array, from: string) => Promise<Uint8Array>;
 
-/** A handler for {@link Mesh.serveInvoke}: runs a request for a remote caller. */
-export type InvokeHandler = (req: Request, from: string) => Promise<Response>;
+/**
+ * A handler for {@link Mesh.serveInvoke}: runs a call for a remote caller. It gets the call as
+ * it crossed the mesh, not a `Request` (building one checks and copies every header again);
+ * `requestHandler` (`p2p/invoke.ts`) adapts a handler of `Request`s.
+ */
+export type InvokeHandler = (call: IncomingCall, from: string) => Promise<Response>;
+
+/**
+ * A call from another peer, as its head was checked on arrival (`decodeRequestHead`): a method
+ * token, a URL string not parsed yet (an invalid one is the handler's to refuse), header pairs
+ * that `Headers` accepts (names not lower-cased by us: the caller's `Headers` did).
+ *
+ * @example
+ * ```ts
+ * await mesh.serveInvoke((call) => Promise.resolve(new Response(call.method)));
+ * ```
+ */
+export interface IncomingCall {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  /** `null`: no body at all (always for GET and HEAD). */
+  body: ReadableStream<Uint8Array> | null;
+}
 
 /**
  * A call to send to another peer: what its `Request` would carry, without

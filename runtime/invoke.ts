@@ -7,8 +7,9 @@
  * once on another peer.
  * @module
  */
-import { SandboxError, type SandboxPool } from "./sandbox/mod.ts";
+import { type CallRequest, SandboxError, type SandboxPool } from "./sandbox/mod.ts";
 import {
+  type IncomingCall,
   isPeerId,
   MeshError,
   type OutgoingCall,
@@ -134,6 +135,12 @@ export interface Invoker {
    * the message is the real one only for an admin caller.
    */
   handle(req: Request, name: string, opts?: CallOptions): Promise<Response>;
+  /**
+   * Runs a call another peer routed here (as {@linkcode handle} with `fromMesh`), from the parts
+   * it crossed the mesh as: no `Request` is built on this peer. `call.url` must be parsed
+   * already (an absolute URL's `href`); `name` is the function's, from its path.
+   */
+  serve(call: IncomingCall, name: string): Promise<Response>;
   /** Calls running in this peer's sandboxes now. */
   inflight(): number;
 }
@@ -229,11 +236,11 @@ export function createInvoker(init: InvokerInit): Invoker {
   }
 
   async function runLocal(
-    req: Request,
     meta: FunctionMeta,
     requestId: string,
     arrivedAt: number,
-    call: LocalCall = bounded(req),
+    call: LocalCall<CallRequest>,
+    signal?: AbortSignal,
   ): Promise<Response> {
     const name = meta.name;
     const spec = await registry.spec(meta);
@@ -243,8 +250,8 @@ export function createInvoker(init: InvokerInit): Invoker {
     try {
       const res = await sandbox.invoke(spec, call.req, {
         requestId,
-        signal: req.signal,
-        url: functionUrl(req.url, name),
+        signal,
+        url: functionUrl(call.req.url, name),
         arrivedAt,
         headers: [
           [PEER_HEADER, net.peerId],
@@ -345,7 +352,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           ? "local"
           : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
-          return await runLocal(req, meta, requestId, arrivedAt);
+          return await runLocal(meta, requestId, arrivedAt, bounded(req), req.signal);
         }
         // Any member can run any version: one that does not hold it says so before running it.
         let peer: PeerInfo | undefined;
@@ -360,7 +367,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
           return await (peer.self
-            ? runLocal(req, meta, requestId, arrivedAt)
+            ? runLocal(meta, requestId, arrivedAt, bounded(req), req.signal)
             : runRemote(req, meta, peer, requestId, req.body, admin));
         }
 
@@ -379,7 +386,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           );
           metrics.moved(name, code);
           if (next.self) {
-            return await runLocal(req, meta, requestId, arrivedAt, bounded(req, body));
+            return await runLocal(meta, requestId, arrivedAt, bounded(req, body), req.signal);
           }
           return await runRemote(req, meta, next, requestId, body, admin);
         };
@@ -387,7 +394,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (peer.self) {
           const call = bounded(req);
           try {
-            return await runLocal(req, meta, requestId, arrivedAt, call);
+            return await runLocal(meta, requestId, arrivedAt, call, req.signal);
           } catch (err) {
             const untouched = !call.req.bodyUsed && !call.req.body?.locked;
             if (!(err instanceof SandboxError && err.refused) || !untouched) throw err;
@@ -412,55 +419,114 @@ export function createInvoker(init: InvokerInit): Invoker {
           return await moveOn(err, peer.peerId, again);
         }
       } catch (err) {
-        const code = errorCode(err);
-        const failed = code !== undefined && FUNCTION_FAILURES.has(code);
-        if (req.signal.aborted) {
-          // The caller went away: nobody reads this answer, and it is no fault of ours.
-          logger.debug({ fn: name, requestId }, "Call abandoned by its caller");
-        } else if (failed) {
-          // This peer ran the call (a remote hop's failure arrives as a response, not here).
-          logger.error(
-            { fn: name, requestId, code, message: (err as Error).message },
-            "Function failed",
-          );
-        } else if (!code) {
-          logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
+        return answer(err, name, requestId, admin, opts.fromMesh === true, req.signal.aborted);
+      }
+    },
+
+    async serve(call, name) {
+      const arrivedAt = performance.now();
+      // One pass over the pairs: the headers this peer reads (as `Headers.get` would: any case,
+      // repeats joined), and the rest for the function, without ours.
+      let id: string | null = null;
+      let callerId: string | null = null;
+      let adminValue: string | null = null;
+      let expect: string | null = null;
+      let length: string | null = null;
+      const headers: [string, string][] = [];
+      for (const h of call.headers) {
+        const lower = h[0].toLowerCase();
+        if (lower === ADMIN_HEADER) adminValue = joined(adminValue, h[1]);
+        else if (lower === EXPECT_HEADER) expect = joined(expect, h[1]);
+        else {
+          if (lower === REQUEST_ID_HEADER) id = joined(id, h[1]);
+          else if (lower === CALLER_REQUEST_ID_HEADER) callerId = joined(callerId, h[1]);
+          else if (lower === "content-length") length = joined(length, h[1]);
+          headers.push(h);
         }
-        // Refused here before it ran: thrown, so it crosses the mesh as an error with its code
-        // and the peer that routed the call sends it elsewhere.
-        if (opts.fromMesh && err instanceof SandboxError && err.refused) throw err;
-        if (opts.fromMesh && code === "VERSION_UNAVAILABLE") throw err;
-        const headers: Record<string, string> = {
-          [REQUEST_ID_HEADER]: requestId,
-          [CALLER_REQUEST_ID_HEADER]: requestId,
-          [PEER_HEADER]: net.peerId,
-          ...(code === "UNAUTHORIZED" ? BEARER_CHALLENGE : {}),
-        };
-        if (code !== undefined && RETRY_LATER.has(code)) {
-          const after = (err as { retryAfter?: unknown }).retryAfter;
-          headers["retry-after"] = String(typeof after === "number" ? after : RETRY_AFTER_S);
-        }
-        if (failed && !admin) {
-          return errorResponse(
-            new VirgoError(
-              code,
-              `The function failed; see the peer's log for request ${requestId}`,
-            ),
-            headers,
-          );
-        }
-        return errorResponse(err, headers);
+      }
+      const requestId = acceptRequestId(id) ?? acceptRequestId(callerId) ?? nextRequestId();
+      const admin = adminValue === "1";
+      try {
+        const method = callMethod(call.method);
+        if (length !== null && Number(length) > maxBody) throw tooLarge(maxBody);
+        const meta = registry.get(name);
+        if (expect !== null) await expected(expect, name, meta);
+        if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
+        const body = method === "GET" || method === "HEAD" ? null : call.body;
+        const limited = body ? limitStream(body, maxBody) : undefined;
+        return await runLocal(meta, requestId, arrivedAt, {
+          req: { method, url: call.url, headers, body: limited?.stream ?? body },
+          exceeded: () => limited?.exceeded() ?? false,
+        });
+      } catch (err) {
+        return answer(err, name, requestId, admin, true, false);
       }
     },
   };
+
+  /** The answer to a call that failed here (a refusal of a call from the mesh is thrown on). */
+  function answer(
+    err: unknown,
+    name: string,
+    requestId: string,
+    admin: boolean,
+    fromMesh: boolean,
+    abandoned: boolean,
+  ): Response {
+    const code = errorCode(err);
+    const failed = code !== undefined && FUNCTION_FAILURES.has(code);
+    if (abandoned) {
+      // The caller went away: nobody reads this answer, and it is no fault of ours.
+      logger.debug({ fn: name, requestId }, "Call abandoned by its caller");
+    } else if (failed) {
+      // This peer ran the call (a remote hop's failure arrives as a response, not here).
+      logger.error(
+        { fn: name, requestId, code, message: (err as Error).message },
+        "Function failed",
+      );
+    } else if (!code) {
+      logger.error({ fn: name, requestId, err: String(err) }, "Call failed");
+    }
+    // Refused here before it ran: thrown, so it crosses the mesh as an error with its code
+    // and the peer that routed the call sends it elsewhere.
+    if (fromMesh && err instanceof SandboxError && err.refused) throw err;
+    if (fromMesh && code === "VERSION_UNAVAILABLE") throw err;
+    const headers: Record<string, string> = {
+      [REQUEST_ID_HEADER]: requestId,
+      [CALLER_REQUEST_ID_HEADER]: requestId,
+      [PEER_HEADER]: net.peerId,
+      ...(code === "UNAUTHORIZED" ? BEARER_CHALLENGE : {}),
+    };
+    if (code !== undefined && RETRY_LATER.has(code)) {
+      const after = (err as { retryAfter?: unknown }).retryAfter;
+      headers["retry-after"] = String(typeof after === "number" ? after : RETRY_AFTER_S);
+    }
+    if (failed && !admin) {
+      return errorResponse(
+        new VirgoError(
+          code,
+          `The function failed; see the peer's log for request ${requestId}`,
+        ),
+        headers,
+      );
+    }
+    return errorResponse(err, headers);
+  }
 }
 
 /** A call as handed to the local sandbox. */
-interface LocalCall {
-  req: Request;
+interface LocalCall<R extends CallRequest = Request> {
+  req: R;
   /** Whether the body passed its bound. */
   exceeded(): boolean;
 }
+
+/** A header's value as `Headers.get` gives it: repeats joined, ends trimmed of blanks. */
+function joined(prev: string | null, value: string): string {
+  const v = value.replace(BLANK_ENDS, "");
+  return prev === null ? v : `${prev}, ${v}`;
+}
+const BLANK_ENDS = /^[\t ]+|[\t ]+$/g;
 
 /** Refused by the remote peer before it ran there, or never sent. */
 function refusedThere(err: unknown): boolean {

@@ -122,7 +122,9 @@ function twoPeers(fns: Record<string, { public: boolean }>) {
   a.router.pick = () => bInfo;
   a.mesh.remote = (req) => {
     const name = new URL(req.url).pathname.split("/")[2]!;
-    return b.invoker.handle(req, name, { fromMesh: true });
+    // As the mesh hands a call over: its parts, no Request.
+    const parts = { method: req.method, url: req.url, headers: [...req.headers], body: req.body };
+    return b.invoker.serve(parts, name);
   };
   return { a, b, route: { "x-virgo-route": "random" } };
 }
@@ -253,6 +255,33 @@ Deno.test("invoke: a function never sees the admin token or the admin flag", asy
   );
   assert.equal(relayed[ADMIN_HEADER], undefined);
   assert.equal(relayed[EXPECT_HEADER], undefined);
+  // From the mesh as parts: ours are dropped in any case, and read as Headers would read them.
+  const served = await (await invoker.serve({
+    method: "GET",
+    url: "http://peer/fn/f",
+    headers: [
+      ["X-Virgo-Admin", "1"],
+      ["X-VIRGO-EXPECT", " f@0123456789abcdef\t"],
+      ["x-virgo-request-id", "id-1"],
+      ["x-custom", "2"],
+    ],
+    body: null,
+  }, "f")).json() as Record<string, string>;
+  // (The fake sandbox lists the pairs as they came: names keep their case.)
+  const names = Object.keys(served).map((k) => k.toLowerCase());
+  assert.ok(!names.includes(ADMIN_HEADER) && !names.includes(EXPECT_HEADER), names.join());
+  assert.equal(served["x-custom"], "2");
+  assert.equal(served["x-virgo-request-id"], "id-1");
+  // A second expect header joins the first, as in Headers: no version matches, so it is refused.
+  await assert.rejects(
+    invoker.serve({
+      method: "GET",
+      url: "http://peer/fn/f",
+      headers: [[EXPECT_HEADER, "f@0123456789abcdef"], [EXPECT_HEADER, "f@0123456789abcdef"]],
+      body: null,
+    }, "f"),
+    /VERSION_UNAVAILABLE|run f@/,
+  );
 });
 
 // ---------------------------------------------------------------------------

@@ -16,7 +16,14 @@ import {
   type Pool,
   type PoolTransport,
 } from "../kv/mod.ts";
-import { createMesh, createRouter, type Mesh, type MeshInit, tcpAddress } from "../p2p/mod.ts";
+import {
+  createMesh,
+  createRouter,
+  type Mesh,
+  MeshError,
+  type MeshInit,
+  tcpAddress,
+} from "../p2p/mod.ts";
 import { createSandboxPool, processMemory } from "./sandbox/mod.ts";
 import { createApp } from "./app.ts";
 import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
@@ -323,9 +330,19 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
     logs,
     {
       start: () =>
-        mesh.serveInvoke((req) => {
-          const name = new URL(req.url).pathname.split("/")[2] ?? "";
-          return invoker.handle(req, decodeURIComponent(name), { fromMesh: true });
+        mesh.serveInvoke((call) => {
+          // Parsed once here (as a Request would be): the function sees the URL's normal form.
+          let url: URL;
+          try {
+            url = new URL(call.url);
+          } catch (err) {
+            throw new MeshError("BAD_FRAME", `Bad frame: not a request: ${(err as Error).message}`);
+          }
+          const name = url.pathname.split("/")[2] ?? "";
+          return invoker.serve(
+            { method: call.method, url: url.href, headers: call.headers, body: call.body },
+            decodeURIComponent(name),
+          );
         }),
       // What still arrives is refused with a code callers retry elsewhere; what runs finishes.
       stop: () => mesh.drain({ signal: grace() }),

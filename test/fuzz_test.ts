@@ -17,7 +17,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeVarint, FrameBatch, FrameReader, writeFrame } from "../p2p/frames.ts";
-import { decodeRequestHead, decodeResponseHead, requestFromHead } from "../p2p/invoke.ts";
+import {
+  decodeRequestHead,
+  decodeResponseHead,
+  requestFromHead,
+  requestHandler,
+} from "../p2p/invoke.ts";
 import { decodeErrorReply } from "../p2p/rpc.ts";
 import { decodeLoad, fromLoadWire } from "../p2p/meta.ts";
 import { createMesh, MeshError, type MeshInternals } from "../p2p/mod.ts";
@@ -642,10 +647,12 @@ export const wire: Suite = {
     const a = await start(dirs[0]!, []);
     const b: MeshInternals = await start(dirs[1]!, a.addrs());
     try {
-      await a.serveInvoke(async (req) =>
-        new URL(req.url).pathname.startsWith("/describe/")
-          ? new Response(await describe(req))
-          : new Response(req.body ? await req.text() : "none")
+      await a.serveInvoke(
+        requestHandler(async (req) =>
+          new URL(req.url).pathname.startsWith("/describe/")
+            ? new Response(await describe(req))
+            : new Response(req.body ? await req.text() : "none")
+        ),
       );
       await a.handle("/fuzz/rpc/1.0.0", (req) => Promise.resolve(req));
       await within(

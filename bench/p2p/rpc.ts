@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { requestHandler } from "../../p2p/invoke.ts";
 import { FrameReader, writeFrame } from "../../p2p/frames.ts";
 import { startNode, waitFor } from "../../p2p/_testing.ts";
 
@@ -64,7 +65,7 @@ const echo = (req: Uint8Array) => Promise.resolve(req);
 await a.handle(PROTO, echo);
 const handler = async (req: Request) =>
   new URL(req.url).pathname === "/echo" ? new Response(req.body) : new Response(await req.text());
-await a.serveInvoke(handler);
+await a.serveInvoke(requestHandler(handler));
 const payload = new Uint8Array(64);
 
 const streamPerCall = async () => {

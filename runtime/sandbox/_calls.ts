@@ -11,7 +11,7 @@ import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
 import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { InvokeOptions } from "./types.ts";
+import type { CallRequest, InvokeOptions } from "./types.ts";
 
 /**
  * Failures already told to {@linkcode CallTableInit.failed}: the pool tells the log of the others
@@ -93,7 +93,7 @@ export class CallTable {
     return this.#timedOut.size > 0;
   }
 
-  start(req: Request, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
+  start(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
     const { timeoutMs } = timing;
     const id = this.#init.nextId();
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
@@ -126,10 +126,12 @@ export class CallTable {
     return promise;
   }
 
-  async #send(call: Call, req: Request, requestId: string, url: string): Promise<void> {
+  async #send(call: Call, req: CallRequest, requestId: string, url: string): Promise<void> {
     // `t`: when it was sent (wall clock, shared by both processes), so the child can tell how
     // long the call waited for it.
-    const head = { m: req.method, u: url, h: [...req.headers], r: requestId, b: 0, t: Date.now() };
+    // Pairs pass as they are (a call from the mesh); a Request's Headers are listed.
+    const h = Array.isArray(req.headers) ? req.headers : [...req.headers];
+    const head = { m: req.method, u: url, h, r: requestId, b: 0, t: Date.now() };
     const out = this.#init.out;
     await sendBody(
       req.body,
@@ -201,7 +203,7 @@ export class CallTable {
       res = new Response(body, { status: head.s });
       const headers = res.headers;
       for (const [name, value] of head.h) headers.append(name, value);
-      if (call.headers) for (const [name, value] of call.headers) headers.set(name, value);
+      if (call.headers) { for (const [name, value] of call.headers) headers.set(name, value); }
     } catch (e) {
       return this.#cancel(
         call,

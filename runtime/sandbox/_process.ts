@@ -12,7 +12,15 @@ import { CallTable, type CallTiming } from "./_calls.ts";
 import { handleKv } from "./_kv_host.ts";
 import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 import { SandboxError, type SandboxErrorCode } from "./errors.ts";
-import type { FunctionLog, FunctionSpec, InvokeOptions, KvOp, KvResult, Logger } from "./types.ts";
+import type {
+  CallRequest,
+  FunctionLog,
+  FunctionSpec,
+  InvokeOptions,
+  KvOp,
+  KvResult,
+  Logger,
+} from "./types.ts";
 
 // `.js` in the npm package, whose CLI is bundled (bin/build.ts writes `_child.js` beside this code).
 const CHILD_URL = new URL(
@@ -174,7 +182,7 @@ export class SandboxProcess {
   }
 
   /** Runs one call; resolves with the response once its head arrives. */
-  call(req: Request, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
+  call(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
     // `lastUsed` is set as calls end: a process with calls running is never idle.
     if (!this.alive) {
       return Promise.reject(

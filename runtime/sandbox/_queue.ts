@@ -20,11 +20,11 @@ import {
   RETRY_AFTER_MIN_S,
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { FunctionSpec, InvokeOptions } from "./types.ts";
+import type { CallRequest, FunctionSpec, InvokeOptions } from "./types.ts";
 
 /** One call waiting for a process. */
 export interface Waiter {
-  readonly req: Request;
+  readonly req: CallRequest;
   readonly opts: InvokeOptions;
   /** performance.now() when it joined the queue. */
   readonly arrived: number;
@@ -116,7 +116,7 @@ export class Queue {
   }
 
   /** Runs the call now, queues it, or refuses it with `OVERLOADED`. */
-  invoke(g: Group, req: Request, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+  invoke(g: Group, req: CallRequest, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
     const now = performance.now();
     const deadline = (opts.arrivedAt ?? now) + timeoutMs;
     if (deadline - now < 1) return Promise.reject(this.#late(timeoutMs));
@@ -260,7 +260,7 @@ export class Queue {
   #run(
     g: Group,
     p: SandboxProcess,
-    req: Request,
+    req: CallRequest,
     opts: InvokeOptions,
     timeoutMs: number,
     deadline: number,

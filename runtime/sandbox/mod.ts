@@ -22,6 +22,7 @@ export { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS } from "./constants.ts";
 export { SandboxError, type SandboxErrorCode } from "./errors.ts";
 export { type ProcessMemory, processMemory } from "./memory.ts";
 export type {
+  CallRequest,
   FunctionLog,
   FunctionSpec,
   InvokeOptions,

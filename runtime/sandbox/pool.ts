@@ -25,6 +25,7 @@ import {
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type {
+  CallRequest,
   FunctionSpec,
   InvokeOptions,
   SandboxInit,
@@ -326,7 +327,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       if (!g.procs.some((p) => p.healthy)) await grow(g);
     },
 
-    invoke(spec: FunctionSpec, req: Request, opts: InvokeOptions): Promise<Response> {
+    invoke(spec: FunctionSpec, req: CallRequest, opts: InvokeOptions): Promise<Response> {
       try {
         checkRunning();
       } catch (e) {

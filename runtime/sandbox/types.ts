@@ -128,11 +128,29 @@ export interface FunctionSpec {
   secrets?: Record<string, string>;
 }
 
+/**
+ * A call as the sandbox sends it to a function process: a `Request` is one, and so is a call
+ * that arrived over the mesh as its parts (no Request built on the way through).
+ *
+ * @example
+ * ```ts
+ * const call: CallRequest = { method: "GET", url: "http://fn/", headers: [["x-a", "1"]], body: null };
+ * ```
+ */
+export interface CallRequest {
+  readonly method: string;
+  readonly url: string;
+  /** Pairs `Headers` accepts; the function process builds its `Headers` from them. */
+  readonly headers: Iterable<[string, string]>;
+  /** `null`: no body at all. */
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
 /** Options of one call. */
 export interface InvokeOptions {
   requestId: string;
   /** Aborting ends the call and cancels it in the child. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** The URL the function sees, when not the request's own (saves building a second Request). */
   url?: string;
   /**
@@ -205,7 +223,7 @@ export interface SandboxPool {
    * Throws `OVERLOADED` (with `retryAfter`, `refused`) at once when the call would wait too long,
    * and `SANDBOX_STOPPED` (`refused`) when the pool is stopping.
    */
-  invoke(fn: FunctionSpec, req: Request, opts: InvokeOptions): Promise<Response>;
+  invoke(fn: FunctionSpec, req: CallRequest, opts: InvokeOptions): Promise<Response>;
   /**
    * Lets in-flight and queued calls finish, then ends the version's process(es); a load of it
    * still under way ends its process when done. Superseded by a later `load` of the same version.
