@@ -24,7 +24,8 @@ case "${1:-}" in
     first=""
     for i in $(seq 1 "$n"); do
       data=$(mktemp -d)
-      args=(run -A --config "$ROOT/deno.json" "$ROOT/runtime/cli/main.ts" start
+      # As bin/virgo runs a peer (PEER_SEMI_SPACE_MB in runtime/constants.ts).
+      args=(run -A --v8-flags=--max-semi-space-size=4 --config "$ROOT/deno.json" "$ROOT/runtime/cli/main.ts" start
         --http "10.77.0.$i:8787" --p2p "/ip4/10.77.0.$i/tcp/7878" --data "$data"
         --swarm-key "$keys/swarm.key" --token "$(cat "$keys/token")")
       # The first peer signs deploys; the others hold only the operator's public key.

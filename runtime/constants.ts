@@ -24,6 +24,18 @@ export const MAX_INVOKE_BYTES = 10 * 1024 * 1024;
 export const SHUTDOWN_GRACE_MS = 5_000;
 /** Function names: URL- and file-safe, short enough to read in logs. */
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/**
+ * V8's young generation of a peer process (`--max-semi-space-size`, MiB), set where a peer is
+ * launched: `bin/virgo`, `deno.json`'s tasks, `deploy/virgo.service`, `deploy/netns.sh` and
+ * `test/_harness.ts` (a flag of the Deno process, so it cannot be set from here). Measured in
+ * alternating rounds of 1 / 4 / 16 MiB (medians): an idle peer of a mesh of 3 holds PSS 64 / 69 /
+ * 75 MB (V8's default: 76; 4 rounds), and USS 157 / 161 / 183 MB after `wrk -c50` on `/fn/hello`
+ * (default: 203; 12 rounds); the peer's CPU a call is 5% / 8% lower at 4 / 16 than at 1 (paired by
+ * round; req/s within noise), and GC falls from 32–35% of the peer's busy profile to 18% / 13–19%.
+ * 4 MiB buys most of 16's CPU for under half its memory. Function processes keep their own 1 MiB
+ * (`SEMI_SPACE_MB` in `sandbox/constants.ts`).
+ */
+export const PEER_SEMI_SPACE_MB = 4;
 /** Default memory-pool capacity each peer offers, in MiB. */
 export const DEFAULT_POOL_MB = 256;
 /** Protocol of the key-value pool's replication messages. */

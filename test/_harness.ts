@@ -25,6 +25,8 @@
  * @module
  */
 
+import { PEER_SEMI_SPACE_MB } from "../runtime/constants.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const CLI = `${ROOT}runtime/cli/main.ts`;
 const CONFIG = `${ROOT}deno.json`;
@@ -343,8 +345,8 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     "run",
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
     "-A",
-    // As bin/virgo runs a peer: a 1 MiB young generation.
-    "--v8-flags=--max-semi-space-size=1",
+    // As bin/virgo runs a peer.
+    `--v8-flags=--max-semi-space-size=${PEER_SEMI_SPACE_MB}`,
     "--config",
     CONFIG,
     CLI,
