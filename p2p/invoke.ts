@@ -204,9 +204,11 @@ export function requestHandler(
 /** Options of {@link serveInvokeStream}. */
 export interface ServeInvokeOptions {
   /**
-   * Called when an exchange starts (its head is read); the returned function
-   * when it ends (response sent, request body drained, or failed). Lets the
-   * mesh wait for the calls it serves before it stops.
+   * Called when an exchange starts — its head is read, or, for a stream's first
+   * one, as soon as the stream is served (a caller opens an invoke stream only
+   * to send a call, whose head may not be read yet) — and the returned function
+   * when it ends (response sent, request body drained, or failed; or the stream
+   * ended with no call). Lets the mesh wait for the calls it serves before it stops.
    */
   track?: () => () => void;
   /** This peer's load, sent on every response head (`p2p/meta.ts` wire array). */
@@ -231,23 +233,27 @@ export async function serveInvokeStream(
   opts: ServeInvokeOptions = {},
 ): Promise<void> {
   const reader = new FrameReader(stream);
+  let end = opts.track?.();
   try {
     while (true) {
       const f = await reader.next(MAX_INVOKE_HEAD_BYTES);
       if (f === null) break;
       if (f[0] !== T_HEAD) throw new MeshError("BAD_FRAME", "Bad frame: expected a request head");
       const head = decodeRequestHead(f.subarray(1));
-      const end = opts.track?.();
+      end ??= opts.track?.();
       try {
         await serveOne(stream, reader, head, from, handler, opts.load);
       } finally {
         end?.();
+        end = undefined;
       }
     }
     await stream.close();
   } catch (err) {
     logger.debug({ err, from }, "invoke stream reset");
     stream.abort(err instanceof Error ? err : new Error(String(err)));
+  } finally {
+    end?.();
   }
 }
 

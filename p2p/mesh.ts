@@ -136,9 +136,11 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       if (calls.size === 0 && unsent.get(peerId) === calls) unsent.delete(peerId);
     };
   };
-  // Invokes this peer serves for others; once draining, new ones are refused.
+  // Invokes this peer serves for others; once draining (since `drainingSince`), new ones are
+  // refused.
   const serving = new InFlight();
   let draining = false;
+  let drainingSince = Infinity;
   let leaving: Promise<void> | undefined;
   const timers: Array<ReturnType<typeof setInterval>> = [];
 
@@ -323,20 +325,29 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       invokeHandler = handler;
       await node.handle(
         INVOKE_PROTOCOL,
-        (stream, conn) =>
-          serveInvokeStream(
+        (stream, conn) => {
+          // A caller opens an invoke stream only to send a call: one opened before this peer
+          // began draining carries a call routed here before its leave was acknowledged (the
+          // stream's data comes in ahead of the acknowledgement), so that first call is served,
+          // however late its head is read; any later call on the stream is new, and refused.
+          let routedBefore = stream.timeline.open < drainingSince;
+          return serveInvokeStream(
             stream,
             conn.remotePeer.toString(),
             async (call, from) => {
+              // Decided as the head is read, before anything is awaited.
+              const refuse = draining && !routedBefore;
+              routedBefore = false;
               await member(from, INVOKE_PROTOCOL);
-              if (draining) {
+              if (refuse) {
                 throw new MeshError("SHUTTING_DOWN", `Peer ${self} is leaving the mesh`);
               }
               return await handler(call, from);
             },
             logger,
             { track: () => serving.begin(), load: () => toLoadWire(sample()) },
-          ),
+          );
+        },
         streamLimits,
       );
     },
@@ -369,6 +380,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
       })();
     },
     async drain(opts = {}) {
+      if (!draining) drainingSince = Date.now();
       draining = true;
       await serving.idle(opts.signal);
     },
