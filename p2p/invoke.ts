@@ -35,7 +35,13 @@ import {
 } from "./_invoke_head.ts";
 import type { PooledStream, StreamPool } from "./pool.ts";
 import { decodeErrorReply, encodeErrorReply, toMeshError } from "./rpc.ts";
-import type { IncomingCall, InvokeHandler, Logger, OutgoingCall } from "./types.ts";
+import type {
+  IncomingCall,
+  InvokeHandler,
+  Logger,
+  OutgoingCall,
+  OutgoingResponse,
+} from "./types.ts";
 
 export {
   decodeRequestHead,
@@ -90,6 +96,19 @@ export function asIncoming(req: Request | OutgoingCall): IncomingCall {
     })
     : b;
   return { method, url, headers, body };
+}
+
+/**
+ * The `Response` an answer is (`res` itself if it is one).
+ *
+ * @example
+ * ```ts
+ * const res = asResponse({ status: 204, headers: [], body: null });
+ * ```
+ */
+export function asResponse(res: Response | OutgoingResponse): Response {
+  if (res instanceof Response) return res;
+  return new Response(res.body as BodyInit | null, { status: res.status, headers: res.headers });
 }
 
 /**
@@ -286,19 +305,19 @@ async function serveOne(
     },
   }, { highWaterMark: 0 });
 
-  let res: Response;
+  let res: Response | OutgoingResponse;
   let resHead: Uint8Array;
   try {
     res = await handler({ method: head.method, url: head.url, headers: head.headers, body }, from);
     try {
       resHead = encodeHead({
         status: res.status,
-        statusText: res.statusText,
-        headers: [...res.headers],
+        statusText: res instanceof Response ? res.statusText : "",
+        headers: res instanceof Response ? [...res.headers] : res.headers,
         ...(load === undefined ? {} : { load: load() }),
       });
     } catch (err) {
-      await res.body?.cancel().catch(() => {});
+      if (res.body instanceof ReadableStream) await res.body.cancel().catch(() => {});
       throw new MeshError(
         "FUNCTION_ERROR",
         `The response's head is too large to cross the mesh: ${(err as Error).message}`,

@@ -24,7 +24,7 @@ import {
 } from "./constants.ts";
 import { Connections } from "./connections.ts";
 import { MeshError } from "./errors.ts";
-import { asIncoming, invokeCall, serveInvokeStream } from "./invoke.ts";
+import { asIncoming, asResponse, invokeCall, serveInvokeStream } from "./invoke.ts";
 import { checkJoin } from "./join.ts";
 import { loadOrCreatePeerKey } from "./key.ts";
 import { announceLeave, serveLeave } from "./leave.ts";
@@ -356,7 +356,7 @@ export async function createMesh(init: MeshInit): Promise<MeshInternals> {
         if (invokeHandler === undefined) {
           throw new MeshError("PEER_FAILED", "No local invoke handler");
         }
-        return await invokeHandler(asIncoming(req), self);
+        return asResponse(await invokeHandler(asIncoming(req), self));
       }
       const sent = beginSend(peerId);
       try {

@@ -26,7 +26,7 @@
  * @module
  */
 export { createMesh } from "./mesh.ts";
-export { asRequest, requestHandler } from "./invoke.ts";
+export { asRequest, asResponse, requestHandler } from "./invoke.ts";
 export type { MeshInternals } from "./mesh.ts";
 export { createRouter, STRATEGIES } from "./routing.ts";
 export { isPeerId } from "./peer_id.ts";
@@ -44,6 +44,7 @@ export type {
   MeshInit,
   MeshStats,
   OutgoingCall,
+  OutgoingResponse,
   PeerInfo,
   RequestHandler,
 } from "./types.ts";

@@ -107,7 +107,26 @@ export type RequestHandler = (req: Uint8Array, from: string) => Promise<Uint8Arr
  * it crossed the mesh, not a `Request` (building one checks and copies every header again);
  * `requestHandler` (`p2p/invoke.ts`) adapts a handler of `Request`s.
  */
-export type InvokeHandler = (call: IncomingCall, from: string) => Promise<Response>;
+export type InvokeHandler = (
+  call: IncomingCall,
+  from: string,
+) => Promise<Response | OutgoingResponse>;
+
+/**
+ * An answer to send back as its parts, without building a `Response`: headers as `Headers`
+ * accepts them (the caller checks them again), a status a Response may have.
+ *
+ * @example
+ * ```ts
+ * const res: OutgoingResponse = { status: 200, headers: [["content-type", "text/plain"]], body: null };
+ * ```
+ */
+export interface OutgoingResponse {
+  status: number;
+  headers: [string, string][];
+  /** `null`: no body (always for 204, 205 and 304). */
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+}
 
 /**
  * A call from another peer, as its head was checked on arrival (`decodeRequestHead`): a method

@@ -7,12 +7,18 @@
  * once on another peer.
  * @module
  */
-import { type CallRequest, SandboxError, type SandboxPool } from "./sandbox/mod.ts";
+import {
+  type CallRequest,
+  type CallResponse,
+  SandboxError,
+  type SandboxPool,
+} from "./sandbox/mod.ts";
 import {
   type IncomingCall,
   isPeerId,
   MeshError,
   type OutgoingCall,
+  type OutgoingResponse,
   type PeerInfo,
   type Router,
   STRATEGIES,
@@ -137,10 +143,11 @@ export interface Invoker {
   handle(req: Request, name: string, opts?: CallOptions): Promise<Response>;
   /**
    * Runs a call another peer routed here (as {@linkcode handle} with `fromMesh`), from the parts
-   * it crossed the mesh as: no `Request` is built on this peer. `call.url` must be parsed
+   * it crossed the mesh as, and answered as parts but for errors: no `Request` nor `Response`
+   * is built on this peer. `call.url` must be parsed
    * already (an absolute URL's `href`); `name` is the function's, from its path.
    */
-  serve(call: IncomingCall, name: string): Promise<Response>;
+  serve(call: IncomingCall, name: string): Promise<Response | OutgoingResponse>;
   /** Calls running in this peer's sandboxes now. */
   inflight(): number;
 }
@@ -235,13 +242,29 @@ export function createInvoker(init: InvokerInit): Invoker {
     return { req: inner, exceeded: () => limited?.exceeded() ?? false };
   }
 
+  function runLocal(
+    meta: FunctionMeta,
+    requestId: string,
+    arrivedAt: number,
+    call: LocalCall<CallRequest>,
+    signal: undefined,
+    parts: true,
+  ): Promise<CallResponse>;
+  function runLocal(
+    meta: FunctionMeta,
+    requestId: string,
+    arrivedAt: number,
+    call: LocalCall<CallRequest>,
+    signal?: AbortSignal,
+  ): Promise<Response>;
   async function runLocal(
     meta: FunctionMeta,
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
     signal?: AbortSignal,
-  ): Promise<Response> {
+    parts?: true,
+  ): Promise<Response | CallResponse> {
     const name = meta.name;
     const spec = await registry.spec(meta);
     // A body cut off at its bound fails the call as 413, whatever the function made of it.
@@ -258,9 +281,10 @@ export function createInvoker(init: InvokerInit): Invoker {
           [REQUEST_ID_HEADER, requestId],
           [CALLER_REQUEST_ID_HEADER, requestId],
         ],
-      });
+        parts,
+      }) as Response | CallResponse;
       if (call.exceeded()) {
-        await res.body?.cancel();
+        if (res.body instanceof ReadableStream) await res.body.cancel();
         throw tooLarge(maxBody);
       }
       end("ok", { status: res.status });
@@ -454,10 +478,18 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
         const body = method === "GET" || method === "HEAD" ? null : call.body;
         const limited = body ? limitStream(body, maxBody) : undefined;
-        return await runLocal(meta, requestId, arrivedAt, {
-          req: { method, url: call.url, headers, body: limited?.stream ?? body },
-          exceeded: () => limited?.exceeded() ?? false,
-        });
+        // Answered as parts too: the mesh sends them on without a Response built here.
+        return await runLocal(
+          meta,
+          requestId,
+          arrivedAt,
+          {
+            req: { method, url: call.url, headers, body: limited?.stream ?? body },
+            exceeded: () => limited?.exceeded() ?? false,
+          },
+          undefined,
+          true,
+        );
       } catch (err) {
         return answer(err, name, requestId, admin, true, false);
       }

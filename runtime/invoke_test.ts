@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { asRequest, MeshError, type PeerInfo, type Router, type Strategy } from "../p2p/mod.ts";
+import {
+  asRequest,
+  asResponse,
+  MeshError,
+  type PeerInfo,
+  type Router,
+  type Strategy,
+} from "../p2p/mod.ts";
 import { type Code, STATUS } from "./errors.ts";
 import {
   ADMIN_HEADER,
@@ -124,7 +131,7 @@ function twoPeers(fns: Record<string, { public: boolean }>) {
     const name = new URL(req.url).pathname.split("/")[2]!;
     // As the mesh hands a call over: its parts, no Request.
     const parts = { method: req.method, url: req.url, headers: [...req.headers], body: req.body };
-    return b.invoker.serve(parts, name);
+    return b.invoker.serve(parts, name).then(asResponse);
   };
   return { a, b, route: { "x-virgo-route": "random" } };
 }
@@ -256,17 +263,19 @@ Deno.test("invoke: a function never sees the admin token or the admin flag", asy
   assert.equal(relayed[ADMIN_HEADER], undefined);
   assert.equal(relayed[EXPECT_HEADER], undefined);
   // From the mesh as parts: ours are dropped in any case, and read as Headers would read them.
-  const served = await (await invoker.serve({
-    method: "GET",
-    url: "http://peer/fn/f",
-    headers: [
-      ["X-Virgo-Admin", "1"],
-      ["X-VIRGO-EXPECT", " f@0123456789abcdef\t"],
-      ["x-virgo-request-id", "id-1"],
-      ["x-custom", "2"],
-    ],
-    body: null,
-  }, "f")).json() as Record<string, string>;
+  const served = await asResponse(
+    await invoker.serve({
+      method: "GET",
+      url: "http://peer/fn/f",
+      headers: [
+        ["X-Virgo-Admin", "1"],
+        ["X-VIRGO-EXPECT", " f@0123456789abcdef\t"],
+        ["x-virgo-request-id", "id-1"],
+        ["x-custom", "2"],
+      ],
+      body: null,
+    }, "f"),
+  ).json() as Record<string, string>;
   // (The fake sandbox lists the pairs as they came: names keep their case.)
   const names = Object.keys(served).map((k) => k.toLowerCase());
   assert.ok(!names.includes(ADMIN_HEADER) && !names.includes(EXPECT_HEADER), names.join());

@@ -11,7 +11,7 @@ import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
 import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { CallRequest, InvokeOptions } from "./types.ts";
+import type { CallRequest, CallResponse, CallResult, InvokeOptions } from "./types.ts";
 
 /**
  * Failures already told to {@linkcode CallTableInit.failed}: the pool tells the log of the others
@@ -55,7 +55,7 @@ export interface CallTiming {
 interface Call {
   id: number;
   requestId: string;
-  resolve: (r: Response) => void;
+  resolve: (r: CallResult) => void;
   reject: (e: unknown) => void;
   headDone: boolean;
   body?: Inbound;
@@ -68,6 +68,37 @@ interface Call {
   onAbort?: () => void;
   onStarted?: ((waitMs: number) => void) | undefined;
   headers?: ReadonlyArray<readonly [string, string]> | undefined;
+  parts?: boolean | undefined;
+}
+
+/** A header name (RFC 9110 token) and a value `Headers` accepts: what a Response would check. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]*$/;
+/** Statuses whose responses have no body, per the Fetch standard. */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * The parts of a response the child sent, checked as `new Response` would check them, with
+ * `extra` in place of the function's headers of those (lower-case) names; throws as it would.
+ */
+function responseParts(
+  status: number,
+  pairs: [string, string][],
+  body: CallResponse["body"],
+  extra: ReadonlyArray<readonly [string, string]> | undefined,
+): CallResponse {
+  if (body !== null && NULL_BODY_STATUS.has(status)) {
+    throw new TypeError(`Response with null body status ${status} cannot have body`);
+  }
+  const headers: [string, string][] = [];
+  for (const p of pairs) {
+    if (!TOKEN.test(p[0]) || !HEADER_VALUE.test(p[1])) throw new TypeError("Invalid header");
+    const lower = p[0].toLowerCase();
+    if (extra?.some((e) => e[0] === lower)) continue;
+    headers.push(p);
+  }
+  if (extra) { for (const e of extra) headers.push([e[0], e[1]]); }
+  return { status, headers, body };
 }
 
 /** Calls multiplexed over one process's channel. */
@@ -93,10 +124,10 @@ export class CallTable {
     return this.#timedOut.size > 0;
   }
 
-  start(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
+  start(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<CallResult> {
     const { timeoutMs } = timing;
     const id = this.#init.nextId();
-    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    const { promise, resolve, reject } = Promise.withResolvers<CallResult>();
     const call = {
       id,
       requestId: opts.requestId,
@@ -109,6 +140,7 @@ export class CallTable {
     } as Call;
     call.onStarted = timing.onStarted;
     call.headers = opts.headers;
+    call.parts = opts.parts;
     this.#calls.set(id, call);
     this.#arm(call.deadline);
     if (opts.signal) {
@@ -185,7 +217,7 @@ export class CallTable {
     const { json: raw, tail } = splitJson(payload);
     const head = parseResHead(raw);
     if (head.w !== undefined) call.onStarted?.(head.w);
-    let body: BodyInit | null = null;
+    let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
     if (head.b === 1) {
       call.resBytes = tail.length;
       if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
@@ -197,13 +229,10 @@ export class CallTable {
       );
       body = call.body.readable;
     }
-    let res: Response;
+    let res: CallResult;
     try {
-      // Headers appended one by one: measured cheaper than handing Response the list.
-      res = new Response(body, { status: head.s });
-      const headers = res.headers;
-      for (const [name, value] of head.h) headers.append(name, value);
-      if (call.headers) { for (const [name, value] of call.headers) headers.set(name, value); }
+      if (call.parts) res = responseParts(head.s, head.h, body, call.headers);
+      else res = this.#response(head, body as BodyInit | null, call.headers);
     } catch (e) {
       return this.#cancel(
         call,
@@ -213,6 +242,19 @@ export class CallTable {
     call.headDone = true;
     call.resolve(res);
     if (head.b !== 2) this.#finish(call);
+  }
+
+  #response(
+    head: { s: number; h: [string, string][] },
+    body: BodyInit | null,
+    extra: Call["headers"],
+  ): Response {
+    // Headers appended one by one: measured cheaper than handing Response the list.
+    const res = new Response(body, { status: head.s });
+    const headers = res.headers;
+    for (const [name, value] of head.h) headers.append(name, value);
+    if (extra) { for (const [name, value] of extra) headers.set(name, value); }
+    return res;
   }
 
   #tooLarge(call: Call): void {

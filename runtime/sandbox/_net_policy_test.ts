@@ -233,7 +233,19 @@ console.log(JSON.stringify(out));
     assert.ok(res.success, new TextDecoder().decode(res.stderr));
     const out = JSON.parse(new TextDecoder().decode(res.stdout));
     assert.equal(out.plain, "REACHED 200", "IPv4 is the flags' business");
-    for (const k of ["fetch", "request", "url", "connect", "connectTls", "ws", "es", "wsGetter", "proxy"]) {
+    for (
+      const k of [
+        "fetch",
+        "request",
+        "url",
+        "connect",
+        "connectTls",
+        "ws",
+        "es",
+        "wsGetter",
+        "proxy",
+      ]
+    ) {
       assert.match(
         out[k],
         /^NotCapable: Requires net access to "\[::ffff:(7f00:1|127\.0\.0\.1)\]:\d+", a loopback/,

@@ -14,6 +14,7 @@ import { MAX_FRAME_BYTES, RSS_OVERHEAD_MB, WAIT_UNTIL_GRACE_MS } from "./constan
 import { SandboxError, type SandboxErrorCode } from "./errors.ts";
 import type {
   CallRequest,
+  CallResult,
   FunctionLog,
   FunctionSpec,
   InvokeOptions,
@@ -131,7 +132,7 @@ export class SandboxProcess {
     const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, {
       timeoutMs: 10_000,
     });
-    await warm.arrayBuffer();
+    await (warm as Response).arrayBuffer();
     return p;
   }
 
@@ -182,7 +183,7 @@ export class SandboxProcess {
   }
 
   /** Runs one call; resolves with the response once its head arrives. */
-  call(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<Response> {
+  call(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<CallResult> {
     // `lastUsed` is set as calls end: a process with calls running is never idle.
     if (!this.alive) {
       return Promise.reject(

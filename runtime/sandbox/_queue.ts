@@ -20,7 +20,7 @@ import {
   RETRY_AFTER_MIN_S,
 } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
-import type { CallRequest, FunctionSpec, InvokeOptions } from "./types.ts";
+import type { CallRequest, CallResult, FunctionSpec, InvokeOptions } from "./types.ts";
 
 /** One call waiting for a process. */
 export interface Waiter {
@@ -31,7 +31,7 @@ export interface Waiter {
   /** performance.now() by which it must have finished: its timeout from its arrival. */
   readonly deadline: number;
   readonly timeoutMs: number;
-  readonly resolve: (r: Response) => void;
+  readonly resolve: (r: CallResult) => void;
   readonly reject: (e: unknown) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
   onAbort: (() => void) | undefined;
@@ -116,7 +116,7 @@ export class Queue {
   }
 
   /** Runs the call now, queues it, or refuses it with `OVERLOADED`. */
-  invoke(g: Group, req: CallRequest, opts: InvokeOptions, timeoutMs: number): Promise<Response> {
+  invoke(g: Group, req: CallRequest, opts: InvokeOptions, timeoutMs: number): Promise<CallResult> {
     const now = performance.now();
     const deadline = (opts.arrivedAt ?? now) + timeoutMs;
     if (deadline - now < 1) return Promise.reject(this.#late(timeoutMs));
@@ -137,7 +137,7 @@ export class Queue {
         ),
       );
     }
-    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    const { promise, resolve, reject } = Promise.withResolvers<CallResult>();
     const w: Waiter = {
       req,
       opts,
@@ -264,7 +264,7 @@ export class Queue {
     opts: InvokeOptions,
     timeoutMs: number,
     deadline: number,
-  ): Promise<Response> {
+  ): Promise<CallResult> {
     const binding = g.waiting.length > 0 || p.inflight + 1 >= g.limit.value;
     return p.call(req, opts, {
       timeoutMs,

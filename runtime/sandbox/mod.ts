@@ -23,6 +23,8 @@ export { SandboxError, type SandboxErrorCode } from "./errors.ts";
 export { type ProcessMemory, processMemory } from "./memory.ts";
 export type {
   CallRequest,
+  CallResponse,
+  CallResult,
   FunctionLog,
   FunctionSpec,
   InvokeOptions,

@@ -327,7 +327,8 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
       if (!g.procs.some((p) => p.healthy)) await grow(g);
     },
 
-    invoke(spec: FunctionSpec, req: CallRequest, opts: InvokeOptions): Promise<Response> {
+    // deno-lint-ignore no-explicit-any -- one body for both overloads of SandboxPool.invoke
+    invoke(spec: FunctionSpec, req: CallRequest, opts: InvokeOptions): Promise<any> {
       try {
         checkRunning();
       } catch (e) {

@@ -54,6 +54,33 @@ Deno.test("passes method, headers, status, env.VARS and ctx.requestId", async ()
   }
 });
 
+Deno.test("a call as parts: header pairs in, the answer's parts out with the host's headers in place", async () => {
+  const pool = await startPool({ spares: 0 });
+  try {
+    const s = spec(
+      "parts",
+      `export default { async fetch(req) {
+      return new Response(req.headers.get("x-a") + " " + await req.text(), {
+        status: 202, headers: { "x-b": "2", "x-virgo-peer": "forged" } });
+    } }`,
+    );
+    const body = new Response("data").body!;
+    const res = await pool.invoke(
+      s,
+      { method: "POST", url: "http://fn/", headers: [["x-a", "1"]], body },
+      { requestId: "r-p", headers: [["x-virgo-peer", "peer-test"]], parts: true },
+    );
+    assertEquals(res.status, 202);
+    assertEquals(res.headers.filter(([n]) => n === "x-b" || n === "x-virgo-peer"), [
+      ["x-b", "2"],
+      ["x-virgo-peer", "peer-test"],
+    ]);
+    assertEquals(new TextDecoder().decode(res.body as Uint8Array), "1 data");
+  } finally {
+    await pool.stop();
+  }
+});
+
 Deno.test("env.KV goes to the host in the function's namespace; kv errors keep their code", async () => {
   const pool = await startPool();
   try {

@@ -146,6 +146,21 @@ export interface CallRequest {
   readonly body: ReadableStream<Uint8Array> | null;
 }
 
+/**
+ * A function's answer as its parts, for a caller that passes them on without a `Response` (the
+ * mesh): checked as the Response constructor would check them, the headers of
+ * {@linkcode InvokeOptions.headers} in place of the function's own of those names.
+ */
+export interface CallResponse {
+  status: number;
+  headers: [string, string][];
+  /** Bytes when the child sent the body whole; `null`: none. */
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+}
+
+/** What one call resolves with: a Response, or its parts when asked ({@linkcode InvokeOptions.parts}). */
+export type CallResult = Response | CallResponse;
+
 /** Options of one call. */
 export interface InvokeOptions {
   requestId: string;
@@ -163,6 +178,8 @@ export interface InvokeOptions {
    * added as the response is made, cheaper than setting them on it afterwards.
    */
   headers?: ReadonlyArray<readonly [string, string]>;
+  /** Resolve with a {@linkcode CallResponse}, not a Response. */
+  parts?: boolean | undefined;
 }
 
 /** One function process, for metrics such as "sandbox memory per function". */
@@ -223,6 +240,11 @@ export interface SandboxPool {
    * Throws `OVERLOADED` (with `retryAfter`, `refused`) at once when the call would wait too long,
    * and `SANDBOX_STOPPED` (`refused`) when the pool is stopping.
    */
+  invoke(
+    fn: FunctionSpec,
+    req: CallRequest,
+    opts: InvokeOptions & { parts: true },
+  ): Promise<CallResponse>;
   invoke(fn: FunctionSpec, req: CallRequest, opts: InvokeOptions): Promise<Response>;
   /**
    * Lets in-flight and queued calls finish, then ends the version's process(es); a load of it
