@@ -148,12 +148,14 @@ Deno.test({
     const nodes = [a, b, c];
     try {
       await waitFor(() => nodes.every((n) => n.peers().length === 3), 10_000, "full view");
-      // b and c must be connected directly for c's leave notice to reach b at once.
-      await waitFor(
-        () => b.node.getConnections().some((x) => x.remotePeer.toString() === c.peerId),
-        15_000,
-        "b–c",
-      );
+      // b and c must be connected directly for c's leave notice to reach b at once — on c's
+      // side too: c sends it over the connections it holds open, and each side of a new
+      // connection finishes its upgrade at its own moment.
+      const linked = (x: typeof a, y: typeof a) =>
+        x.node.getConnections().some((k) =>
+          k.remotePeer.toString() === y.peerId && k.status === "open"
+        );
+      await waitFor(() => linked(b, c) && linked(c, b) && linked(c, a), 15_000, "b–c, c–a");
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       await c.serveInvoke(async (call) => {
