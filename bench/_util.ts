@@ -193,20 +193,33 @@ export function f(x: number | null | undefined, unit = "", d = 2): string {
   return unit ? `${s} ${unit}` : s;
 }
 
+/** TCP payload bytes of one process's established sockets, in total and per socket. */
+export interface TcpBytes {
+  sent: number;
+  recv: number;
+  sockets: number;
+  /** By `local peer` address pair: a socket is the same one in two samples only if its pair is. */
+  bySocket: Map<string, { sent: number; recv: number }>;
+}
+
 /**
  * TCP payload bytes sent and received so far by each process's established
  * sockets (from `ss -tinp`: bytes_sent/bytes_received per socket), by pid.
- * Covers libp2p's noise + yamux framing, not IP/TCP headers.
+ * Covers libp2p's noise + yamux framing, not IP/TCP headers. Compare two
+ * samples with {@linkcode tcpDelta}: totals drop when a socket closes.
  */
-export async function tcpBytesByPid(): Promise<Map<number, { sent: number; recv: number; sockets: number }>> {
+export async function tcpBytesByPid(): Promise<Map<number, TcpBytes>> {
   const out = await sh("ss", ["-tinpH", "state", "established"]);
-  const by = new Map<number, { sent: number; recv: number; sockets: number }>();
+  const by = new Map<number, TcpBytes>();
   let owners: number[] = [];
+  let socket = "";
   for (const line of out.split("\n")) {
     if (line.includes("users:((")) {
       owners = [...new Set([...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+      // `Recv-Q Send-Q Local:Port Peer:Port users:(…)` with the state filtered out.
+      socket = line.trim().split(/\s+/).slice(2, 4).join(" ");
       for (const pid of owners) {
-        const e = by.get(pid) ?? { sent: 0, recv: 0, sockets: 0 };
+        const e = by.get(pid) ?? { sent: 0, recv: 0, sockets: 0, bySocket: new Map() };
         e.sockets++;
         by.set(pid, e);
       }
@@ -214,13 +227,32 @@ export async function tcpBytesByPid(): Promise<Map<number, { sent: number; recv:
     const sent = /bytes_sent:(\d+)/.exec(line);
     const recv = /bytes_received:(\d+)/.exec(line);
     if ((sent || recv) && owners.length) {
+      const one = { sent: Number(sent?.[1] ?? 0), recv: Number(recv?.[1] ?? 0) };
       for (const pid of owners) {
         const e = by.get(pid)!;
-        e.sent += Number(sent?.[1] ?? 0);
-        e.recv += Number(recv?.[1] ?? 0);
+        e.sent += one.sent;
+        e.recv += one.recv;
+        e.bySocket.set(socket, one);
       }
       owners = [];
     }
   }
   return by;
+}
+
+/**
+ * Bytes a process sent and received between two samples, over the sockets open at both: a socket
+ * that closed in between (connections are bounded and recycled) would otherwise make the
+ * difference of totals negative, and one opened in between has no start to subtract.
+ */
+export function tcpDelta(before: TcpBytes, after: TcpBytes): { sent: number; recv: number } {
+  let sent = 0;
+  let recv = 0;
+  for (const [key, a] of after.bySocket) {
+    const b = before.bySocket.get(key);
+    if (!b) continue;
+    sent += a.sent - b.sent;
+    recv += a.recv - b.recv;
+  }
+  return { sent, recv };
 }

@@ -30,7 +30,7 @@ import {
 } from "../test/_harness.ts";
 import { runJsonScript } from "./_scripts.ts";
 import { versus } from "./_wrk.ts";
-import { f, type Headline, log, type PartOptions, type PartResult, r, rssMb, sleep, step, tcpBytesByPid, writeResult } from "./_util.ts";
+import { f, type Headline, log, type PartOptions, type PartResult, r, rssMb, sleep, step, tcpBytesByPid, tcpDelta, writeResult } from "./_util.ts";
 
 const ROUTE = "x-virgo-route";
 
@@ -273,8 +273,9 @@ async function idleCost(opts: PartOptions, data: Record<string, unknown>, headli
           const x = after.get(p.pid);
           const b = before.get(p.pid);
           if (x && b) {
-            w.push((x.sent - b.sent) / window);
-            rd.push((x.recv - b.recv) / window);
+            const d = tcpDelta(b, x);
+            w.push(d.sent / window);
+            rd.push(d.recv / window);
             sockets.push(x.sockets);
           }
         }

@@ -36,6 +36,7 @@ import {
   sleep,
   step,
   tcpBytesByPid,
+  tcpDelta,
   waitFor,
   writeResult,
 } from "./_util.ts";
@@ -183,7 +184,7 @@ export async function measureScale(n: number, holdS: number) {
       }
       const t0b = before.tcp.get(p.pid);
       const t1b = after.tcp.get(p.pid);
-      if (t0b && t1b) tcpSent.push(Math.max(0, t1b.sent - t0b.sent) / secs);
+      if (t0b && t1b) tcpSent.push(tcpDelta(t0b, t1b).sent / secs);
     });
     return {
       peers: n,
