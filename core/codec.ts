@@ -35,14 +35,27 @@ export function headParts(head: unknown, tail?: Uint8Array): Uint8Array[] {
  * ```
  */
 export function encodeHead(head: unknown, tail?: Uint8Array): Uint8Array {
-  const parts = headParts(head, tail);
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
+  return concatBytes(headParts(head, tail));
+}
+
+/**
+ * One buffer of `parts`, in order: the part itself when there is only one (no copy). Pass `size`
+ * when the caller already summed the lengths.
+ *
+ * @example
+ * ```ts
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[], size?: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = size ?? 0;
+  if (size === undefined) for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
-    at += p.length;
+    at += p.byteLength;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeHead, encodeHead, headParts } from "./codec.ts";
+import { concatBytes, decodeHead, encodeHead, headParts } from "./codec.ts";
 import { VirgoError } from "./errors.ts";
 
 Deno.test("codec: head and bytes round-trip, in parts or in one buffer", () => {
@@ -22,4 +22,12 @@ Deno.test("codec: malformed messages are refused with BAD_FRAME", () => {
   ) {
     assert.throws(() => decodeHead(bad), (e) => e instanceof VirgoError && e.code === "BAD_FRAME");
   }
+});
+
+Deno.test("concatBytes: parts in order, one part without a copy, a given size used", () => {
+  const one = new Uint8Array([7]);
+  assert.equal(concatBytes([one]), one);
+  assert.deepEqual([...concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])])], [1, 2, 3]);
+  assert.deepEqual([...concatBytes([new Uint8Array([4]), new Uint8Array([5])], 2)], [4, 5]);
+  assert.equal(concatBytes([]).byteLength, 0);
 });

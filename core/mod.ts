@@ -15,7 +15,7 @@
  *
  * @module
  */
-export { decodeHead, encodeHead, headParts } from "./codec.ts";
+export { concatBytes, decodeHead, encodeHead, headParts } from "./codec.ts";
 export { type Code, isCode, STATUS, VirgoError } from "./errors.ts";
 export { childLogger, type Logger, silentLogger } from "./logger.ts";
 export { Lifecycle, type Startable } from "./startable.ts";

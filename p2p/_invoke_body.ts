@@ -5,6 +5,7 @@
  * @module
  */
 import type { Stream } from "@libp2p/interface";
+import { concatBytes } from "../core/mod.ts";
 import { MAX_INVOKE_BODY_FRAME_BYTES } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { FrameBatch, type FrameReader } from "./frames.ts";
@@ -141,7 +142,7 @@ export function receiveBody(
       if (f[0] === T_BODY) here.push(f.subarray(1));
       else if (f[0] === T_END && f.byteLength === 1) {
         onEnd();
-        return concat(here);
+        return concatBytes(here);
       } else throw new MeshError("BAD_FRAME", "Bad frame: expected a body frame");
     }
   } catch (err) {
@@ -171,18 +172,4 @@ export function receiveBody(
       onError(reason instanceof Error ? reason : new Error("Body cancelled"));
     },
   }, { highWaterMark: 0 });
-}
-
-/** One buffer of `parts`: the part itself when there is one. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }

@@ -21,6 +21,7 @@
 import type { MultiaddrConnection, Transport, Upgrader } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { Uint8ArrayList } from "uint8arraylist";
+import { concatBytes } from "../core/mod.ts";
 
 type TcpFactory = ReturnType<typeof tcp>;
 type SendData = (data: Uint8ArrayList) => { sentBytes: number; canSendMore: boolean };
@@ -54,7 +55,7 @@ export function oneWritePerSend(maConn: MultiaddrConnection): void {
   let full = false;
   conn.addEventListener?.("drain", () => (full = false));
   const write = (parts: Uint8Array[], bytes: number) => {
-    const r = send.call(conn, new Uint8ArrayList(join(parts, bytes)));
+    const r = send.call(conn, new Uint8ArrayList(concatBytes(parts, bytes)));
     if (!r.canSendMore) full = true;
     return r;
   };
@@ -103,18 +104,6 @@ export function oneWritePerSend(maConn: MultiaddrConnection): void {
       reset.call(conn, err);
     };
   }
-}
-
-/** One buffer of `parts` (`bytes` long): the part itself when there is one. */
-function join(parts: Uint8Array[], bytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(bytes);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 function wrapUpgrader(upgrader: Upgrader): Upgrader {
