@@ -13,7 +13,6 @@ import { patchBlock } from "./_block.ts";
 import { KeyedMutex } from "./_lock.ts";
 import type { PoolContext } from "./_context.ts";
 import { PAXOS_ROUNDS } from "./constants.ts";
-import { quorum } from "./placement.ts";
 import { KvError } from "./errors.ts";
 import { NO_VERSION } from "./hlc.ts";
 import { ballotOf, isLive, newestOf, type PoolRecord } from "./records.ts";
@@ -231,8 +230,9 @@ export class Coordinator {
    * acceptors' rule: a replica that promised or accepted a higher ballot refuses this one. So the
    * record is taken by a majority only where no higher ballot got in first, and every read or
    * round after that meets it (or a newer one) in any majority. Refused by all: nothing was
-   * written, and a full round may follow. Taken by some but not a majority: its outcome is open
-   * — later rounds settle the key, and the write stands only if what settles is this record.
+   * written, and a full round may follow. Taken by some but not a majority (whatever the refusals
+   * were): its outcome is open — later rounds settle the key, and the write stands only if what
+   * settles is this record.
    */
   async #blind(
     op: WriteOp,
@@ -259,10 +259,12 @@ export class Coordinator {
     const result = { version: ballot, existed: false };
     const accepted = await this.#replication.accept(record, ballot, owners, { blind: true });
     if (accepted.ok) return { result };
-    // Taken by some, refused by a majority that had accepted higher ballots: in any majority from
-    // now on one of those answers, above this record, so it can never be chosen — as if nobody
-    // had taken it, a full round may write it again.
-    if (accepted.accepted > 0 && accepted.superseded < quorum(owners.length)) {
+    // Taken by some but not a majority: its outcome is open, even when a majority refused it for
+    // higher ballots — a read picks the newest record by version, and a higher ballot may carry an
+    // older record (a round that carried a value on), so this one can still be read. Writing it
+    // again under a new version would make one put take effect twice (the chaos test's checker
+    // saw it); later rounds settle the key, and the put stands only if what settles is this record.
+    if (accepted.accepted > 0) {
       return { pending: { version: ballot, outcome: { result } }, higher: undefined };
     }
     return { higher: accepted.higher };

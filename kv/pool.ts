@@ -356,10 +356,7 @@ export function createPool(init: PoolInit): Pool {
     const { metas, payload } = packRecords([p.record]);
     return encodeMessage({ t: "paxos", ok: p.ok, ...ballot(p), r: metas[0]! }, payload);
   }
-  const ballot = (p: Promise1) => ({
-    ...(p.ballot === undefined ? {} : { b: p.ballot }),
-    ...(p.superseded ? { s: 1 as const } : {}),
-  });
+  const ballot = (p: Promise1) => p.ballot === undefined ? {} : { b: p.ballot };
 
   /** Tells `peer` the membership this peer knows and merges what it knows back. */
   async function syncMembers(peer: string): Promise<void> {

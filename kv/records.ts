@@ -135,8 +135,6 @@ export interface Promise1 {
   ballot?: string;
   /** On a promise: the record accepted so far, if any. */
   record?: PoolRecord | undefined;
-  /** An accept refused because this replica already accepted a higher ballot (not only promised it). */
-  superseded?: boolean;
 }
 
 /** Promises kept per replica before the oldest is folded into the floor. */
@@ -221,15 +219,10 @@ export class RecordStore {
     return this.#locks.run(r.key, async () => {
       const cur = await this.#load(r.key);
       const floor = this.#promised(r.key, cur);
-      const superseded = cur !== undefined && compareVersions(ballotOf(cur), ballot) > 0;
-      if (compareVersions(ballot, floor) < 0) {
-        return superseded ? { ok: false, ballot: floor, superseded } : { ok: false, ballot: floor };
-      }
+      if (compareVersions(ballot, floor) < 0) return { ok: false, ballot: floor };
       if (cur !== undefined && compareVersions(ballotOf(cur), ballot) >= 0) {
         // A repeat of an accept already done is fine; anything else lost to a newer ballot.
-        return ballotOf(cur) === ballot
-          ? { ok: true }
-          : { ok: false, ballot: ballotOf(cur), superseded: true };
+        return ballotOf(cur) === ballot ? { ok: true } : { ok: false, ballot: ballotOf(cur) };
       }
       const stored: PoolRecord = { ...r, ballot };
       if (ballot === r.version) delete stored.ballot;

@@ -32,13 +32,7 @@ export interface ReadResult {
 /** What a phase of Paxos got from a quorum. */
 export type PhaseResult =
   | { ok: true; records: Array<PoolRecord | undefined> }
-  | {
-    ok: false;
-    higher: string | undefined;
-    accepted: number;
-    /** Refusals from replicas that had accepted a higher ballot. */
-    superseded: number;
-  };
+  | { ok: false; higher: string | undefined; accepted: number };
 
 const notLive = (peer: string) =>
   Promise.reject(new PeerUnavailableError(peer, new Error("Not live in this peer's view")));
@@ -149,7 +143,7 @@ export class Replication {
           resolve({ ok: true, records: records.slice() });
         } else if (owners.length - no < need) {
           counted.failed++;
-          resolve({ ok: false, higher: undefined, accepted: 0, superseded: 0 });
+          resolve({ ok: false, higher: undefined, accepted: 0 });
         } else return;
         done = true;
         this.#hedges.delete(hedge);
@@ -269,7 +263,6 @@ export class Replication {
     }
     const out: Promise1 = { ok: head.ok };
     if (head.b !== undefined) out.ballot = head.b;
-    if (head.s === 1) out.superseded = true;
     if (head.r !== null) out.record = unpackRecords([head.r], payload)[0];
     return out;
   }
@@ -290,7 +283,6 @@ export class Replication {
       let yes = 0;
       let no = 0;
       let higher: string | undefined;
-      let superseded = 0;
       let done = false;
       const settle = () => {
         if (done) return;
@@ -301,7 +293,7 @@ export class Replication {
         } else if (owners.length - no < need) {
           done = true;
           counted.failed++;
-          resolve({ ok: false, higher, accepted: yes, superseded });
+          resolve({ ok: false, higher, accepted: yes });
         }
       };
       for (const answer of answers) {
@@ -312,7 +304,6 @@ export class Replication {
               records.push(p.record);
             } else {
               no++;
-              if (p.superseded) superseded++;
               if (p.ballot && (!higher || compareVersions(p.ballot, higher) > 0)) higher = p.ballot;
             }
             settle();

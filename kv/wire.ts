@@ -86,8 +86,6 @@ const replyHead = z.discriminatedUnion("t", [
     ok: z.boolean(),
     b: version.optional(),
     r: recMeta.nullable(),
-    /** A refused accept: the replica holds an accepted ballot above it (see `Promise1.superseded`). */
-    s: z.literal(1).optional(),
   }),
 ]);
 
