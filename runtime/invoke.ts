@@ -120,12 +120,6 @@ export interface InvokeNet {
 
 /** How one call reached this peer. The HTTP layer, which holds the token, decides `admin`. */
 export interface CallOptions {
-  /**
-   * Routed and admitted by the peer that received it: the call runs here, no
-   * `public: false` check is repeated, and {@linkcode ADMIN_HEADER} says
-   * whether its caller presented the admin token.
-   */
-  fromMesh?: boolean;
   /** The caller presented this peer's admin token. @default {false} */
   admin?: boolean;
   /** Whether a function deployed `public: false` needs `admin` (the peer has a token). @default {true} */
@@ -135,15 +129,15 @@ export interface CallOptions {
 /** Runs calls for the HTTP layer and for calls arriving from other peers. */
 export interface Invoker {
   /**
-   * Runs `/fn/<name><rest>`. `fromMesh` calls were already routed by the peer
-   * that received them and always run here. A failure answers the contract's
+   * Runs `/fn/<name><rest>` as this peer received it: routed here or to another peer. A failure answers the contract's
    * JSON error; for a function's own failure (see {@linkcode FUNCTION_FAILURES})
    * the message is the real one only for an admin caller.
    */
   handle(req: Request, name: string, opts?: CallOptions): Promise<Response>;
   /**
-   * Runs a call another peer routed here (as {@linkcode handle} with `fromMesh`), from the parts
-   * it crossed the mesh as, and answered as parts but for errors: no `Request` nor `Response`
+   * Runs a call another peer routed and admitted (so it runs here, no `public: false` check is
+   * repeated, and {@linkcode ADMIN_HEADER} says whether its caller presented the admin token),
+   * from the parts it crossed the mesh as, and answered as parts but for errors: no `Request` nor `Response`
    * is built on this peer. `call.url` must be parsed
    * already (an absolute URL's `href`); `name` is the function's, from its path.
    */
@@ -357,24 +351,20 @@ export function createInvoker(init: InvokerInit): Invoker {
       // Ours from the peer that routed the call; a caller's own when it is plain; else a fresh one.
       const requestId = acceptRequestId(req.headers.get(REQUEST_ID_HEADER)) ??
         acceptRequestId(req.headers.get(CALLER_REQUEST_ID_HEADER)) ?? nextRequestId();
-      const admin = opts.fromMesh ? req.headers.get(ADMIN_HEADER) === "1" : opts.admin === true;
-      const expect = opts.fromMesh ? req.headers.get(EXPECT_HEADER) : null;
+      const admin = opts.admin === true;
       try {
         // A method no function can be handed is refused first, whatever the name.
-        req = forFunction(req, admin && !opts.fromMesh, callMethod(req.method));
+        req = forFunction(req, admin, callMethod(req.method));
         checkDeclaredLength(req, maxBody);
         const meta = registry.get(name);
-        if (expect !== null) await expected(expect, name, meta);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
-        if (!meta.public && !opts.fromMesh && !admin && opts.guarded !== false) {
+        if (!meta.public && !admin && opts.guarded !== false) {
           throw new VirgoError(
             "UNAUTHORIZED",
             `Function ${name} is private: send Authorization: Bearer <token>`,
           );
         }
-        const route = opts.fromMesh
-          ? "local"
-          : parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
+        const route = parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
           return await runLocal(meta, requestId, arrivedAt, bounded(req), req.signal);
         }
@@ -443,7 +433,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           return await moveOn(err, peer.peerId, again);
         }
       } catch (err) {
-        return answer(err, name, requestId, admin, opts.fromMesh === true, req.signal.aborted);
+        return answer(err, name, requestId, admin, false, req.signal.aborted);
       }
     },
 

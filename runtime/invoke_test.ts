@@ -3,6 +3,7 @@ import {
   asRequest,
   asResponse,
   MeshError,
+  type OutgoingCall,
   type PeerInfo,
   type Router,
   type Strategy,
@@ -16,6 +17,7 @@ import {
   FUNCTION_FAILURES,
   functionUrl,
   type InvokeNet,
+  type Invoker,
   NEVER_RAN,
   parseRoute,
   PEER_HEADER,
@@ -127,13 +129,14 @@ function twoPeers(fns: Record<string, { public: boolean }>) {
   const b = fakePeer("peer-b", fns);
   const bInfo = { ...b.info, self: false } as PeerInfo;
   a.router.pick = () => bInfo;
-  a.mesh.remote = (req) => {
-    const name = new URL(req.url).pathname.split("/")[2]!;
-    // As the mesh hands a call over: its parts, no Request.
-    const parts = { method: req.method, url: req.url, headers: [...req.headers], body: req.body };
-    return b.invoker.serve(parts, name).then(asResponse);
-  };
+  a.mesh.remote = (req) => fromMesh(b.invoker, req, new URL(req.url).pathname.split("/")[2]!);
   return { a, b, route: { "x-virgo-route": "random" } };
+}
+
+/** `req` run as another peer hands a call over (its parts, no Request), answered as a Response. */
+async function fromMesh(invoker: Invoker, req: Request, name: string): Promise<Response> {
+  const parts = { method: req.method, url: req.url, headers: [...req.headers], body: req.body };
+  return asResponse(await invoker.serve(parts, name));
 }
 
 const call = (path: string, headers: Record<string, string> = {}) =>
@@ -229,7 +232,7 @@ Deno.test("invoke: a private function needs the admin token on the peer that rec
 
   assert.equal((await invoker.handle(call("/fn/p"), "p", { admin: true })).status, 200);
   assert.equal((await invoker.handle(call("/fn/p"), "p", { guarded: false })).status, 200);
-  assert.equal((await invoker.handle(call("/fn/p"), "p", { fromMesh: true })).status, 200);
+  assert.equal((await fromMesh(invoker, call("/fn/p"), "p")).status, 200);
 
   const { a, b, route } = twoPeers({ p: { public: false } });
   assert.equal((await a.invoker.handle(call("/fn/p", route), "p")).status, 401);
@@ -241,7 +244,7 @@ Deno.test("invoke: a private function needs the admin token on the peer that rec
 
 Deno.test("invoke: a function never sees the admin token or the admin flag", async () => {
   const { invoker } = fakePeer("peer-a", { f: { public: true } });
-  const headersSeen = async (req: Request, opts?: { admin?: boolean; fromMesh?: boolean }) =>
+  const headersSeen = async (req: Request, opts?: { admin?: boolean }) =>
     await (await invoker.handle(req, "f", opts)).json() as Record<string, string>;
 
   const admin = await headersSeen(
@@ -256,10 +259,11 @@ Deno.test("invoke: a function never sees the admin token or the admin flag", asy
   const forged = await headersSeen(call("/fn/f", { [ADMIN_HEADER]: "1", [EXPECT_HEADER]: "x" }));
   assert.equal(forged[ADMIN_HEADER], undefined);
   assert.equal(forged[EXPECT_HEADER], undefined);
-  const relayed = await headersSeen(
+  const relayed = await (await fromMesh(
+    invoker,
     call("/fn/f", { [ADMIN_HEADER]: "1", [EXPECT_HEADER]: "f@0123456789abcdef" }),
-    { fromMesh: true },
-  );
+    "f",
+  )).json() as Record<string, string>;
   assert.equal(relayed[ADMIN_HEADER], undefined);
   assert.equal(relayed[EXPECT_HEADER], undefined);
   // From the mesh as parts: ours are dropped in any case, and read as Headers would read them.
@@ -338,7 +342,7 @@ function fakeMesh(ids: string[]) {
           : Promise.resolve({ name: meta.name }),
     } as unknown as Registry;
     const sandbox = {
-      async invoke(_spec: unknown, req: Request, opts: InvokeOptions) {
+      async invoke(_spec: unknown, req: Request | OutgoingCall, opts: InvokeOptions) {
         const b = behaviour.get(id)!;
         if (b === "OVERLOADED") {
           throw new SandboxError("OVERLOADED", "Too many calls", { refused: true, retryAfter: 3 });
@@ -346,9 +350,11 @@ function fakeMesh(ids: string[]) {
         if (b === "SANDBOX_STOPPED") {
           throw new SandboxError("SANDBOX_STOPPED", "Stopping", { refused: true });
         }
-        const body = await req.text();
-        ran.push({ peer: id, method: req.method, body });
-        return answer(new Response(`${req.method} ${body}`), opts);
+        // A call from the mesh arrives as parts (see `Invoker.serve`).
+        const r = req instanceof Request ? req : asRequest(req);
+        const body = await r.text();
+        ran.push({ peer: id, method: r.method, body });
+        return answer(new Response(`${r.method} ${body}`), opts);
       },
     } as unknown as SandboxPool;
     const net: InvokeNet = {
@@ -379,7 +385,7 @@ function fakeMesh(ids: string[]) {
         });
         const name = new URL(req.url).pathname.split("/")[2]!;
         try {
-          return await invokers.get(to)!.handle(crossed, name, { fromMesh: true });
+          return await fromMesh(invokers.get(to)!, crossed, name);
         } catch (err) {
           const code = (err as { code?: Code }).code ?? "PEER_FAILED";
           throw new MeshError(code, (err as Error).message, { remote: true });
@@ -467,14 +473,14 @@ Deno.test("invoke: a peer without the expected version refuses before running, a
     headers: { [EXPECT_HEADER]: "f@0123456789abcdef" },
   });
   await assert.rejects(
-    invokers.get("b")!.handle(req, "f", { fromMesh: true }),
+    fromMesh(invokers.get("b")!, req, "f"),
     (err: { code?: string }) => err.code === "VERSION_UNAVAILABLE",
   );
   // A peer that holds the expected version runs the call.
-  const ok = await invokers.get("a")!.handle(
+  const ok = await fromMesh(
+    invokers.get("a")!,
     new Request("http://peer/fn/f", { headers: { [EXPECT_HEADER]: "f@0123456789abcdef" } }),
     "f",
-    { fromMesh: true },
   );
   assert.equal(ok.status, 200);
 });
@@ -554,12 +560,12 @@ Deno.test("invoke: a call from the mesh refused here is thrown, so its code cros
   const { invokers, behaviour } = fakeMesh(["a"]);
   behaviour.set("a", "OVERLOADED");
   await assert.rejects(
-    invokers.get("a")!.handle(post(), "f", { fromMesh: true }),
+    fromMesh(invokers.get("a")!, post(), "f"),
     (e: SandboxError) => e.code === "OVERLOADED",
   );
   behaviour.set("a", "SANDBOX_STOPPED");
   await assert.rejects(
-    invokers.get("a")!.handle(post(), "f", { fromMesh: true }),
+    fromMesh(invokers.get("a")!, post(), "f"),
     (e: SandboxError) => e.code === "SANDBOX_STOPPED",
   );
 });
