@@ -73,6 +73,14 @@ export function readU32(payload: Uint8Array): number {
   return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
 }
 
+/** Writes `n` big-endian at `at`: no `DataView` made for each of a frame's numbers. */
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 24;
+  b[at + 1] = (n >>> 16) & 0xff;
+  b[at + 2] = (n >>> 8) & 0xff;
+  b[at + 3] = n & 0xff;
+}
+
 /**
  * Batches frames and writes them with one write per tick; while a write is in flight further
  * frames join the next batch, so under load frames coalesce without added latency when idle.
@@ -133,11 +141,10 @@ export class FrameWriter {
     const start = this.#size;
     const at = this.#frame(type, id, 4 + text.length * 3 + tailLen);
     const { written } = te.encodeInto(text, this.#buf.subarray(at + 4));
-    const dv = new DataView(this.#buf.buffer);
-    dv.setUint32(at, written);
+    putU32(this.#buf, at, written);
     if (tail && tailLen > 0) this.#buf.set(tail, at + 4 + written);
     const len = 5 + 4 + written + tailLen;
-    dv.setUint32(start, len);
+    putU32(this.#buf, start, len);
     this.#size = start + 4 + len;
     this.#queued();
   }
@@ -158,10 +165,9 @@ export class FrameWriter {
       this.#buf = next;
     }
     const at = this.#size;
-    const dv = new DataView(this.#buf.buffer);
-    dv.setUint32(at, 5 + max);
+    putU32(this.#buf, at, 5 + max);
     this.#buf[at + 4] = type;
-    dv.setUint32(at + 5, id);
+    putU32(this.#buf, at + 5, id);
     this.#size = at + HEADER + max;
     return at + HEADER;
   }
