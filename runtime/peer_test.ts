@@ -3,17 +3,10 @@ import { openDatabase } from "../kv/mod.ts";
 import { resolveConfig } from "./config.ts";
 import { silentLogger } from "./log.ts";
 import { startPeer } from "./peer.ts";
+import { freePort } from "../test/_ports.ts";
 
 /** libp2p leaves a handle open after stop. */
 const libp2pTest = { sanitizeOps: false, sanitizeResources: false } as const;
-
-/** A loopback port free a moment ago. */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = probe.addr;
-  probe.close();
-  return port;
-}
 
 /**
  * Processes whose command line names `address`: a peer's function processes are denied its own

@@ -26,6 +26,9 @@
  */
 
 import { PEER_SEMI_SPACE_MB } from "../runtime/constants.ts";
+import { freePort } from "./_ports.ts";
+
+export { freePort };
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CLI = `${ROOT}runtime/cli/main.ts`;
@@ -297,8 +300,12 @@ export interface StartOptions {
   /** Data folder; a fresh temp folder by default. */
   data?: string;
   join?: string[];
-  /** Fixed libp2p port, e.g. to restart a peer at the same address. */
+  /**
+   * Fixed libp2p port, e.g. to restart a peer at the same address. By default one from
+   * {@linkcode freePort}, which no other test and no outgoing connection takes meanwhile.
+   */
   p2pPort?: number;
+  /** Fixed HTTP port; by default one from {@linkcode freePort}, as `p2pPort`. */
   httpPort?: number;
   /** Warm sandbox processes (`--spares`). @default {1} */
   spares?: number;
@@ -352,8 +359,8 @@ export async function startPeer(opts: StartOptions = {}): Promise<PeerProcess> {
     CLI,
     "start",
     "--http",
-    `${host}:${opts.httpPort ?? 0}`,
-    ...(opts.omitP2p ? [] : ["--p2p", `/ip4/${host}/tcp/${opts.p2pPort ?? 0}`]),
+    `${host}:${opts.httpPort ?? freePort()}`,
+    ...(opts.omitP2p ? [] : ["--p2p", `/ip4/${host}/tcp/${opts.p2pPort ?? freePort()}`]),
     "--data",
     data,
     "--spares",
@@ -509,17 +516,6 @@ export async function deploySource(
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ code, ...extra }),
   });
-}
-
-/**
- * A loopback TCP port free a moment ago (closed again, so a peer can take it), for the tests that
- * must name a port before the peer starts; everything else passes 0 and reads what it got.
- */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
 }
 
 /** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
