@@ -581,3 +581,59 @@ Deno.test("app: functionName finds the plain name of /fn/<name>[/…] URLs, the 
   ];
   for (const [url, name] of cases) assert.equal(functionName(url), name, url);
 });
+
+Deno.test(
+  "app: a call answers the same whether it takes the fast path or hono's routes",
+  () =>
+    withApp(async (app) => {
+      const deployed = async (name: string, code: string, extra: Record<string, unknown> = {}) => {
+        const res = await app.request(`/v1/functions/${name}`, {
+          method: "PUT",
+          headers: { "content-type": "application/json", ...bearer },
+          body: JSON.stringify({ code, ...extra }),
+        });
+        assert.equal(res.status, 201, await res.text());
+      };
+      const echo = `export default { async fetch(r) {
+        const u = new URL(r.url);
+        return Response.json({
+          method: r.method, path: u.pathname, query: u.search, body: await r.text(),
+          header: r.headers.get("x-mine"), auth: r.headers.get("authorization"),
+          admin: r.headers.get("x-virgo-admin"),
+        }, { status: 201, headers: { "x-out": "yes" } });
+      } }`;
+      await deployed("echo", echo);
+      await deployed("closed", echo, { public: false });
+      await deployed("boom", "export default { fetch() { throw new Error('kaput') } }");
+      // The same call by the fast path (`/fn/<name>`) and by the routes: a `%` in the name is
+      // left to hono, which decodes it (`%65` is `e`, `%6F` is `o`).
+      const calls: Array<[string, string, string, RequestInit]> = [
+        ["echo/a/b?c=d&e", "%65cho/a/b?c=d&e", "POST", {
+          body: "payload",
+          headers: { "x-mine": "mine", authorization: "Bearer app-user", "x-virgo-admin": "1" },
+        }],
+        ["echo", "%65cho", "GET", {}],
+        ["echo/", "%65cho/", "DELETE", {}],
+        ["closed/x", "cl%6Fsed/x", "GET", {}],
+        ["closed/x", "cl%6Fsed/x", "GET", { headers: { authorization: "Bearer nope-nope" } }],
+        ["closed/x", "cl%6Fsed/x", "PUT", { headers: bearer, body: "admin" }],
+        ["missing", "m%69ssing", "GET", {}],
+        ["boom", "b%6Fom", "GET", {}],
+        ["boom", "b%6Fom", "GET", { headers: bearer }],
+        ["echo", "%65cho", "GET", { headers: { "x-virgo-route": "nowhere" } }],
+      ];
+      // Each call has its own request id; the rest must be alike.
+      const seen = async (res: Response) => {
+        const id = res.headers.get("x-request-id") ?? "none";
+        const headers = [...res.headers].filter(([k]) => !/^x-(virgo-)?request-id$/.test(k));
+        return { status: res.status, headers, text: (await res.text()).replaceAll(id, "<id>") };
+      };
+      for (const [fast, routed, method, init] of calls) {
+        assert.equal(functionName(`http://peer/fn/${fast}`), fast.split(/[/?]/)[0]);
+        assert.equal(functionName(`http://peer/fn/${routed}`), undefined);
+        const a = await seen(await app.request(`/fn/${fast}`, { method, ...init }));
+        const b = await seen(await app.request(`/fn/${routed}`, { method, ...init }));
+        assert.deepEqual(b, a, `${method} /fn/${fast}`);
+      }
+    }, { token: TOKEN }),
+);

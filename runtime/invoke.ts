@@ -195,13 +195,19 @@ export function callMethod(method: string): string {
 }
 
 /**
- * The URL a function sees: `/fn/<name>` stripped from the path. Plain string
- * work, as it runs on every call: the router already matched the prefix.
+ * The URL a function sees: `/fn/<name>` stripped from the path, the name as the URL spells it
+ * (`/fn/%65cho/a` sees `/a`, as `/fn/echo/a` does). Plain string work, as it runs on every call:
+ * the router already matched the prefix.
  */
-export function functionUrl(url: string, name: string): string {
+export function functionUrl(url: string): string {
   const start = url.indexOf("/fn/", url.indexOf("//") + 2);
   if (start < 0) return url;
-  const rest = url.slice(start + 4 + name.length);
+  let end = start + 4;
+  for (; end < url.length; end++) {
+    const ch = url.charCodeAt(end);
+    if (ch === 47 /* / */ || ch === 63 /* ? */ || ch === 35 /* # */) break;
+  }
+  const rest = url.slice(end);
   return url.slice(0, start) + (rest.startsWith("/") ? rest : `/${rest}`);
 }
 
@@ -268,7 +274,7 @@ export function createInvoker(init: InvokerInit): Invoker {
       const res = await sandbox.invoke(spec, call.req, {
         requestId,
         signal,
-        url: functionUrl(call.req.url, name),
+        url: functionUrl(call.req.url),
         arrivedAt,
         headers: [
           [PEER_HEADER, net.peerId],

@@ -35,9 +35,12 @@ import {
 } from "./sandbox/mod.ts";
 
 Deno.test("invoke: the function sees its URL without the /fn/<name> prefix", () => {
-  assert.equal(functionUrl("http://h/fn/hello", "hello"), "http://h/");
-  assert.equal(functionUrl("http://h/fn/hello/", "hello"), "http://h/");
-  assert.equal(functionUrl("http://h/fn/hello/a/b?x=1#f", "hello"), "http://h/a/b?x=1#f");
+  assert.equal(functionUrl("http://h/fn/hello"), "http://h/");
+  assert.equal(functionUrl("http://h/fn/hello/"), "http://h/");
+  assert.equal(functionUrl("http://h/fn/hello/a/b?x=1#f"), "http://h/a/b?x=1#f");
+  assert.equal(functionUrl("http://h/fn/hello?x=/y"), "http://h/?x=/y");
+  // The name as the URL spells it, however hono decodes it.
+  assert.equal(functionUrl("http://h/fn/h%65llo/a"), "http://h/a");
 });
 
 Deno.test("invoke: x-virgo-route is validated", () => {
