@@ -73,13 +73,15 @@ export function allowList(p: Profile): string[] | undefined {
 /**
  * Arguments after `deno` for a child running `childUrl` with profile `p`, reaching its host over
  * the unix socket at `sock` (which it may open once: it revokes the path before loading code).
- * The child gets its {@linkcode NetPolicy} as its second argument.
+ * The child gets its {@linkcode NetPolicy} as its second argument, and `fresh` as its third
+ * when it is started for one function whose LOAD follows at once (not as a spare).
  */
 export function childArgs(
   p: Profile,
   denyNet: string[],
   childUrl: string,
   sock: string,
+  fresh = false,
 ): string[] {
   const args = [
     "run",
@@ -100,5 +102,6 @@ export function childArgs(
   else args.push(`--allow-net=${[...allow, `unix:${sock}`].join(",")}`);
   args.push(`--deny-net=${denyList(p, denyNet).join(",")}`);
   args.push(childUrl, sock, JSON.stringify(netPolicy(p)));
+  if (fresh) args.push("fresh");
   return args;
 }

@@ -72,7 +72,7 @@ export class SandboxProcess {
   #closing = false;
   #killedFor: SandboxError | undefined;
 
-  private constructor(init: ProcessInit) {
+  private constructor(init: ProcessInit, fresh: boolean) {
     this.#init = init;
     this.profileKey = profileKey(init.profile);
     this.rssLimit = (init.profile.memoryMb + RSS_OVERHEAD_MB) * 1024 * 1024;
@@ -87,7 +87,7 @@ export class SandboxProcess {
     });
     this.#conn.catch(() => {});
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(init.profile, init.denyNet, CHILD_URL, sock),
+      args: childArgs(init.profile, init.denyNet, CHILD_URL, sock, fresh),
       clearEnv: true,
       env: childEnv(),
       // Node's `process.cwd()` cannot be hidden inside the child: give it nothing to reveal.
@@ -118,15 +118,35 @@ export class SandboxProcess {
     this.exited = this.#child.status.then((s) => this.#onExit(s));
   }
 
-  /** Spawns a child and waits until it has warmed up; throws if it dies first. */
-  static async start(init: ProcessInit): Promise<SandboxProcess> {
-    const p = new SandboxProcess(init);
-    await Promise.race([
-      p.#ready.promise,
-      p.exited.then(() => {
-        throw new SandboxError("FUNCTION_CRASHED", "Sandbox process exited while starting");
-      }),
-    ]);
+  /**
+   * Spawns a child and waits until it has warmed up; throws if it dies first. With `load`, the
+   * child is started for that function: its LOAD goes out at once, the host makes no warm-up call
+   * (the child warms up by itself once loaded, while its first call is on the way), and this
+   * resolves when the function is loaded — throwing INVALID_BUNDLE as
+   * {@linkcode SandboxProcess.load} does, or FUNCTION_CRASHED if the child dies before READY.
+   */
+  static async start(
+    init: ProcessInit,
+    load?: { spec: FunctionSpec; timeoutMs: number },
+  ): Promise<SandboxProcess> {
+    const p = new SandboxProcess(init, load !== undefined);
+    const crashed = p.exited.then(() => {
+      throw new SandboxError("FUNCTION_CRASHED", "Sandbox process exited while starting");
+    });
+    if (load) {
+      // Told apart by READY: a child that dies before it is a start that failed, not a bad bundle.
+      const loaded = p.load(load.spec, load.timeoutMs);
+      loaded.catch(() => {}); // a child that died before READY fails it too: answered below
+      try {
+        await Promise.race([p.#ready.promise, crashed]);
+        await loaded;
+      } catch (e) {
+        p.close(); // the failed module may have run top-level code: never reuse this process
+        throw e;
+      }
+      return p;
+    }
+    await Promise.race([p.#ready.promise, crashed]);
     // A dummy call through the whole channel warms both sides' code paths (measured: a fresh child's
     // first call costs ~3 ms more without it).
     const warm = await p.call(new Request("http://warm/"), { requestId: "warm-up" }, {

@@ -139,8 +139,11 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
     if (drained && [...all].every((p) => p.inflight === 0)) drained();
   };
 
-  const spawn = async (profile: Profile): Promise<SandboxProcess> => {
-    const p = await SandboxProcess.start(procInit(profile));
+  const spawn = async (
+    profile: Profile,
+    load?: { spec: FunctionSpec; timeoutMs: number },
+  ): Promise<SandboxProcess> => {
+    const p = await SandboxProcess.start(procInit(profile), load);
     all.add(p);
     if (!running) p.kill("SANDBOX_STOPPED", "Sandbox pool stopped", true);
     return p;
@@ -165,17 +168,18 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   /** A process with `spec` loaded: a warm spare when the profile fits, else a fresh one. */
   const startFor = async (spec: FunctionSpec): Promise<SandboxProcess> => {
     const profile = profileOf(spec);
-    let p = profileKey(profile) === DEFAULT_KEY ? spares.shift() : undefined;
-    if (p) {
-      const t = setTimeout(() => {
-        refills.delete(t);
-        fillSpares();
-      }, SPARE_REFILL_DELAY_MS);
-      Deno.unrefTimer(t as unknown as number);
-      refills.add(t);
-    } else p = await spawn(profile);
+    const timeoutMs = Math.max(loadTimeoutMs, spec.timeoutMs || DEFAULT_TIMEOUT_MS);
+    const p = profileKey(profile) === DEFAULT_KEY ? spares.shift() : undefined;
+    // No spare: a process started for this function, loaded as it starts.
+    if (!p) return await spawn(profile, { spec, timeoutMs });
+    const t = setTimeout(() => {
+      refills.delete(t);
+      fillSpares();
+    }, SPARE_REFILL_DELAY_MS);
+    Deno.unrefTimer(t as unknown as number);
+    refills.add(t);
     try {
-      await p.load(spec, Math.max(loadTimeoutMs, spec.timeoutMs || DEFAULT_TIMEOUT_MS));
+      await p.load(spec, timeoutMs);
     } catch (e) {
       p.close(); // the failed module may have run top-level code: never reuse this process
       throw e;

@@ -7,6 +7,14 @@ const assertEquals = (a: unknown, b: unknown): void => assert.deepEqual(a, b);
 
 const req = (path = "/", init?: RequestInit) => new Request(`http://fn${path}`, init);
 
+/** This test process's child processes (a pool's processes are its children). */
+const childPids = (): string[] =>
+  [...Deno.readDirSync(`/proc/${Deno.pid}/task`)].flatMap((t) =>
+    Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/children`).split(" ").filter((x) =>
+      x.trim()
+    )
+  );
+
 Deno.test("invokes a hello function with the stripped path, query and ctx", async () => {
   const pool = await startPool();
   try {
@@ -159,6 +167,34 @@ Deno.test("load rejects bad bundles with INVALID_BUNDLE and the loader's message
       await (await pool.invoke(s, req(), { requestId: "r" })).text(),
       "hello world from peer-test\n",
     );
+  } finally {
+    await pool.stop();
+  }
+});
+
+Deno.test("without a spare, a process started for one function loads as it starts: bad bundles refused, their processes ended", async () => {
+  const pool = await startPool({ spares: 0, loadTimeoutMs: 300 });
+  try {
+    const syntax = await rejection(() => pool.load(spec("bad", "export default {")));
+    assertEquals(syntax.code, "INVALID_BUNDLE");
+    const throws = await rejection(() => pool.load(spec("bad", "throw new Error('boom at load')")));
+    assertEquals([throws.code, throws.message], ["INVALID_BUNDLE", "boom at load"]);
+    // A module that ends its own process while loading is a bad bundle, not a failed start.
+    const exits = await rejection(() => pool.load(spec("bad", "Deno.exit(3);")));
+    assertEquals(exits.code, "INVALID_BUNDLE");
+    const never = await rejection(() =>
+      pool.load(spec("bad", "await new Promise(() => {}); export default {};", { timeoutMs: 100 }))
+    );
+    assertEquals(never.message, "Module did not finish loading within 300 ms");
+    await until("the failed processes to end", () => childPids().length === 0);
+    // Its first call finds it loaded and warmed by itself; later ones as usual.
+    const s = spec("hello", HELLO);
+    await pool.load(s);
+    assertEquals(pool.stats().processes, 1);
+    for (const name of ["ada", "bo"]) {
+      const res = await pool.invoke(s, req(`/?name=${name}`), { requestId: name });
+      assertEquals(await res.text(), `hello ${name} from peer-test\n`);
+    }
   } finally {
     await pool.stop();
   }
