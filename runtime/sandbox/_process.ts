@@ -23,14 +23,10 @@ import type {
   Logger,
 } from "./types.ts";
 
-// `.js` in the npm package, whose CLI is bundled (bin/build.ts writes `_child.js` beside this code).
-const CHILD_URL = new URL(
-  import.meta.url.endsWith(".ts") ? "./_child.ts" : "./_child.js",
-  import.meta.url,
-).href;
-
 /** What a process needs from its pool. */
 export interface ProcessInit {
+  /** The URL of the program the child runs (see `_child_program.ts`). */
+  program: string;
   profile: Profile;
   denyNet: string[];
   peerId: string;
@@ -87,7 +83,7 @@ export class SandboxProcess {
     });
     this.#conn.catch(() => {});
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(init.profile, init.denyNet, CHILD_URL, sock, fresh),
+      args: childArgs(init.profile, init.denyNet, init.program, sock, fresh),
       clearEnv: true,
       env: childEnv(),
       // Node's `process.cwd()` cannot be hidden inside the child: give it nothing to reveal.
@@ -384,19 +380,30 @@ export class SandboxProcess {
 let denoDir: string | undefined;
 
 /**
- * The child's whole environment: nothing of the host's but where Deno keeps its cache. The
- * cache must persist across spawns (the child is TypeScript: an empty cache re-transpiles it on
- * every start), so without DENO_DIR or HOME one temporary directory serves this host's lifetime.
+ * Where children keep Deno's cache, and the host the bundled child program: DENO_DIR or
+ * `~/.cache/deno`, else one temporary directory for this host's lifetime. Undefined without
+ * env permission on the host (the child then uses its default).
  */
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+export function childDenoDir(): string | undefined {
   try {
     if (denoDir === undefined) {
       const home = Deno.env.get("HOME");
       denoDir = Deno.env.get("DENO_DIR") ||
         (home ? `${home}/.cache/deno` : Deno.makeTempDirSync({ prefix: "virgo-deno-dir-" }));
     }
-    env.DENO_DIR = denoDir;
-  } catch { /* no env permission on the host: the child uses its default */ }
+    return denoDir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The child's whole environment: nothing of the host's but where Deno keeps its cache, which
+ * must persist across spawns (V8's code cache of the child program is kept there).
+ */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  const dir = childDenoDir();
+  if (dir !== undefined) env.DENO_DIR = dir;
   return env;
 }

@@ -6,7 +6,8 @@
  * @module
  */
 import { DEFAULT_PROFILE, type Profile, profileKey } from "./_flags.ts";
-import { type ProcessInit, SandboxProcess } from "./_process.ts";
+import { childDenoDir, type ProcessInit, SandboxProcess } from "./_process.ts";
+import { childProgram } from "./_child_program.ts";
 import { startWatchdog } from "./_watchdog.ts";
 import { type ProcessMemory, processMemory } from "./memory.ts";
 import { loggable } from "./_calls.ts";
@@ -85,6 +86,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   let drained: (() => void) | undefined;
   let stopWatchdog: (() => void) | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
+  let program = "";
 
   const runningCalls = (): number => {
     let n = 0;
@@ -102,6 +104,7 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
   });
 
   const procInit = (profile: Profile): ProcessInit => ({
+    program,
     profile,
     denyNet: init.denyNet,
     peerId: init.peerId,
@@ -268,6 +271,8 @@ export function createSandboxPool(init: SandboxInit): SandboxPool {
 
   return {
     async start() {
+      if (running) return;
+      program ||= await childProgram(childDenoDir());
       if (running) return;
       running = true;
       stopping = undefined;
