@@ -27,7 +27,17 @@ import { installNetPolicy, type NetPolicy } from "./_net_policy.ts";
 import { INLINE_BODY_MAX, MAX_LOG_CHARS, WAIT_UNTIL_GRACE_MS } from "./constants.ts";
 
 type Handler = { fetch: (req: Request, env: unknown, ctx: unknown) => unknown };
-type Call = { abort: AbortController; body?: Inbound; win?: Window };
+/**
+ * A call in flight: `cancelled` once the host cancelled it (its answer is then dropped), and its
+ * Request (or, on a Deno without the hook `newRequest` uses, the controller of its signal).
+ */
+type Call = {
+  cancelled: boolean;
+  req?: Request;
+  ac?: AbortController;
+  body?: Inbound;
+  win?: Window;
+};
 
 const sock = Deno.args[0]!;
 // Without a policy argument, nothing beyond public addresses opens.
@@ -125,7 +135,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
   // How long the call waited for this process since the host sent it: the host hands a busy
   // process fewer calls at once.
   const waited = Math.max(0, Date.now() - (Number(h.t) || Date.now()));
-  const call: Call = { abort: new AbortController() };
+  const call: Call = { cancelled: false };
   calls.set(id, call);
   let body: BodyInit | null = null;
   if (h.b === 1) body = tail.slice();
@@ -134,7 +144,7 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
     body = call.body.readable;
   }
   try {
-    const req = new Request(h.u, { method: h.m, headers: h.h, body, signal: call.abort.signal });
+    const req = newRequest(h.u, h.m, h.h, body, call);
     const ctx = {
       peerId,
       requestId: h.r,
@@ -150,10 +160,14 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
       if (!(r instanceof Response)) throw new TypeError("fetch() did not return a Response");
       return r;
     });
-    if (call.abort.signal.aborted) return;
+    if (call.cancelled) return;
     // Before the headers: reading them makes Deno turn a string body into a stream.
     const text = textBody(res);
-    const headers = [...res.headers];
+    // forEach, not the iterator: ~0.5 µs and ~0.8 KB less a call, the same sorted, combined pairs.
+    const headers: [string, string][] = [];
+    res.headers.forEach((value, name) => {
+      headers.push([name, value]);
+    });
     const bytes = text === undefined ? undefined : te.encode(text);
     if (bytes !== undefined && bytes.length <= INLINE_BODY_MAX) {
       out.sendJson(T.RES, id, { s: res.status, h: headers, b: 1, w: waited }, bytes);
@@ -167,17 +181,90 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
         chunk: (c) => out.send(T.RES_CHUNK, id, [c]),
         end: () => out.send(T.RES_END, id),
       },
-      () => !call.abort.signal.aborted,
+      () => !call.cancelled,
       (win) => call.win = win,
     );
   } catch (e) {
-    if (!call.abort.signal.aborted) {
+    if (!call.cancelled) {
       // The stack goes to the log only: the caller's answer carries the message at most.
       log("error", ["Uncaught exception:", e], h.r);
       out.send(T.RES_ERROR, id, json({ message: message(e) }));
     }
   } finally {
     calls.delete(id);
+  }
+}
+
+/** A Request's inner request, where Deno's signal getter finds the hook that aborts it. */
+type Inner = { onCancel?: (abort: () => void) => void; abort?: () => void };
+/**
+ * Deno's key of a Request's inner request; false when this Deno has none, or its `onCancel` hook
+ * does not make an abortable signal (looked up and checked once).
+ */
+let innerKey: symbol | false | undefined;
+
+/** Keeps the function with which Deno aborts a Request's signal, when it makes the signal. */
+function keepAbort(this: Inner, abort: () => void): void {
+  this.abort = abort;
+}
+
+/**
+ * A Request for a call, to be aborted by {@linkcode abortCall}. A signal handed to `new Request`
+ * costs ~3 µs a call (Deno makes a dependent signal held by weak references: 5.3 → 2.2 µs a
+ * Request in a loop); without one, Deno makes the Request's signal only when something reads it,
+ * and asks the inner request's `onCancel` hook how to abort it, as for a request of `Deno.serve`
+ * (whose reason a cancelled call's signal then gives). On a Deno where that hook does not work,
+ * the call takes an AbortController's signal as before.
+ */
+function newRequest(
+  url: string,
+  method: string,
+  headers: [string, string][],
+  body: BodyInit | null,
+  call: Call,
+): Request {
+  innerKey ??= hookWorks();
+  let req: Request;
+  if (innerKey === false) {
+    call.ac = new AbortController();
+    req = new Request(url, { method, body, signal: call.ac.signal });
+  } else {
+    // A GET without a body needs no init: converting one costs ~0.3 µs.
+    req = method === "GET" && body === null ? new Request(url) : new Request(url, { method, body });
+    (req as unknown as Record<symbol, Inner>)[innerKey]!.onCancel = keepAbort;
+    call.req = req;
+  }
+  // Appended, not handed over in the init: its conversion as a sequence cost ~0.6 µs and ~1.7 KB
+  // for two headers. The same checks, and a body's content type is never added by Deno here (its
+  // body is bytes or a stream).
+  const list = req.headers;
+  for (let i = 0; i < headers.length; i++) list.append(headers[i]![0], headers[i]![1]);
+  return req;
+}
+
+/** Aborts the signal of a call's Request: made now if nobody read it yet, then aborted. */
+function abortCall(call: Call): void {
+  if (call.ac) call.ac.abort(new DOMException("The call was cancelled", "AbortError"));
+  else if (call.req && innerKey) {
+    call.req.signal;
+    (call.req as unknown as Record<symbol, Inner>)[innerKey]!.abort?.();
+  }
+}
+
+/** The inner request's key when its `onCancel` hook makes an abortable signal, else false. */
+function hookWorks(): symbol | false {
+  try {
+    const req = new Request("http://check/");
+    const key = Object.getOwnPropertySymbols(req).find((s) => s.description === "request");
+    const inner = key && (req as unknown as Record<symbol, Inner | undefined>)[key];
+    if (!key || typeof inner !== "object" || inner === null) return false;
+    inner.onCancel = keepAbort;
+    const signal = req.signal;
+    if (signal.aborted || typeof inner.abort !== "function") return false;
+    inner.abort();
+    return signal.aborted ? key : false;
+  } catch {
+    return false;
   }
 }
 
@@ -220,7 +307,8 @@ function onFrame(type: number, id: number, payload: Uint8Array): void {
     case T.CANCEL: {
       const c = calls.get(id);
       if (c) {
-        c.abort.abort(new DOMException("The call was cancelled", "AbortError"));
+        c.cancelled = true;
+        abortCall(c);
         c.body?.fail(new DOMException("The call was cancelled", "AbortError"));
         c.win?.cancel();
         calls.delete(id);

@@ -129,3 +129,32 @@ Deno.test("a timeout and a memory kill are logged as runtime lines of the call",
     await pool.stop();
   }
 });
+
+Deno.test("a cancelled call aborts the function's req.signal, whether it was read before or after", async () => {
+  const { pool, until } = await poolWithLog();
+  try {
+    const s = spec(
+      "hang",
+      `export default { fetch(req) {
+        const q = new URL(req.url).searchParams;
+        if (q.has("early")) {
+          req.signal.addEventListener("abort", () => console.log("early " + req.signal.reason.name));
+        } else {
+          setTimeout(() => console.log("late " + req.signal.aborted + " " + req.signal.reason?.name), 300);
+        }
+        return new Promise(() => {});
+      } }`,
+    );
+    for (const when of ["early", "late"]) {
+      const ac = new AbortController();
+      const call = pool.invoke(s, req(`/?${when}`), { requestId: when, signal: ac.signal });
+      setTimeout(() => ac.abort(new Error("client went away")), 100);
+      await assert.rejects(call, { message: "client went away" });
+      // An abort listener runs outside the call's context: its line may carry no request id.
+      const line = await until((l) => l.source === "function" && l.msg.startsWith(when));
+      assert.equal(line.msg, when === "early" ? "early AbortError" : "late true AbortError");
+    }
+  } finally {
+    await pool.stop();
+  }
+});
