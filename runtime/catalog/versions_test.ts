@@ -242,6 +242,33 @@ async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 Deno.test(
+  "catalogue: a deploy whose bundle does not load stores none, and the old version serves on",
+  opts,
+  async () => {
+    const db = openMemoryDatabase();
+    const stored = db.store("bundles");
+    const peer = await startRegistry(twoPeerMesh().node("peer-a"), { db });
+    try {
+      const { registry } = peer;
+      const good = await registry.deploy("f", deployInput("good"));
+      assert.ok(await stored.get(good.hash));
+      for (const code of ["export default {", "throw new Error('boom at load')"]) {
+        const err = await registry.deploy("f", { ...deployInput("x"), code }).then(
+          () => assert.fail("deployed a bundle that does not load"),
+          (e: VirgoError) => e,
+        );
+        assert.equal(err.code, "INVALID_BUNDLE");
+        assert.equal(await stored.get(await sha256Hex(enc.encode(code))), undefined);
+      }
+      assert.equal(registry.get("f")!.version, good.version);
+      assert.ok(await stored.get(good.hash));
+    } finally {
+      await peer.stop();
+    }
+  },
+);
+
+Deno.test(
   "catalogue: rollback serves the version below; bundles no kept version refers to are deleted",
   opts,
   async () => {
