@@ -247,7 +247,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    signal: undefined,
+    caller: undefined,
     parts: true,
   ): Promise<CallResponse>;
   function runLocal(
@@ -255,14 +255,19 @@ export function createInvoker(init: InvokerInit): Invoker {
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    signal?: AbortSignal,
+    caller?: Request,
   ): Promise<Response>;
+  /**
+   * Runs the call here. `caller`: the request whose signal ends the call when it aborts — read
+   * only if the call runs a while (`InvokeOptions.signalOf`): a served request makes its signal
+   * when first read (see `SIGNAL_WATCH_MS`).
+   */
   async function runLocal(
     meta: FunctionMeta,
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    signal?: AbortSignal,
+    caller?: Request,
     parts?: true,
   ): Promise<Response | CallResponse> {
     const name = meta.name;
@@ -273,7 +278,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     try {
       const res = await sandbox.invoke(spec, call.req, {
         requestId,
-        signal,
+        signalOf: caller,
         url: functionUrl(call.req.url),
         arrivedAt,
         headers: [
@@ -372,7 +377,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         }
         const route = parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
-          return await runLocal(meta, requestId, arrivedAt, bounded(req), req.signal);
+          return await runLocal(meta, requestId, arrivedAt, bounded(req), req);
         }
         // Any member can run any version: one that does not hold it says so before running it.
         let peer: PeerInfo | undefined;
@@ -387,7 +392,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
           return await (peer.self
-            ? runLocal(meta, requestId, arrivedAt, bounded(req), req.signal)
+            ? runLocal(meta, requestId, arrivedAt, bounded(req), req)
             : runRemote(req, meta, peer, requestId, req.body, admin));
         }
 
@@ -406,7 +411,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           );
           metrics.moved(name, code);
           if (next.self) {
-            return await runLocal(meta, requestId, arrivedAt, bounded(req, body), req.signal);
+            return await runLocal(meta, requestId, arrivedAt, bounded(req, body), req);
           }
           return await runRemote(req, meta, next, requestId, body, admin);
         };
@@ -414,7 +419,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (peer.self) {
           const call = bounded(req);
           try {
-            return await runLocal(meta, requestId, arrivedAt, call, req.signal);
+            return await runLocal(meta, requestId, arrivedAt, call, req);
           } catch (err) {
             const untouched = !call.req.bodyUsed && !call.req.body?.locked;
             if (!(err instanceof SandboxError && err.refused) || !untouched) throw err;

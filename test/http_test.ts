@@ -4,7 +4,7 @@
  * tested on light parts in runtime/app_test.ts.
  */
 import assert from "node:assert/strict";
-import { deploy, startPeer, stopAll } from "./_harness.ts";
+import { deploy, deploySource, startPeer, stopAll, waitFor } from "./_harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -88,6 +88,37 @@ Deno.test(
           assert.deepEqual(missing, [], `${variable} lacks ${missing}: ${JSON.stringify(answer)}`);
         }
       }
+    } finally {
+      await stopAll([peer]);
+    }
+  },
+);
+
+Deno.test(
+  "a caller that goes away cancels its call: the function's req.signal aborts long before its timeout",
+  opts,
+  async () => {
+    const peer = await startPeer();
+    try {
+      const code = `export default { fetch(req) {
+        const q = new URL(req.url).search;
+        req.signal.addEventListener("abort", () => console.log("aborted " + q));
+        console.log("started " + q);
+        return new Promise(() => {});
+      } }`;
+      const put = await deploySource(peer, "hang", code, { timeoutMs: 60_000 });
+      assert.equal(put.status, 201, await put.text());
+      const has = (line: string) => peer.logs.some((l) => l.includes(line));
+      for (const q of ["?a", "?b"]) {
+        const ac = new AbortController();
+        const call = fetch(`${peer.url}/fn/hang${q}`, { signal: ac.signal }).catch(() => {});
+        await waitFor(`the call ${q} to start`, () => has(`started ${q}`));
+        ac.abort();
+        await call;
+        await waitFor(`the call ${q} to be cancelled`, () => has(`aborted ${q}`), 20_000);
+      }
+      const metrics = await (await fetch(`${peer.url}/metrics`)).text();
+      assert.match(metrics, /^virgo_inflight_calls 0$/m);
     } finally {
       await stopAll([peer]);
     }

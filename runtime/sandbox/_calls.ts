@@ -9,7 +9,7 @@
 import { type FrameWriter, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
 import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
-import { CANCEL_GRACE_MS } from "./constants.ts";
+import { CANCEL_GRACE_MS, SIGNAL_WATCH_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { CallRequest, CallResponse, CallResult, InvokeOptions } from "./types.ts";
 
@@ -66,6 +66,9 @@ interface Call {
   timeoutMs: number;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** The holder of a signal not read yet, and when to read it (performance.now()). */
+  signalOf?: { readonly signal: AbortSignal } | undefined;
+  watchAt: number;
   onStarted?: ((waitMs: number) => void) | undefined;
   headers?: ReadonlyArray<readonly [string, string]> | undefined;
   parts?: boolean | undefined;
@@ -137,25 +140,37 @@ export class CallTable {
       resBytes: 0,
       deadline: timing.deadline ?? performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
       timeoutMs,
+      watchAt: Infinity,
     } as Call;
     call.onStarted = timing.onStarted;
     call.headers = opts.headers;
     call.parts = opts.parts;
     this.#calls.set(id, call);
-    this.#arm(call.deadline);
     if (opts.signal) {
-      if (opts.signal.aborted) {
-        this.#cancel(call, opts.signal.reason);
-        return promise;
-      }
-      const signal = opts.signal;
-      call.signal = signal;
-      call.onAbort = () => this.#cancel(call, signal.reason);
-      // No `{ once }`: #finish removes it, and converting the options costs every call.
-      signal.addEventListener("abort", call.onAbort);
-    }
+      this.#arm(call.deadline);
+      if (!this.#listen(call, opts.signal)) return promise;
+    } else if (opts.signalOf) {
+      // Read once the call has run SIGNAL_WATCH_MS since it arrived (its deadline less its
+      // timeout; no clock read here).
+      call.signalOf = opts.signalOf;
+      call.watchAt = call.deadline - timeoutMs + SIGNAL_WATCH_MS;
+      this.#arm(Math.min(call.deadline, call.watchAt));
+    } else this.#arm(call.deadline);
     this.#send(call, req, opts.requestId, opts.url ?? req.url).catch((e) => this.#cancel(call, e));
     return promise;
+  }
+
+  /** Cancels the call when `signal` aborts; false when it already has (the call is cancelled). */
+  #listen(call: Call, signal: AbortSignal): boolean {
+    if (signal.aborted) {
+      this.#cancel(call, signal.reason);
+      return false;
+    }
+    call.signal = signal;
+    call.onAbort = () => this.#cancel(call, signal.reason);
+    // No `{ once }`: #finish removes it, and converting the options costs every call.
+    signal.addEventListener("abort", call.onAbort);
+    return true;
   }
 
   async #send(call: Call, req: CallRequest, requestId: string, url: string): Promise<void> {
@@ -275,7 +290,10 @@ export class CallTable {
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
   }
 
-  /** Times out the calls whose deadline passed, and re-arms for the next one. */
+  /**
+   * Times out the calls whose deadline passed, reads the signals due to be watched, and re-arms
+   * for the next of either.
+   */
   #expire(): void {
     this.#timer = undefined;
     this.#armedAt = Infinity;
@@ -292,7 +310,15 @@ export class CallTable {
             `Function exceeded its ${call.timeoutMs} ms timeout`,
           ),
         );
-      } else next = Math.min(next, call.deadline);
+        continue;
+      }
+      if (call.signalOf && call.watchAt - now < 1) {
+        const holder = call.signalOf;
+        call.signalOf = undefined;
+        call.watchAt = Infinity;
+        if (!this.#listen(call, holder.signal)) continue;
+      }
+      next = Math.min(next, call.deadline, call.watchAt);
     }
     if (next < Infinity) this.#arm(next);
   }
