@@ -177,7 +177,15 @@ export class CallTable {
     // `t`: when it was sent (wall clock, shared by both processes), so the child can tell how
     // long the call waited for it.
     // Pairs pass as they are (a call from the mesh); a Request's Headers are listed.
-    const h = Array.isArray(req.headers) ? req.headers : [...req.headers];
+    let h = req.headers;
+    if (h instanceof Headers) {
+      // forEach, not the iterator: the same sorted, combined pairs for less (a loop: 0.8 → 0.26 µs).
+      const list: [string, string][] = [];
+      h.forEach((value, name) => {
+        list.push([name, value]);
+      });
+      h = list;
+    } else if (!Array.isArray(h)) h = [...h];
     const head = { m: req.method, u: url, h, r: requestId, b: 0, t: Date.now() };
     const out = this.#init.out;
     await sendBody(
@@ -236,7 +244,8 @@ export class CallTable {
     if (head.b === 1) {
       call.resBytes = tail.length;
       if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
-      body = tail.slice();
+      // A view into the reader's buffer: a Response copies it as it is made, the parts keep it.
+      body = call.parts ? tail.slice() : tail;
     } else if (head.b === 2) {
       call.body = new Inbound(
         (n) => this.#init.out.send(T.RES_CREDIT, call.id, u32(n)),

@@ -168,10 +168,13 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
     res.headers.forEach((value, name) => {
       headers.push([name, value]);
     });
-    const bytes = text === undefined ? undefined : te.encode(text);
-    if (bytes !== undefined && bytes.length <= INLINE_BODY_MAX) {
-      out.sendJson(T.RES, id, { s: res.status, h: headers, b: 1, w: waited }, bytes);
-      return;
+    if (text !== undefined) {
+      // At most 3 bytes a UTF-16 unit: a text that surely fits is encoded straight into the frame.
+      const body = text.length * 3 <= INLINE_BODY_MAX ? text : te.encode(text);
+      if (body.length <= INLINE_BODY_MAX) {
+        out.sendJson(T.RES, id, { s: res.status, h: headers, b: 1, w: waited }, body);
+        return;
+      }
     }
     await sendBody(
       res.body,

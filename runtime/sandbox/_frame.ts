@@ -130,19 +130,24 @@ export class FrameWriter {
   }
 
   /**
-   * Sends a frame whose payload is `value` as JSON then `tail`, as {@linkcode jsonPart} lays it
-   * out, encoded straight into the batch.
+   * Sends a frame whose payload is `value` as JSON then `tail` (a string as UTF-8), as
+   * {@linkcode jsonPart} lays it out, encoded straight into the batch.
    */
-  sendJson(type: number, id: number, value: unknown, tail?: Uint8Array): void {
+  sendJson(type: number, id: number, value: unknown, tail?: Uint8Array | string): void {
     if (this.#closed) return;
     const text = JSON.stringify(value);
-    const tailLen = tail?.length ?? 0;
+    const str = typeof tail === "string";
     // At most 3 bytes a UTF-16 unit; the frame's length is written once the JSON's is known.
+    let tailLen = str ? tail.length * 3 : tail?.length ?? 0;
     const start = this.#size;
     const at = this.#frame(type, id, 4 + text.length * 3 + tailLen);
     const { written } = te.encodeInto(text, this.#buf.subarray(at + 4));
     putU32(this.#buf, at, written);
-    if (tail && tailLen > 0) this.#buf.set(tail, at + 4 + written);
+    if (str) {
+      tailLen = tail.length === 0
+        ? 0
+        : te.encodeInto(tail, this.#buf.subarray(at + 4 + written)).written;
+    } else if (tail && tailLen > 0) this.#buf.set(tail, at + 4 + written);
     const len = 5 + 4 + written + tailLen;
     putU32(this.#buf, start, len);
     this.#size = start + 4 + len;

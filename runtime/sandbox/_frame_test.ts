@@ -56,3 +56,22 @@ Deno.test("sendJson lays a frame out as jsonPart does, non-ASCII JSON and tail i
   const { json, tail: none } = splitJson(got[2]![2]);
   assert.deepEqual([json, none.length], [{ m: "GET" }, 0]);
 });
+
+Deno.test("sendJson with a string tail sends its UTF-8, as with the encoded bytes", async () => {
+  const written: Uint8Array[] = [];
+  const w = new FrameWriter((b) => {
+    written.push(b.slice());
+    return Promise.resolve();
+  }, () => {});
+  const head = { s: 200, h: [["x-name", "é ü"]], b: 1 };
+  for (const text of ["hello é😀\n", ""]) w.sendJson(T.RES, 5, head, text);
+  await Promise.resolve();
+  const got: Uint8Array[] = [];
+  const r = new FrameReader(1 << 20, (_type, _id, p) => got.push(p.slice()));
+  for (const b of written) r.push(b);
+  const flat = (parts: Uint8Array[]) => parts.reduce((a, b) => new Uint8Array([...a, ...b]));
+  assert.deepEqual(got, [
+    flat(jsonPart(head, new TextEncoder().encode("hello é😀\n"))),
+    flat(jsonPart(head)),
+  ]);
+});
