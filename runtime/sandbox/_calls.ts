@@ -74,6 +74,9 @@ interface Call {
   parts?: boolean | undefined;
 }
 
+/** A text body's bytes back to its string: a leading BOM is the function's, not a marker. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /** A header name (RFC 9110 token) and a value `Headers` accepts: what a Response would check. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]*$/;
@@ -240,12 +243,13 @@ export class CallTable {
     const { json: raw, tail } = splitJson(payload);
     const head = parseResHead(raw);
     if (head.w !== undefined) call.onStarted?.(head.w);
-    let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+    let body: ReadableStream<Uint8Array> | Uint8Array | string | null = null;
     if (head.b === 1) {
       call.resBytes = tail.length;
       if (tail.length > this.#init.maxResponseBytes) return this.#tooLarge(call);
       // A view into the reader's buffer: a Response copies it as it is made, the parts keep it.
-      body = call.parts ? tail.slice() : tail;
+      // A text body becomes a string again: no ArrayBuffer for the Response (~1.1 µs a call).
+      body = call.parts ? tail.slice() : head.t === 1 ? utf8.decode(tail) : tail;
     } else if (head.b === 2) {
       call.body = new Inbound(
         (n) => this.#init.out.send(T.RES_CREDIT, call.id, u32(n)),
@@ -255,8 +259,9 @@ export class CallTable {
     }
     let res: CallResult;
     try {
-      if (call.parts) res = responseParts(head.s, head.h, body, call.headers);
-      else res = this.#response(head, body as BodyInit | null, call.headers);
+      if (call.parts) {
+        res = responseParts(head.s, head.h, body as CallResponse["body"], call.headers);
+      } else res = this.#response(head, body as BodyInit | null, call.headers);
     } catch (e) {
       return this.#cancel(
         call,
@@ -276,7 +281,19 @@ export class CallTable {
     // Headers appended one by one: measured cheaper than handing Response the list.
     const res = new Response(body, { status: head.s });
     const headers = res.headers;
-    for (const [name, value] of head.h) headers.append(name, value);
+    if (typeof body === "string") {
+      // Made from a string, the Response has a text/plain content type of its own: the
+      // function's replaces it, or it goes when the function's answer had none.
+      let typed = false;
+      for (const [name, value] of head.h) {
+        if (name.length === 12 && name.toLowerCase() === "content-type") {
+          if (typed) headers.append(name, value);
+          else headers.set(name, value);
+          typed = true;
+        } else headers.append(name, value);
+      }
+      if (!typed) headers.delete("content-type");
+    } else for (const [name, value] of head.h) headers.append(name, value);
     if (extra) { for (const [name, value] of extra) headers.set(name, value); }
     return res;
   }

@@ -172,7 +172,8 @@ async function serve(id: number, payload: Uint8Array): Promise<void> {
       // At most 3 bytes a UTF-16 unit: a text that surely fits is encoded straight into the frame.
       const body = text.length * 3 <= INLINE_BODY_MAX ? text : te.encode(text);
       if (body.length <= INLINE_BODY_MAX) {
-        out.sendJson(T.RES, id, { s: res.status, h: headers, b: 1, w: waited }, body);
+        // `t`: the host may make its Response from the string again (no ArrayBuffer for it).
+        out.sendJson(T.RES, id, { s: res.status, h: headers, b: 1, w: waited, t: 1 }, body);
         return;
       }
     }

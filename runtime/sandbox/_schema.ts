@@ -8,14 +8,16 @@
 import { z } from "zod";
 
 /**
- * RES head: status, header pairs, body mode (0 none, 1 inline, 2 streamed), and how long the
- * call waited in the child before it started, in ms.
+ * RES head: status, header pairs, body mode (0 none, 1 inline, 2 streamed), how long the call
+ * waited in the child before it started, in ms, and `t: 1` when an inline body is the UTF-8 of
+ * a string the function answered with.
  */
 export interface ResHead {
   s: number;
   h: [string, string][];
   b: 0 | 1 | 2;
   w?: number;
+  t?: 1;
 }
 
 /**
@@ -27,6 +29,7 @@ export function parseResHead(v: unknown): ResHead {
   const ok = typeof o === "object" && o !== null && Number.isInteger(o.s) && o.s! >= 200 &&
     o.s! <= 599 && (o.b === 0 || o.b === 1 || o.b === 2) && Array.isArray(o.h) &&
     (o.w === undefined || (typeof o.w === "number" && o.w >= 0 && o.w < 1e9)) &&
+    (o.t === undefined || (o.t === 1 && o.b === 1)) &&
     o.h.every((p) =>
       Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string"
     );

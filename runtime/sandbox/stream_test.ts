@@ -169,6 +169,8 @@ Deno.test("string bodies of every size and kind arrive whole, with their content
       if (kind === "big") return new Response("ab".repeat(100_000));
       if (kind === "read") { const r = new Response("seen"); r.headers.get("x"); return r; }
       if (kind === "typed") return new Response("<b>", { headers: { "content-type": "text/html" } });
+      if (kind === "bom") return new Response("\uFEFFbom");
+      if (kind === "json0") return Response.json({ b: 1 });
       return new Response("héllo 😀");
     } }`,
     );
@@ -186,6 +188,16 @@ Deno.test("string bodies of every size and kind arrive whole, with their content
     assert.equal(await (await call("read")).text(), "seen");
     const typed = await call("typed");
     assert.deepEqual([typed.headers.get("content-type"), await typed.text()], ["text/html", "<b>"]);
+    // Its leading BOM is the function's: kept (a Response's text() would drop one, so the bytes).
+    const bom = new Uint8Array(await (await call("bom")).arrayBuffer());
+    assert.deepEqual([...bom.slice(0, 3)], [0xef, 0xbb, 0xbf]);
+    assert.equal(new TextDecoder().decode(bom.slice(3)), "bom");
+    // One content type, the function's (a Response made from a string brings text/plain).
+    const json0 = await call("json0");
+    assert.deepEqual([json0.headers.get("content-type"), await json0.json()], [
+      "application/json",
+      { b: 1 },
+    ]);
   } finally {
     await pool.stop();
   }
