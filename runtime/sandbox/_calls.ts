@@ -131,6 +131,8 @@ export class CallTable {
   }
 
   start(req: CallRequest, opts: InvokeOptions, timing: CallTiming): Promise<CallResult> {
+    // First: listing a caller's headers may throw, before anything of the call is kept.
+    const head = this.#head(req, opts.requestId, opts.url ?? req.url);
     const { timeoutMs } = timing;
     const id = this.#init.nextId();
     const { promise, resolve, reject } = Promise.withResolvers<CallResult>();
@@ -159,7 +161,9 @@ export class CallTable {
       call.watchAt = call.deadline - timeoutMs + SIGNAL_WATCH_MS;
       this.#arm(Math.min(call.deadline, call.watchAt));
     } else this.#arm(call.deadline);
-    this.#send(call, req, opts.requestId, opts.url ?? req.url).catch((e) => this.#cancel(call, e));
+    // A call without a body is one frame, sent now: no stream machinery, closures or promises.
+    if (req.body === null) this.#init.out.sendJson(T.REQ, id, head);
+    else this.#send(call, req.body, head).catch((e) => this.#cancel(call, e));
     return promise;
   }
 
@@ -176,9 +180,11 @@ export class CallTable {
     return true;
   }
 
-  async #send(call: Call, req: CallRequest, requestId: string, url: string): Promise<void> {
-    // `t`: when it was sent (wall clock, shared by both processes), so the child can tell how
-    // long the call waited for it.
+  /**
+   * A REQ head. `t`: when it was sent (wall clock, shared by both processes), so the child can
+   * tell how long the call waited for it. `b`: the body's mode, set as the body is sent.
+   */
+  #head(req: CallRequest, requestId: string, url: string) {
     // Pairs pass as they are (a call from the mesh); a Request's Headers are listed.
     let h = req.headers;
     if (h instanceof Headers) {
@@ -189,10 +195,18 @@ export class CallTable {
       });
       h = list;
     } else if (!Array.isArray(h)) h = [...h];
-    const head = { m: req.method, u: url, h, r: requestId, b: 0, t: Date.now() };
+    return { m: req.method, u: url, h, r: requestId, b: 0, t: Date.now() };
+  }
+
+  /** Sends a call with a body: inline in its head when small and ready, else streamed. */
+  async #send(
+    call: Call,
+    body: ReadableStream<Uint8Array>,
+    head: { b: number },
+  ): Promise<void> {
     const out = this.#init.out;
     await sendBody(
-      req.body,
+      body,
       {
         head: (b, inline) => {
           head.b = b;
