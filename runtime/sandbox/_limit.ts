@@ -4,12 +4,8 @@
  * A process runs JavaScript on one thread: a CPU-bound function usefully runs one or two calls at
  * a time, one that waits on the network dozens. The limit is learned per version, AIMD as in
  * Netflix's concurrency-limits, from the sojourn time of the queue inside the process (as CoDel
- * measures a queue): how long after the host handed it a call the process started it. Starts
- * later than {@linkcode PROCESS_WAIT_TARGET_MS} for {@linkcode LATE_INTERVAL_MS} on end cut the
- * limit by 10% each: as in CoDel, a queue that stays above target, not one late start — a host
- * that did not schedule the process for a moment (a loaded machine, a GC pause) says nothing of
- * how many calls the process can run, and one such start must not cost an I/O-bound function
- * the slots it needs. A late start stops the limit growing until a prompt one. A prompt one raises it by
+ * measures a queue): how long after the host handed it a call the process started it. A start
+ * later than {@linkcode PROCESS_WAIT_TARGET_MS} cuts the limit by 10%. A prompt one raises it by
  * one if the limit held calls back, and lets calls that would wait in the host's queue raise it
  * at once, by up to half before the next measurement — so a function that waits on the network
  * gets the slots it needs within a few calls, not one per round trip. End-to-end latency would
@@ -24,15 +20,8 @@ import {
   PROCESS_WAIT_TARGET_MS,
 } from "./constants.ts";
 
-/** Multiplicative decrease on a late start, once starts have been late for an interval. */
+/** Multiplicative decrease on a late start. */
 const BACKOFF = 0.9;
-
-/**
- * How long starts must have been late before they cut the limit (CoDel's interval). 100 ms is
- * CoDel's own, and five 20 ms CPU-bound calls: a process really handed too many stays late far
- * longer, as its queue drains at one call at a time.
- */
-export const LATE_INTERVAL_MS = 100;
 
 /**
  * The per-process limit of one function version.
@@ -42,8 +31,7 @@ export const LATE_INTERVAL_MS = 100;
  * const limit = new ConcurrencyLimit(64);
  * limit.sample(0.4, true); // started at once while calls waited: one more slot
  * limit.grow();            // a call would wait, and processes start calls promptly: one more
- * limit.sample(35, false); // started 35 ms late: no more growth until a prompt start
- * // … and if starts are still late 100 ms on, 10% fewer at each
+ * limit.sample(35, false); // started 35 ms late: 10% fewer
  * ```
  */
 export class ConcurrencyLimit {
@@ -54,8 +42,6 @@ export class ConcurrencyLimit {
   #late: boolean | undefined;
   /** Raises {@linkcode grow} may still make before the next measurement. */
   #credit = 0;
-  /** When starts became late (ms, `performance.now()`), undefined while they are prompt. */
-  #lateSince: number | undefined;
 
   /** @param max the most it may grow to (at least 1) */
   constructor(max = PROCESS_LIMIT_MAX) {
@@ -71,21 +57,16 @@ export class ConcurrencyLimit {
 
   /**
    * Records one call that started `waitMs` after it was handed to a process; `binding` when the
-   * limit held calls back as it was handed over (it filled the process, or calls waited). `now`
-   * is when it started (`performance.now()`).
+   * limit held calls back as it was handed over (it filled the process, or calls waited).
    */
-  sample(waitMs: number, binding: boolean, now: number = performance.now()): void {
+  sample(waitMs: number, binding: boolean): void {
     if (waitMs > PROCESS_WAIT_TARGET_MS) {
       this.#late = true;
       this.#credit = 0;
-      this.#lateSince ??= now;
-      if (now - this.#lateSince >= LATE_INTERVAL_MS) {
-        this.#value = Math.max(this.#min, this.#value * BACKOFF);
-      }
+      this.#value = Math.max(this.#min, this.#value * BACKOFF);
       return;
     }
     this.#late = false;
-    this.#lateSince = undefined;
     // Only a limit that was reached is raised: an idle version keeps what it learned.
     if (binding) this.#value = Math.min(this.#max, this.#value + 1);
     this.#credit = Math.ceil(this.#value / 2);
