@@ -20,7 +20,7 @@ import {
   signedBytes,
 } from "../runtime/catalog/mod.ts";
 import { silentLogger } from "../runtime/log.ts";
-import { sha256Hex } from "../runtime/catalog/_hash.ts";
+import { sha256Hex } from "../core/mod.ts";
 import { createDigestTree } from "../runtime/catalog/digest.ts";
 import { answerWalk, WalkRequestSchema } from "../runtime/catalog/walk.ts";
 import { cli, type PeerProcess, startPeer, stopAll, viewOf, waitFor } from "./_harness.ts";

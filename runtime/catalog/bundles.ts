@@ -14,7 +14,7 @@ import { byteLru } from "./_lru.ts";
 import { VirgoError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { CatalogNet, FunctionMeta } from "./entry.ts";
-import { sha256Hex } from "./_hash.ts";
+import { sha256Hex } from "../../core/mod.ts";
 
 /** The bundles of one peer. */
 export interface BundleStore {

@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import { VirgoError } from "../errors.ts";
 import { type Operator, signedBytes } from "./operator.ts";
 import type { Sealer } from "./secrets.ts";
-import { sha256Hex } from "./_hash.ts";
+import { sha256Hex } from "../../core/mod.ts";
 import { createBundleStore } from "./bundles.ts";
 import { createCatalogSync } from "./sync.ts";
 import { TOMBSTONE_HORIZON_MS, TOMBSTONE_SWEEP_MS } from "./constants.ts";

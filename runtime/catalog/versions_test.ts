@@ -15,7 +15,7 @@ import type { CatalogNet, FunctionVersion } from "./entry.ts";
 import { generateOperatorKey, loadOperator, type Operator, signedBytes } from "./operator.ts";
 import { createRegistry, pushVersion, type Registry, rollbackTarget } from "./registry.ts";
 import { createSealer } from "./secrets.ts";
-import { sha256Hex } from "./_hash.ts";
+import { sha256Hex } from "../../core/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const source = (tag: string) => `export default { fetch: () => new Response("${tag}") }`;

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { sha256Hex } from "../../core/mod.ts";
+
 const SOURCE = new URL("./_child.ts", import.meta.url);
 
 /** What a bundle was made from: each input's path and sha256. */
@@ -39,10 +41,9 @@ export async function childProgram(cacheRoot: string | undefined): Promise<strin
   }
 }
 
-async function sha256(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+/** Hex sha256 of a file's bytes or of a string's UTF-8. */
+function sha256(data: Uint8Array | string): Promise<string> {
+  return sha256Hex(typeof data === "string" ? new TextEncoder().encode(data) : data);
 }
 
 /** The bundle's file for these inputs: named by their hashes, so a manifest never names a stale one. */

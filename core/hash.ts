@@ -1,4 +1,11 @@
-/** Hex sha256 of bytes, via Web Crypto. */
+/**
+ * Hex sha256 of bytes, via Web Crypto.
+ *
+ * @example
+ * ```ts
+ * await sha256Hex(new TextEncoder().encode("abc")); // "ba7816bf…f20015ad"
+ * ```
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
