@@ -247,7 +247,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    caller: undefined,
+    signal: undefined,
     parts: true,
   ): Promise<CallResponse>;
   function runLocal(
@@ -255,19 +255,14 @@ export function createInvoker(init: InvokerInit): Invoker {
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    caller?: Request,
+    signal?: AbortSignal,
   ): Promise<Response>;
-  /**
-   * Runs the call here. `caller`: the request whose signal ends the call when it aborts — read
-   * only if the call runs a while (`InvokeOptions.signalOf`): a served request makes its signal
-   * when first read (see `SIGNAL_WATCH_MS`).
-   */
   async function runLocal(
     meta: FunctionMeta,
     requestId: string,
     arrivedAt: number,
     call: LocalCall<CallRequest>,
-    caller?: Request,
+    signal?: AbortSignal,
     parts?: true,
   ): Promise<Response | CallResponse> {
     const name = meta.name;
@@ -278,7 +273,7 @@ export function createInvoker(init: InvokerInit): Invoker {
     try {
       const res = await sandbox.invoke(spec, call.req, {
         requestId,
-        signalOf: caller,
+        signal,
         url: functionUrl(call.req.url),
         arrivedAt,
         headers: [
@@ -377,7 +372,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         }
         const route = parseRoute(req.headers.get(ROUTE_HEADER)) ?? init.routing;
         if (route === "local" || (typeof route === "object" && route.peerId === net.peerId)) {
-          return await runLocal(meta, requestId, arrivedAt, bounded(req), req);
+          return await runLocal(meta, requestId, arrivedAt, bounded(req), req.signal);
         }
         // Any member can run any version: one that does not hold it says so before running it.
         let peer: PeerInfo | undefined;
@@ -392,7 +387,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (!peer) throw new VirgoError("NO_PEER_AVAILABLE", `No peer can run ${name}`);
         if (typeof route === "object") {
           return await (peer.self
-            ? runLocal(meta, requestId, arrivedAt, bounded(req), req)
+            ? runLocal(meta, requestId, arrivedAt, bounded(req), req.signal)
             : runRemote(req, meta, peer, requestId, req.body, admin));
         }
 
@@ -411,7 +406,7 @@ export function createInvoker(init: InvokerInit): Invoker {
           );
           metrics.moved(name, code);
           if (next.self) {
-            return await runLocal(meta, requestId, arrivedAt, bounded(req, body), req);
+            return await runLocal(meta, requestId, arrivedAt, bounded(req, body), req.signal);
           }
           return await runRemote(req, meta, next, requestId, body, admin);
         };
@@ -419,7 +414,7 @@ export function createInvoker(init: InvokerInit): Invoker {
         if (peer.self) {
           const call = bounded(req);
           try {
-            return await runLocal(meta, requestId, arrivedAt, call, req);
+            return await runLocal(meta, requestId, arrivedAt, call, req.signal);
           } catch (err) {
             const untouched = !call.req.bodyUsed && !call.req.body?.locked;
             if (!(err instanceof SandboxError && err.refused) || !untouched) throw err;

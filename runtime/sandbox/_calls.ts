@@ -9,7 +9,7 @@
 import { type FrameWriter, parseJson, readU32, splitJson, T, u32 } from "./_frame.ts";
 import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
-import { CANCEL_GRACE_MS, SIGNAL_WATCH_MS } from "./constants.ts";
+import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
 import type { CallRequest, CallResponse, CallResult, InvokeOptions } from "./types.ts";
 
@@ -66,9 +66,6 @@ interface Call {
   timeoutMs: number;
   signal?: AbortSignal;
   onAbort?: () => void;
-  /** The holder of a signal not read yet, and when to read it (performance.now()). */
-  signalOf?: { readonly signal: AbortSignal } | undefined;
-  watchAt: number;
   onStarted?: ((waitMs: number) => void) | undefined;
   headers?: ReadonlyArray<readonly [string, string]> | undefined;
   parts?: boolean | undefined;
@@ -145,39 +142,27 @@ export class CallTable {
       resBytes: 0,
       deadline: timing.deadline ?? performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
       timeoutMs,
-      watchAt: Infinity,
     } as Call;
     call.onStarted = timing.onStarted;
     call.headers = opts.headers;
     call.parts = opts.parts;
     this.#calls.set(id, call);
+    this.#arm(call.deadline);
     if (opts.signal) {
-      this.#arm(call.deadline);
-      if (!this.#listen(call, opts.signal)) return promise;
-    } else if (opts.signalOf) {
-      // Read once the call has run SIGNAL_WATCH_MS since it arrived (its deadline less its
-      // timeout; no clock read here).
-      call.signalOf = opts.signalOf;
-      call.watchAt = call.deadline - timeoutMs + SIGNAL_WATCH_MS;
-      this.#arm(Math.min(call.deadline, call.watchAt));
-    } else this.#arm(call.deadline);
+      const signal = opts.signal;
+      if (signal.aborted) {
+        this.#cancel(call, signal.reason);
+        return promise;
+      }
+      call.signal = signal;
+      call.onAbort = () => this.#cancel(call, signal.reason);
+      // No `{ once }`: #finish removes it, and converting the options costs every call.
+      signal.addEventListener("abort", call.onAbort);
+    }
     // A call without a body is one frame, sent now: no stream machinery, closures or promises.
     if (req.body === null) this.#init.out.sendJson(T.REQ, id, head);
     else this.#send(call, req.body, head).catch((e) => this.#cancel(call, e));
     return promise;
-  }
-
-  /** Cancels the call when `signal` aborts; false when it already has (the call is cancelled). */
-  #listen(call: Call, signal: AbortSignal): boolean {
-    if (signal.aborted) {
-      this.#cancel(call, signal.reason);
-      return false;
-    }
-    call.signal = signal;
-    call.onAbort = () => this.#cancel(call, signal.reason);
-    // No `{ once }`: #finish removes it, and converting the options costs every call.
-    signal.addEventListener("abort", call.onAbort);
-    return true;
   }
 
   /**
@@ -330,10 +315,7 @@ export class CallTable {
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
   }
 
-  /**
-   * Times out the calls whose deadline passed, reads the signals due to be watched, and re-arms
-   * for the next of either.
-   */
+  /** Times out the calls whose deadline passed, and re-arms for the next one. */
   #expire(): void {
     this.#timer = undefined;
     this.#armedAt = Infinity;
@@ -350,15 +332,7 @@ export class CallTable {
             `Function exceeded its ${call.timeoutMs} ms timeout`,
           ),
         );
-        continue;
-      }
-      if (call.signalOf && call.watchAt - now < 1) {
-        const holder = call.signalOf;
-        call.signalOf = undefined;
-        call.watchAt = Infinity;
-        if (!this.#listen(call, holder.signal)) continue;
-      }
-      next = Math.min(next, call.deadline, call.watchAt);
+      } else next = Math.min(next, call.deadline);
     }
     if (next < Infinity) this.#arm(next);
   }

@@ -124,8 +124,6 @@ export class Queue {
       const p = this.#free(g) ?? this.#grown(g);
       if (p) return this.#run(g, p, req, opts, timeoutMs, deadline);
     }
-    // A call that waits watches its signal from now on (read from its holder, if given one).
-    if (!opts.signal && opts.signalOf) opts = { ...opts, signal: opts.signalOf.signal };
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
     const retryAfter = this.#refusal(g, now, timeoutMs);
     if (retryAfter > 0) {

@@ -79,16 +79,6 @@ export const STREAM_WINDOW = 1024 * 1024;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 /**
- * A call given its signal's holder (`InvokeOptions.signalOf`) reads the signal only once it has
- * run this long: a `Deno.serve` request makes its signal, an op awaiting the client's cancel and
- * the listener on it when first read (~0.75 µs of a bare server's ~6 µs a request, with the
- * peer's no-legacy-abort), and a call that ends sooner never needs them. A caller that went away
- * earlier is seen then (Deno aborts a signal made after the client left). Short against any
- * timeout worth a cancel.
- */
-export const SIGNAL_WATCH_MS = 25;
-
-/**
  * After a call is cancelled, a child that sends nothing at all for this long (no acknowledgement,
  * no answer to any other call) is stuck in a loop and is killed; one that keeps answering other
  * calls is busy, not stuck, and is waited for. Generous because a loaded 2-core machine can stall

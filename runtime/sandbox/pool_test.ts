@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { HELLO, rejection, spec, startPool, text, until } from "./_testing.ts";
 import type { FunctionSpec } from "./types.ts";
-import { defaultMaxWarm, SIGNAL_WATCH_MS } from "./constants.ts";
+import { defaultMaxWarm } from "./constants.ts";
 
 const assertEquals = (a: unknown, b: unknown): void => assert.deepEqual(a, b);
 
@@ -325,41 +325,6 @@ Deno.test("an aborted signal cancels the call", async () => {
     setTimeout(() => ac.abort(new Error("client went away")), 50);
     await assert.rejects(p, { message: "client went away" });
     assertEquals(pool.stats().inflight, 0);
-  } finally {
-    await pool.stop();
-  }
-});
-
-Deno.test("a signal's holder is read only by a call that runs SIGNAL_WATCH_MS, and cancels it whether it aborted before or after", async () => {
-  const pool = await startPool();
-  try {
-    const holder = (ac: AbortController) => {
-      const h = {
-        reads: 0,
-        get signal() {
-          h.reads++;
-          return ac.signal;
-        },
-      };
-      return h;
-    };
-    // A quick call to a running process never reads it (the first call waits for its process,
-    // and a call that waits reads it at once).
-    const hello = spec("hello", HELLO);
-    await (await pool.invoke(hello, req(), { requestId: "w" })).text();
-    const quick = holder(new AbortController());
-    await (await pool.invoke(hello, req(), { requestId: "q", signalOf: quick })).text();
-    assertEquals(quick.reads, 0);
-    const hang = spec("hang", `export default { fetch(req) { return new Promise(() => {}); } }`);
-    for (const abortAfterMs of [0, SIGNAL_WATCH_MS * 4]) {
-      const ac = new AbortController();
-      const h = holder(ac);
-      const p = pool.invoke(hang, req(), { requestId: "r", signalOf: h });
-      setTimeout(() => ac.abort(new Error("client went away")), abortAfterMs);
-      await assert.rejects(p, { message: "client went away" });
-      assertEquals(h.reads > 0, true);
-      assertEquals(pool.stats().inflight, 0);
-    }
   } finally {
     await pool.stop();
   }

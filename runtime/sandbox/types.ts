@@ -166,11 +166,6 @@ export interface InvokeOptions {
   requestId: string;
   /** Aborting ends the call and cancels it in the child. */
   signal?: AbortSignal | undefined;
-  /**
-   * Instead of `signal`: what holds it (the caller's Request), read only if the call is still
-   * running after `SIGNAL_WATCH_MS` or has to wait in the queue; then as `signal`.
-   */
-  signalOf?: { readonly signal: AbortSignal } | undefined;
   /** The URL the function sees, when not the request's own (saves building a second Request). */
   url?: string;
   /**
