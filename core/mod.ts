@@ -18,5 +18,6 @@
 export { concatBytes, decodeHead, encodeHead, headParts } from "./codec.ts";
 export { type Code, isCode, STATUS, VirgoError } from "./errors.ts";
 export { sha256Hex } from "./hash.ts";
+export { HTTP_TOKEN, isHeaderPair, NULL_BODY_STATUS } from "./http.ts";
 export { childLogger, type Logger, silentLogger } from "./logger.ts";
 export { Lifecycle, type Startable } from "./startable.ts";

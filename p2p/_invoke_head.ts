@@ -10,11 +10,8 @@
  */
 import { MAX_INVOKE_HEAD_BYTES, MAX_INVOKE_HEADERS } from "./constants.ts";
 import { MeshError } from "./errors.ts";
+import { HTTP_TOKEN, isHeaderPair } from "../core/mod.ts";
 
-/** A method or header name: a token (RFC 9110 §5.6.2), of any case. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A header value `Headers` accepts: bytes (code units up to 0xFF) without NUL, CR or LF. */
-const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]*$/;
 /** A reason phrase: what the Response constructor accepts. */
 const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -76,7 +73,7 @@ function isHeaderList(v: unknown): v is [string, string][] {
     const name: unknown = h[0];
     const value: unknown = h[1];
     if (typeof name !== "string" || typeof value !== "string") return false;
-    if (!TOKEN.test(name) || !HEADER_VALUE.test(value)) return false;
+    if (!isHeaderPair(name, value)) return false;
   }
   return true;
 }
@@ -94,7 +91,7 @@ export function decodeRequestHead(bytes: Uint8Array): RequestHead {
   const what = "request head";
   const o = parseObject(bytes, what);
   const { method, url, headers, body } = o;
-  if (typeof method !== "string" || !TOKEN.test(method)) throw malformed(what);
+  if (typeof method !== "string" || !HTTP_TOKEN.test(method)) throw malformed(what);
   if (typeof url !== "string" || url.length === 0) throw malformed(what);
   if (!isHeaderList(headers)) throw malformed(what);
   if (body !== undefined && body !== false) throw malformed(what);

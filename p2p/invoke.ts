@@ -22,6 +22,7 @@ import {
   MAX_INVOKE_HEAD_BYTES,
 } from "./constants.ts";
 import { MeshError } from "./errors.ts";
+import { NULL_BODY_STATUS } from "../core/mod.ts";
 import { FrameReader, writeFrame } from "./frames.ts";
 import { receiveBody, sendMessage, T_BODY, T_END, T_ERROR, T_HEAD } from "./_invoke_body.ts";
 import {
@@ -53,9 +54,6 @@ export {
 
 const HEAD = new Uint8Array([T_HEAD]);
 const ERROR = new Uint8Array([T_ERROR]);
-
-/** Statuses whose responses have no body, per the Fetch standard. */
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /**
  * The `Request` an {@link OutgoingCall} describes (`req` itself if it is one).

@@ -11,6 +11,7 @@ import { Inbound, sendBody, type Window } from "./_stream.ts";
 import { parseResHead, ResError } from "./_schema.ts";
 import { CANCEL_GRACE_MS } from "./constants.ts";
 import { SandboxError } from "./errors.ts";
+import { isHeaderPair, NULL_BODY_STATUS } from "../../core/mod.ts";
 import type { CallRequest, CallResponse, CallResult, InvokeOptions } from "./types.ts";
 
 /**
@@ -74,12 +75,6 @@ interface Call {
 /** A text body's bytes back to its string: a leading BOM is the function's, not a marker. */
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** A header name (RFC 9110 token) and a value `Headers` accepts: what a Response would check. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]*$/;
-/** Statuses whose responses have no body, per the Fetch standard. */
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
-
 /**
  * The parts of a response the child sent, checked as `new Response` would check them, with
  * `extra` in place of the function's headers of those (lower-case) names; throws as it would.
@@ -95,7 +90,7 @@ function responseParts(
   }
   const headers: [string, string][] = [];
   for (const p of pairs) {
-    if (!TOKEN.test(p[0]) || !HEADER_VALUE.test(p[1])) throw new TypeError("Invalid header");
+    if (!isHeaderPair(p[0], p[1])) throw new TypeError("Invalid header");
     const lower = p[0].toLowerCase();
     if (extra?.some((e) => e[0] === lower)) continue;
     headers.push(p);
