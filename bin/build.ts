@@ -9,7 +9,7 @@
  * The chunks sit two folders below the package root, as `runtime/cli/` and `runtime/sandbox/`
  * do, so the paths the code builds from `import.meta.url` hold in both layouts:
  * `../../functions/` (the examples), `./_child.js` next to the sandbox code (see
- * `runtime/sandbox/_process.ts`).
+ * `runtime/sandbox/_child_program.ts`).
  *
  * @example
  * ```sh

@@ -25,7 +25,7 @@ export const LATENCY_BUCKETS: readonly number[] = [
   10,
 ];
 
-/** Series no longer updated are dropped past this many, oldest first. */
+/** Past this many series, the oldest created is dropped (its counts start again if it returns). */
 const MAX_SERIES = 2_000;
 
 interface Series {

@@ -308,7 +308,10 @@ export function createInvoker(init: InvokerInit): Invoker {
   ): Promise<Response> {
     // The call as the mesh sends it, not a new Request: that would copy and check every header again.
     const headers: [string, string][] = [];
-    for (const h of req.headers) if (!MESH_HEADERS.has(h[0])) headers.push(h);
+    // forEach, not the iterator: the same sorted, combined pairs for less (as the sandbox lists them).
+    req.headers.forEach((value, name) => {
+      if (!MESH_HEADERS.has(name)) headers.push([name, value]);
+    });
     headers.push(
       [ROUTE_HEADER, "local"],
       [REQUEST_ID_HEADER, requestId],

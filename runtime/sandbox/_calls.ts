@@ -45,9 +45,10 @@ export interface CallTableInit {
 export interface CallTiming {
   /** The function's timeout, for the error message. */
   timeoutMs: number;
-  /** What is left of it (a queued call has spent some already). @default {timeoutMs} */
-  remainingMs?: number;
-  /** When it times out (performance.now()), if known already: saves a clock read. */
+  /**
+   * When it times out (performance.now()): a queued call's runs from its arrival. @default
+   * {timeoutMs from now}
+   */
   deadline?: number;
   /** Told how long the child took to start the call after it was sent, in ms. */
   onStarted?: (waitMs: number) => void;
@@ -135,7 +136,7 @@ export class CallTable {
       reject,
       headDone: false,
       resBytes: 0,
-      deadline: timing.deadline ?? performance.now() + Math.max(0, timing.remainingMs ?? timeoutMs),
+      deadline: timing.deadline ?? performance.now() + timeoutMs,
       timeoutMs,
     } as Call;
     call.onStarted = timing.onStarted;

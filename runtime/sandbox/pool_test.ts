@@ -187,7 +187,8 @@ Deno.test("without a spare, a process started for one function loads as it start
     );
     assertEquals(never.message, "Module did not finish loading within 300 ms");
     await until("the failed processes to end", () => childPids().length === 0);
-    // Its first call finds it loaded and warmed by itself; later ones as usual.
+    // Its first call finds it loaded (it warms itself up after LOADED: not observable here, the
+    // cold-start bench measures it); later ones as usual.
     const s = spec("hello", HELLO);
     await pool.load(s);
     assertEquals(pool.stats().processes, 1);
