@@ -24,7 +24,7 @@ import { adminAuth, PUBLIC_PATHS, tokenCheck } from "./auth.ts";
 import type { Pool } from "../kv/mod.ts";
 import type { PeerInfo } from "../p2p/mod.ts";
 import { type Code, errorResponse, VirgoError } from "./errors.ts";
-import type { Invoker } from "./invoke.ts";
+import { functionNameSpan, type Invoker } from "./invoke.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Registry } from "./catalog/mod.ts";
@@ -231,16 +231,10 @@ export function createApp(deps: AppDeps): Hono {
  * ```
  */
 export function functionName(url: string): string | undefined {
-  const path = url.indexOf("/", url.indexOf("//") + 2);
-  if (path < 0 || !url.startsWith("/fn/", path)) return undefined;
-  const start = path + 4;
-  let end = start;
-  for (; end < url.length; end++) {
-    const ch = url.charCodeAt(end);
-    if (ch === 47 /* / */ || ch === 63 /* ? */ || ch === 35 /* # */) break;
-    if (ch === 37 /* % */) return undefined;
-  }
-  return end > start ? url.slice(start, end) : undefined;
+  const span = functionNameSpan(url);
+  if (span === undefined || span[1] === span[0]) return undefined;
+  const pct = url.indexOf("%", span[0]);
+  return pct >= 0 && pct < span[1] ? undefined : url.slice(span[0], span[1]);
 }
 
 /**

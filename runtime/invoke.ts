@@ -195,20 +195,37 @@ export function callMethod(method: string): string {
 }
 
 /**
- * The URL a function sees: `/fn/<name>` stripped from the path, the name as the URL spells it
- * (`/fn/%65cho/a` sees `/a`, as `/fn/echo/a` does). Plain string work, as it runs on every call:
- * the router already matched the prefix.
+ * Where the `<name>` of a `/fn/<name>` or `/fn/<name>/…` URL sits, as the URL spells it:
+ * `[start, end)`, or undefined for a URL whose path does not start so. The one scan of a call's
+ * URL for its function: {@linkcode functionUrl} and the app's `functionName` both use it, so the
+ * name and the path a function sees are cut at the same place.
+ *
+ * @example
+ * ```ts
+ * functionNameSpan("http://peer/fn/hello/a?b"); // [15, 20]
+ * ```
  */
-export function functionUrl(url: string): string {
-  const start = url.indexOf("/fn/", url.indexOf("//") + 2);
-  if (start < 0) return url;
-  let end = start + 4;
+export function functionNameSpan(url: string): [number, number] | undefined {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  if (path < 0 || !url.startsWith("/fn/", path)) return undefined;
+  const start = path + 4;
+  let end = start;
   for (; end < url.length; end++) {
     const ch = url.charCodeAt(end);
     if (ch === 47 /* / */ || ch === 63 /* ? */ || ch === 35 /* # */) break;
   }
-  const rest = url.slice(end);
-  return url.slice(0, start) + (rest.startsWith("/") ? rest : `/${rest}`);
+  return [start, end];
+}
+
+/**
+ * The URL a function sees: `/fn/<name>` stripped from the path, the name as the URL spells it
+ * (`/fn/%65cho/a` sees `/a`, as `/fn/echo/a` does). Plain string work, as it runs on every call.
+ */
+export function functionUrl(url: string): string {
+  const span = functionNameSpan(url);
+  if (span === undefined) return url;
+  const rest = url.slice(span[1]);
+  return url.slice(0, span[0] - 4) + (rest.startsWith("/") ? rest : `/${rest}`);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   createInvoker,
   EXPECT_HEADER,
   FUNCTION_FAILURES,
+  functionNameSpan,
   functionUrl,
   type InvokeNet,
   type Invoker,
@@ -41,6 +42,9 @@ Deno.test("invoke: the function sees its URL without the /fn/<name> prefix", () 
   assert.equal(functionUrl("http://h/fn/hello?x=/y"), "http://h/?x=/y");
   // The name as the URL spells it, however hono decodes it.
   assert.equal(functionUrl("http://h/fn/h%65llo/a"), "http://h/a");
+  assert.deepEqual(functionNameSpan("http://peer/fn/hello/a?b"), [15, 20]);
+  assert.deepEqual(functionNameSpan("http://peer/fn/"), [15, 15]);
+  assert.equal(functionNameSpan("http://peer/v1/fn/hello"), undefined);
 });
 
 Deno.test("invoke: x-virgo-route is validated", () => {

@@ -30,7 +30,7 @@ import { checkExposure, parseHostPort, type StartConfig } from "./config.ts";
 import { VirgoError } from "./errors.ts";
 import { httpServer } from "./http_server.ts";
 import { KV_PROTOCOL, SHUTDOWN_GRACE_MS } from "./constants.ts";
-import { createInvoker } from "./invoke.ts";
+import { createInvoker, functionNameSpan } from "./invoke.ts";
 import { kvBridge } from "./kv_bridge.ts";
 import { childLogger, type Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -338,10 +338,16 @@ export async function startPeer(cfg: StartConfig, logger: Logger): Promise<Peer>
           } catch (err) {
             throw new MeshError("BAD_FRAME", `Bad frame: not a request: ${(err as Error).message}`);
           }
-          const name = url.pathname.split("/")[2] ?? "";
+          // The name as the caller's routes read it: decoded, or as it is when it will not decode
+          // (as hono does), never a throw.
+          const span = functionNameSpan(url.href);
+          let name = span ? url.href.slice(span[0], span[1]) : "";
+          try {
+            name = decodeURIComponent(name);
+          } catch { /* kept as it is */ }
           return invoker.serve(
             { method: call.method, url: url.href, headers: call.headers, body: call.body },
-            decodeURIComponent(name),
+            name,
           );
         }),
       // What still arrives is refused with a code callers retry elsewhere; what runs finishes.
