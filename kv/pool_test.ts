@@ -9,6 +9,7 @@ import { RecordStore } from "./records.ts";
 import { silentLogger } from "./logger.ts";
 import { MemoryNetwork } from "./_testing.ts";
 import type { Database } from "./store.ts";
+import { decodeRequest } from "./wire.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -307,6 +308,115 @@ Deno.test("pool: read repair fixes a stale replica", async () => {
     assert.equal(dec.decode((await c.pools[2]!.get("r"))!.value), "2");
     await c.drain();
     assert.equal((await local(c.dbs[2]!).get("r"))?.version, newer.version);
+  } finally {
+    await c.stop();
+  }
+});
+
+/**
+ * `n` pools on one {@link MemoryNetwork} whose handlers log the keys of every `get`/`mget` they
+ * serve; a pool in `old` refuses `mget` as a release without it would (`BAD_FRAME`).
+ */
+async function readLoggingCluster(n: number, old: string[] = []) {
+  const net = new MemoryNetwork();
+  const served: Array<{ to: string; t: string; keys: string[] }> = [];
+  const pools: Pool[] = [];
+  const ids: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const id = `p${i}`;
+    const transport = net.transport(id);
+    const handle = transport.handle.bind(transport);
+    transport.handle = (handler) =>
+      handle((body, from) => {
+        const { head } = decodeRequest(body);
+        if (head.t === "mget" && old.includes(id)) {
+          return Promise.reject(new KvError("BAD_FRAME", "Unknown message"));
+        }
+        if (head.t === "get") served.push({ to: id, t: "get", keys: [head.k] });
+        if (head.t === "mget") served.push({ to: id, t: "mget", keys: head.k });
+        return handler(body, from);
+      });
+    const pool = createPool({
+      db: openMemoryDatabase(),
+      transport,
+      replicas: 3,
+      poolBytes: 1 << 20,
+      logger: silentLogger,
+      rebalance: { delayMs: 0, debounceMs: 0 },
+    });
+    await pool.start();
+    pools.push(pool);
+    ids.push(id);
+  }
+  const drain = async () => {
+    for (let i = 0; i < 3; i++) await Promise.all(pools.map((p) => p.drain?.()));
+  };
+  return {
+    net,
+    pools,
+    ids,
+    served,
+    drain,
+    async stop() {
+      await drain();
+      await Promise.all(pools.map((p) => p.stop()));
+    },
+  };
+}
+
+Deno.test("pool: concurrent strong reads of other peers' keys share requests (mget)", async () => {
+  const c = await readLoggingCluster(4);
+  try {
+    // Keys p4 holds no replica of: each strong read on p4 asks two other peers.
+    const keys = Array.from({ length: 200 }, (_, i) => `far${i}`)
+      .filter((k) => !owners(k, c.ids, 3).includes("p4"))
+      .slice(0, 16);
+    assert.equal(keys.length, 16);
+    const present = keys.filter((_, i) => i % 3 !== 1); // the rest are absent
+    for (const k of present) await c.pools[0]!.put(k, b(`v-${k}`));
+    await c.drain();
+    c.served.length = 0;
+    const before = c.net.requests;
+    const got = await Promise.all(keys.map((k) => c.pools[3]!.get(k)));
+    for (const [i, k] of keys.entries()) {
+      if (present.includes(k)) assert.equal(dec.decode(got[i]!.value), `v-${k}`, k);
+      else assert.equal(got[i], null, `${k} is absent`);
+    }
+    const sent = c.net.requests - before;
+    // 16 reads want 32 replica answers: two requests to a peer go alone, the reads asked meanwhile
+    // wait and share the next (9 requests in all, unless a hedge fires).
+    assert.ok(sent < keys.length, `${sent} requests for ${keys.length} reads`);
+    const mgets = c.served.filter((s) => s.t === "mget");
+    assert.ok(mgets.length > 0, "some reads went in one mget");
+    assert.ok(
+      mgets.some((m) =>
+        m.keys.some((k) => !present.includes(k)) && m.keys.some((k) => present.includes(k))
+      ),
+      `an mget carried both present and absent keys: ${JSON.stringify(mgets)}`,
+    );
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("pool: a peer that refuses mget (an older release) is read key by key", async () => {
+  const c = await readLoggingCluster(4, ["p1", "p2", "p3"]);
+  try {
+    const keys = Array.from({ length: 200 }, (_, i) => `far${i}`)
+      .filter((k) => !owners(k, c.ids, 3).includes("p4"))
+      .slice(0, 16);
+    const present = keys.filter((_, i) => i % 3 !== 1);
+    for (const k of present) await c.pools[0]!.put(k, b(`v-${k}`));
+    await c.drain();
+    c.served.length = 0;
+    const got = await Promise.all(keys.map((k) => c.pools[3]!.get(k)));
+    for (const [i, k] of keys.entries()) {
+      if (present.includes(k)) assert.equal(dec.decode(got[i]!.value), `v-${k}`, k);
+      else assert.equal(got[i], null, `${k} is absent`);
+    }
+    // Every mget was refused, so each key its batches carried was asked alone after.
+    const gets = c.served.filter((s) => s.t === "get").length;
+    assert.ok(gets > 2 * 3, `${gets} single gets: more than the 2 per peer sent before batching`);
   } finally {
     await c.stop();
   }

@@ -262,6 +262,7 @@ export const decoders: Suite = {
 
 const KV_REQUESTS: Record<string, unknown>[] = [
   { t: "get", k: "a" },
+  { t: "mget", k: ["a", "b"] },
   { t: "apply", r: [{ k: "a", v: "1", n: 0 }] },
   { t: "write", k: "a", ttl: 5 },
   { t: "list", p: "", l: 10 },
@@ -273,6 +274,7 @@ const KV_REQUESTS: Record<string, unknown>[] = [
 ];
 const KV_REPLIES: Record<string, unknown>[] = [
   { t: "rec", r: null },
+  { t: "recs", r: [null, { k: "a", v: "1", n: 0 }] },
   { t: "vers", v: ["1"] },
   { t: "put", v: "1", e: true },
   { t: "keys", e: [["a", "1", 0]] },
