@@ -33,8 +33,32 @@ Deno.test("read batcher: reads asked while the link is busy go together in the n
 });
 
 Deno.test("read batcher: a failed request fails every read it carried", async () => {
-  const reads = new ReadBatcher(() => Promise.reject(new Error("gone")));
-  await assert.rejects(reads.get("b", "x"), /gone/);
+  const sent: string[][] = [];
+  const gates: Array<() => void> = [];
+  const reads = new ReadBatcher((_peer, keys) => {
+    sent.push(keys);
+    return new Promise((_, reject) => gates.push(() => reject(new Error(`gone: ${keys}`))));
+  });
+  const first = [reads.get("b", "w"), reads.get("b", "v")]; // two in flight at once
+  // Asked meanwhile: one batch, "x" once for both its readers.
+  const batch = [
+    reads.get("b", "x"),
+    reads.get("b", "y"),
+    reads.get("b", "x"),
+    reads.get("b", "z"),
+  ];
+  const settled = Promise.allSettled(batch);
+  gates.shift()!();
+  await assert.rejects(first[0]!, /gone: w/);
+  await new Promise((r) => setTimeout(r, 0)); // the batcher's own continuation
+  assert.deepEqual(sent[2], ["x", "y", "z"], "the waiting keys, each once, in one request");
+  gates.shift()!();
+  await assert.rejects(first[1]!, /gone: v/);
+  gates.shift()!();
+  const results = await settled;
+  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected", "rejected"]);
+  for (const r of results) assert.match(String((r as PromiseRejectedResult).reason), /gone: x,y,z/);
+  assert.equal(sent.length, 3, "no request retried or sent for a failed read");
 });
 
 Deno.test("hedges: an action runs after its delay unless removed", async () => {
