@@ -558,8 +558,10 @@ Deno.test("pool: an eventual read is served by this peer's own replica", async (
         tombstone: false,
         expiresAt: 0,
       });
+      const before = c.net.requests;
       const got = await p.get("ev", { consistency: "eventual" });
       assert.equal(dec.decode(got!.value), `only on ${i}`);
+      assert.equal(c.net.requests, before, "no request to another peer");
     }
     assert.equal(await c.pools[1]!.get("nothing", { consistency: "eventual" }), null);
   } finally {
@@ -603,7 +605,8 @@ Deno.test("pool: an eventual read on a peer that holds no replica asks one repli
     const { version } = await c.pools[0]!.put(key, b("v"));
     await c.drain();
     const p4 = c.pools[3]!;
-    // Within p4's first millisecond, the write may sort below the floor p4 started with.
+    // The write sorts below the floor p4 started with (its clock at start plus
+    // MAX_CLOCK_AHEAD_MS): a strong read first, so p4 knows the key's version.
     assert.equal((await p4.get(key))!.version, version);
     // A newer version on the second and third replicas, not the first: the first answers an
     // eventual read alone; a strong read meets the majority.
@@ -617,7 +620,9 @@ Deno.test("pool: an eventual read on a peer that holds no replica asks one repli
         expiresAt: 0,
       });
     }
+    const before = c.net.requests;
     assert.equal((await p4.get(key, { consistency: "eventual" }))!.version, version);
+    assert.equal(c.net.requests - before, 1, "one request, to one replica");
     assert.equal(dec.decode((await p4.get(key))!.value), "newer");
   } finally {
     await c.stop();
