@@ -11,15 +11,14 @@ export function tooLarge(max: number): VirgoError {
   return new VirgoError("PAYLOAD_TOO_LARGE", `Body exceeds the limit of ${max} bytes`);
 }
 
-/** Refuses at once when the declared length is past `max`. */
-export function checkDeclaredLength(req: Request, max: number): void {
-  const declared = req.headers.get("content-length");
+/** Refuses at once when the declared length (a `content-length` value, if any) is past `max`. */
+export function checkDeclaredLength(declared: string | null, max: number): void {
   if (declared !== null && Number(declared) > max) throw tooLarge(max);
 }
 
 /** Reads the whole body, failing with `PAYLOAD_TOO_LARGE` past `max` bytes. */
 export async function readLimited(req: Request, max: number): Promise<Uint8Array<ArrayBuffer>> {
-  checkDeclaredLength(req, max);
+  checkDeclaredLength(req.headers.get("content-length"), max);
   if (!req.body) return new Uint8Array(0);
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;

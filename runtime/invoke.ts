@@ -228,6 +228,11 @@ export function functionUrl(url: string): string {
   return url.slice(0, span[0] - 4) + (rest.startsWith("/") ? rest : `/${rest}`);
 }
 
+/** Whether a request of `method` carries no body in Fetch (GET and HEAD): one is dropped. */
+function bodiless(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}
+
 /**
  * Creates the invoker.
  *
@@ -381,7 +386,7 @@ export function createInvoker(init: InvokerInit): Invoker {
       try {
         // A method no function can be handed is refused first, whatever the name.
         req = forFunction(req, admin, callMethod(req.method));
-        checkDeclaredLength(req, maxBody);
+        checkDeclaredLength(req.headers.get("content-length"), maxBody);
         const meta = registry.get(name);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
         if (!meta.public && !admin && opts.guarded !== false) {
@@ -488,11 +493,11 @@ export function createInvoker(init: InvokerInit): Invoker {
       const admin = adminValue === "1";
       try {
         const method = callMethod(call.method);
-        if (length !== null && Number(length) > maxBody) throw tooLarge(maxBody);
+        checkDeclaredLength(length, maxBody);
         const meta = registry.get(name);
         if (expect !== null) await expected(expect, name, meta);
         if (!meta) throw new VirgoError("FUNCTION_NOT_FOUND", `No function named ${name}`);
-        const body = method === "GET" || method === "HEAD" ? null : call.body;
+        const body = bodiless(method) ? null : call.body;
         const limited = body ? limitStream(body, maxBody) : undefined;
         // Answered as parts too: the mesh sends them on without a Response built here.
         return await runLocal(
@@ -591,8 +596,8 @@ function refusedThere(err: unknown): boolean {
  */
 function forFunction(req: Request, dropAuthorization: boolean, method: string): Request {
   const dropAuth = dropAuthorization && req.headers.has("authorization");
-  const bodiless = method === "GET" || method === "HEAD";
-  const reshape = method !== req.method || (bodiless && req.body !== null);
+  const noBody = bodiless(method);
+  const reshape = method !== req.method || (noBody && req.body !== null);
   if (!dropAuth && !reshape && !req.headers.has(ADMIN_HEADER) && !req.headers.has(EXPECT_HEADER)) {
     return req;
   }
@@ -603,7 +608,7 @@ function forFunction(req: Request, dropAuthorization: boolean, method: string): 
   return new Request(req.url, {
     method,
     headers,
-    body: bodiless ? null : req.body,
+    body: noBody ? null : req.body,
     signal: req.signal,
     duplex: "half",
   } as RequestInit);

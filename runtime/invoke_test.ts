@@ -85,7 +85,11 @@ function answer(res: Response, opts: InvokeOptions): Response {
 }
 
 /** One fake peer: its functions fail with the code in the path, or echo the headers they see. */
-function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
+function fakePeer(
+  peerId: string,
+  fns: Record<string, { public: boolean }>,
+  opts: { maxBodyBytes?: number } = {},
+) {
   const logs: Logged[] = [];
   const seen: Request[] = [];
   const info = { peerId, self: true } as unknown as PeerInfo;
@@ -100,6 +104,13 @@ function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
       const path = new URL(opts.url ?? req.url).pathname.slice(1);
       if (FUNCTION_FAILURES.has(path)) {
         return Promise.reject(new SandboxError(path as SandboxErrorCode, SECRET));
+      }
+      if (path === "read") {
+        // Reads the whole body, as a function may; a body cut off at its bound fails the read.
+        return new Response(req.body).arrayBuffer().then(
+          (b) => answer(new Response(`read ${b.byteLength}`), opts),
+          () => answer(new Response("cut off"), opts),
+        );
       }
       return Promise.resolve(answer(Response.json(Object.fromEntries(req.headers)), opts));
     },
@@ -126,6 +137,7 @@ function fakePeer(peerId: string, fns: Record<string, { public: boolean }>) {
     routing: "local",
     logger: recordingLogger(logs),
     metrics: createMetrics(),
+    ...opts,
   });
   return { invoker, logs, seen, info, mesh, router };
 }
@@ -199,6 +211,31 @@ Deno.test("invoke: errors of our own making keep their messages", async () => {
     assert.equal(body.error.code, code);
     assert.match(body.error.message, message);
   }
+});
+
+Deno.test("invoke: a call from the mesh past the body limit is 413, declared or streamed; GET drops its body", async () => {
+  const { invoker } = fakePeer("peer-b", { f: { public: true } }, { maxBodyBytes: 1024 });
+  const served = async (method: string, headers: [string, string][], size: number) => {
+    const chunk = new Uint8Array(256);
+    const body = ReadableStream.from(Array.from({ length: size / 256 }, () => chunk));
+    const res = asResponse(
+      await invoker.serve({ method, url: "http://peer/fn/f/read", headers, body }, "f"),
+    );
+    return { status: res.status, text: await res.text() };
+  };
+  assert.deepEqual(await served("POST", [], 1024), { status: 200, text: "read 1024" });
+  for (
+    const [headers, size] of [
+      [[["content-length", "1025"]], 0],
+      [[["Content-Length", "999999"]], 1024],
+      [[], 2048],
+    ] as Array<[[string, string][], number]>
+  ) {
+    const { status, text } = await served("POST", headers, size);
+    assert.equal(status, 413, JSON.stringify(headers));
+    assert.equal(JSON.parse(text).error.code, "PAYLOAD_TOO_LARGE");
+  }
+  assert.deepEqual(await served("GET", [], 2048), { status: 200, text: "read 0" });
 });
 
 Deno.test("invoke: across a hop, the peer that ran the call logs it and the caller's token decides", async () => {
