@@ -4,6 +4,7 @@
  * A body streamed on can also be kept (bounded) to be sent again
  * ({@linkcode replayable}).
  */
+import { concatBytes } from "../core/mod.ts";
 import { VirgoError } from "./errors.ts";
 
 /** The 413 of a body past `max` bytes. */
@@ -33,14 +34,7 @@ export async function readLimited(req: Request, max: number): Promise<Uint8Array
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
 }
 
 /**
